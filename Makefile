@@ -1,0 +1,51 @@
+# emu: set-up, guests, tests and benchmarks.  `make run` and `make test` are the
+# only commands a fresh clone needs; both create .venv and build the guests first.
+
+PYTHON  ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+CC      := gcc
+# Guests are freestanding static x86-64 Linux programs: no libc, our own runtime.
+GUEST_CFLAGS  := -O2 -g -static -nostdlib -ffreestanding -fno-stack-protector \
+                 -fno-builtin -fcf-protection=none -mno-red-zone -Wall -Wextra -Iguest/lib
+GUEST_LDFLAGS := -static -nostdlib -no-pie -Wl,--build-id=none
+
+RUNTIME_SRC := guest/lib/start.S guest/lib/rt.c
+GUEST_SRC   := $(wildcard guest/*.c)
+GUEST_ELF   := $(GUEST_SRC:.c=.elf)
+KERNEL_ELF  := guest/kernel/stub.elf
+
+.PHONY: all venv guests run test bench clean
+
+all: guests
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+guests: $(KERNEL_ELF) $(GUEST_ELF)
+
+$(KERNEL_ELF): guest/kernel/stub.S guest/kernel/stub.ld
+	$(CC) -c -o guest/kernel/stub.o guest/kernel/stub.S
+	ld -T guest/kernel/stub.ld -o $@ guest/kernel/stub.o
+
+guest/%.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(RUNTIME_SRC) $<
+
+run: venv guests
+	$(VENV)/bin/emu run guest/hello.elf
+
+test: venv guests
+	$(VPY) -m pytest -q
+
+bench: venv guests
+	$(VPY) bench/run.py
+
+clean:
+	rm -f guest/*.elf guest/*.o guest/kernel/*.o guest/kernel/*.elf

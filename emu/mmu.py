@@ -1,0 +1,405 @@
+"""The hardware MMU: the 4-level page walk, its protection checks, and the TLB-fill hook.
+
+This is the CPU's side of paging. It reads paging structures from guest RAM, sets their
+Accessed and Dirty bits as the processor does, and either produces a Translation or
+raises a fault object (PageFault, GeneralProtection). It never edits a mapping: that
+is the guest kernel's job (emu/kernel/pagetable.py). It never delivers a fault either:
+emu/cpu.py does that, the way the CPU would, through the guest's IDT.
+
+Unicorn runs the guest in UC_TLB_VIRTUAL mode: QEMU's own x86 page walker is off, and
+whenever QEMU's software TLB misses it calls `Mmu.tlb_fill`, which serves the
+translation from emu's architectural TLB (emu/tlb.py) or walks the page tables.
+
+Coherence: Unicorn's TLB is a cache below emu's TLB
+------------------------------------------------------
+QEMU keeps every translation `tlb_fill` returns, per 4 KiB page and privilege level,
+until its TLB is flushed; the host can flush it only as a whole (UC_CTL_TLB_FLUSH).
+emu guarantees that Unicorn never uses a translation emu's TLB no longer holds:
+
+1. Unicorn holds only translations handed out by `tlb_fill` since its last flush.
+2. Each flush of Unicorn's TLB starts a new *generation* (`Mmu.gen`), and every TLB
+   entry records the generation in which it was last handed to Unicorn (`entry.gen`).
+3. Whenever an entry of the current generation leaves emu's TLB, for any reason (LRU
+   eviction, INVLPG, a CR3 write, a CR4.PGE change), Unicorn's TLB is flushed and the
+   generation moves on. Entries of older generations may leave freely: Unicorn cannot
+   hold them.
+
+So every translation in Unicorn's TLB is also in emu's, with the same permissions.
+A change to a PTE therefore reaches the guest exactly when emu's TLB drops the old
+translation, as on hardware: the kernel must INVLPG (or reload CR3) after changing an
+entry, and a forgotten invalidation leaves the old translation in use (tested).
+
+Writes and the Dirty bit: a translation is handed to Unicorn writable only if the
+leaf's D bit is already set. The first write to a clean page therefore comes back
+through `tlb_fill` as a write, and the walk sets D in guest memory (SDM 4.8).
+
+Privilege: the hook is not told the CPL, and reading CS costs microseconds, so the
+MMU keeps `cpl`, a hint that is 0 only while the CPU is surely in ring 0 (between
+exception delivery and the stub's `iretq`). A hint of 3 that would fault is checked
+against the real CS before a fault is raised.
+"""
+
+import enum
+from dataclasses import dataclass, field
+
+from unicorn import UC_MEM_FETCH, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_TLB_VIRTUAL
+
+from .paging import (CR0_WP, CR3_ADDR_MASK, CR4_PGE, EFER_NXE, ENTRY_SIZE, HPAGE_SIZE, HUGE_PHYS_MASK,
+                     PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_G, PTE_NX, PTE_P, PTE_PS, PTE_RW,
+                     PTE_US, RSVD_HIGH, RSVD_PDE_2M, PFErr, is_canonical, table_index)
+from .tlb import Tlb, TlbEntry
+
+
+class Access(enum.IntEnum):
+    READ = 0
+    WRITE = 1
+    FETCH = 2
+
+
+# Unicorn's access codes, and the permission each one needs.
+ACCESS_FROM_UC = {UC_MEM_READ: Access.READ, UC_MEM_WRITE: Access.WRITE, UC_MEM_FETCH: Access.FETCH}
+PROT_NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE, UC_MEM_FETCH: UC_PROT_EXEC}
+
+# Reserved bits per level (SDM 4.5, tables 4-15..4-20), on top of NX when EFER.NXE=0.
+# PS is reserved in a PML4E, and in a PDPTE because emu's CPU (like QEMU's default
+# qemu64) reports no 1 GiB pages: CPUID.80000001H:EDX.Page1GB = 0 (SDM 4.1.4).
+RSVD_BY_LEVEL = {4: RSVD_HIGH | PTE_PS, 3: RSVD_HIGH | PTE_PS, 2: RSVD_HIGH, 1: RSVD_HIGH}
+
+UNBACKED = (1 << 64) - 1     # a read of physical memory beyond RAM returns all ones
+
+
+class PageFault(Exception):
+    """#PF (vector 14): the walk of `va` failed; `error_code` as the CPU pushes it."""
+    vector = 14
+
+    def __init__(self, va: int, error_code: PFErr, reason: str):
+        super().__init__(f"#PF at {va:#018x} ({error_code!r}): {reason}")
+        self.va = va
+        self.error_code = error_code
+        self.reason = reason
+
+
+class GeneralProtection(Exception):
+    """#GP(0) (vector 13), here for a non-canonical linear address (SDM 3.3.7.1)."""
+    vector = 13
+    error_code = 0
+
+    def __init__(self, va: int):
+        super().__init__(f"#GP: non-canonical address {va:#018x}")
+        self.va = va
+        self.reason = "non-canonical address"
+
+
+@dataclass(frozen=True)
+class PagingRegs:
+    """The control registers the walk depends on."""
+    cr3: int
+    cr0: int
+    cr4: int
+    efer: int
+
+
+@dataclass(frozen=True)
+class WalkStep:
+    """One level of a walk, for traces and explanations."""
+    level: int           # 4 = PML4 ... 1 = PT
+    table_pa: int
+    index: int
+    entry_pa: int
+    entry: int
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A successful walk: `va` maps to `pa` inside a page of `page_size` bytes."""
+    va: int
+    pa: int
+    page_size: int
+    writable: bool
+    user: bool
+    nx: bool
+    dirty: bool
+    global_: bool
+
+    @property
+    def frame_pa(self) -> int:
+        return self.pa & ~(self.page_size - 1)
+
+
+def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd: bool = False) -> PFErr:
+    """The #PF error code for a failed `access` (SDM 4.7, figure 4-12)."""
+    code = PFErr(0)
+    if present:
+        code |= PFErr.P
+    if rsvd:
+        code |= PFErr.RSVD | PFErr.P
+    if access == Access.WRITE:
+        code |= PFErr.W
+    if cpl == 3:
+        code |= PFErr.U
+    if access == Access.FETCH and nxe:
+        code |= PFErr.I
+    return code
+
+
+def walk(mem, va: int, access: Access, regs: PagingRegs, *, cpl: int,
+         update_ad: bool = True, steps: list | None = None) -> Translation:
+    """Translate `va` for `access` at privilege `cpl` as the CPU does (SDM 4.5, 4.6, 4.8).
+
+    Reads the PML4E, PDPTE, PDE and (for a 4 KiB page) PTE from `mem` starting at CR3.
+    With `update_ad`, sets Accessed in every entry used and Dirty in the leaf for a
+    write, in guest memory. Appends a WalkStep per level to `steps` if given.
+    Raises GeneralProtection for a non-canonical `va`, PageFault if the walk fails.
+    Like QEMU, Accessed is set on each non-leaf entry as the walk passes it, and on
+    the leaf only once the access is allowed.
+    """
+    if not is_canonical(va):
+        raise GeneralProtection(va)
+    nxe = bool(regs.efer & EFER_NXE)
+    rsvd_nx = 0 if nxe else PTE_NX
+    writable = user = True
+    nx = False
+    table_pa = regs.cr3 & CR3_ADDR_MASK
+    for level in (4, 3, 2, 1):
+        entry_pa = table_pa + table_index(va, level) * ENTRY_SIZE
+        entry = read_entry(mem, entry_pa)
+        if steps is not None:
+            steps.append(WalkStep(level, table_pa, table_index(va, level), entry_pa, entry))
+        if not entry & PTE_P:
+            raise PageFault(va, fault_error_code(access, cpl, nxe, present=False),
+                            f"not present at level {level}")
+        is_leaf = level == 1 or (level == 2 and entry & PTE_PS)
+        reserved = (RSVD_PDE_2M if level == 2 and is_leaf else RSVD_BY_LEVEL[level]) | rsvd_nx
+        if entry & reserved:
+            raise PageFault(va, fault_error_code(access, cpl, nxe, present=True, rsvd=True),
+                            f"reserved bits {entry & reserved:#x} set at level {level}")
+        writable = writable and bool(entry & PTE_RW)
+        user = user and bool(entry & PTE_US)
+        nx = nx or (nxe and bool(entry & PTE_NX))
+        if is_leaf:
+            break
+        if update_ad and not entry & PTE_A:
+            mem.write_u64(entry_pa, entry | PTE_A)
+        table_pa = entry & PHYS_ADDR_MASK
+
+    reason = protection_violation(access, cpl, regs.cr0, writable=writable, user=user, nx=nx)
+    if reason:
+        raise PageFault(va, fault_error_code(access, cpl, nxe, present=True), reason)
+
+    page_size = PAGE_SIZE if level == 1 else HPAGE_SIZE
+    dirty = bool(entry & PTE_D) or access == Access.WRITE
+    if update_ad:
+        updated = entry | PTE_A | (PTE_D if access == Access.WRITE else 0)
+        if updated != entry:
+            mem.write_u64(entry_pa, updated)
+    frame_pa = entry & (PHYS_ADDR_MASK if page_size == PAGE_SIZE else HUGE_PHYS_MASK)
+    return Translation(va, frame_pa + (va & (page_size - 1)), page_size,
+                       writable, user, nx, dirty, bool(entry & PTE_G))
+
+
+def protection_violation(access: Access, cpl: int, cr0: int, *, writable: bool, user: bool, nx: bool) -> str:
+    """Why `access` at `cpl` is refused by the combined permissions (SDM 4.6), or ''."""
+    if cpl == 3 and not user:
+        return "user access to a supervisor page"
+    if access == Access.FETCH and nx:
+        return "instruction fetch from a no-execute page"
+    if access == Access.WRITE and not writable and (cpl == 3 or cr0 & CR0_WP):
+        return "write to a read-only page"
+    return ""
+
+
+def read_entry(mem, entry_pa: int) -> int:
+    try:
+        return mem.read_u64(entry_pa)
+    except Exception:        # beyond RAM: nothing answers, the bus reads all ones
+        return UNBACKED
+
+
+def unicorn_perms(tr: Translation, cpl: int, cr0: int) -> int:
+    """UC_PROT_* bits to hand Unicorn for `tr` at `cpl`; WRITE only once Dirty is set."""
+    perms = 0
+    if cpl == 3 and not tr.user:
+        return 0
+    perms = UC_PROT_READ
+    if not tr.nx:
+        perms |= UC_PROT_EXEC
+    if tr.dirty and (tr.writable or (cpl == 0 and not cr0 & CR0_WP)):
+        perms |= UC_PROT_WRITE
+    return perms
+
+
+@dataclass
+class MmuCounters:
+    faults: int = 0
+    gp_faults: int = 0
+    unicorn_flushes: int = 0
+    fills: int = 0
+
+
+class Mmu:
+    """The MMU of one CPU: paging registers, the TLB, and Unicorn's TLB-fill hook."""
+
+    def __init__(self, mem, tlb: Tlb | None = None, *, tracer=None):
+        self.mem = mem
+        self.tlb = tlb or Tlb()
+        self.tracer = tracer
+        self.trace_tlb = bool(tracer and tracer.wants("tlb"))
+        self.trace_walk = bool(tracer and tracer.wants("walk"))
+        self.cr3 = self.cr0 = self.cr4 = self.efer = 0
+        self.cpl = 3
+        self.gen = 0
+        self.uc = None
+        self.read_cpl = None          # callable giving the real CPL (reads CS)
+        self.pending_fault = None     # the fault tlb_fill refused, for the CPU to deliver
+        self.counters = MmuCounters()
+
+    # -- attaching to Unicorn -------------------------------------------------------
+
+    def attach(self, uc, read_cpl) -> None:
+        """Take over address translation of `uc` (UC_TLB_VIRTUAL + the fill hook)."""
+        from unicorn import UC_HOOK_TLB_FILL
+        self.uc = uc
+        self.read_cpl = read_cpl
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.hook_add(UC_HOOK_TLB_FILL, self.tlb_fill)
+
+    @property
+    def regs(self) -> PagingRegs:
+        return PagingRegs(self.cr3, self.cr0, self.cr4, self.efer)
+
+    # -- the hot path ---------------------------------------------------------------
+
+    def tlb_fill(self, uc, va, uc_access, entry, _user_data) -> bool:
+        """UC_HOOK_TLB_FILL: give Unicorn the translation of the 4 KiB page at `va`.
+
+        Served from emu's TLB when it holds an entry that allows the access; otherwise
+        the page tables are walked. On a fault, record it and return False: Unicorn
+        stops with RIP at the faulting instruction and emu/cpu.py delivers it.
+        """
+        self.counters.fills += 1
+        tlb = self.tlb
+        cached = tlb.small.lookup(va) or tlb.huge.lookup(va)
+        if cached is not None:
+            perms = cached.perms_user if self.cpl == 3 else cached.perms_kernel
+            if perms & PROT_NEEDED[uc_access]:
+                small = cached.page_size == PAGE_SIZE
+                (tlb.small if small else tlb.huge).counters.hits += 1
+                cached.gen = self.gen
+                entry.paddr = cached.pa + (va & (cached.page_size - 1))
+                entry.perms = perms
+                if self.trace_tlb:
+                    self.tracer.tlb_hit(va, cached, uc_access, self.cpl)
+                return True
+        return self.fill_slow(va, uc_access, entry, cached)
+
+    def fill_slow(self, va, uc_access, entry, cached) -> bool:
+        """The TLB could not serve `va`: walk, cache the result, or record the fault."""
+        access = ACCESS_FROM_UC[uc_access]
+        if cached is not None:
+            # A cached entry that does not allow the access (or is not yet Dirty for a
+            # write) is dropped and the walk redone: a #PF also invalidates the
+            # faulting page's TLB entries (SDM 4.10.4.1).
+            self.drop(self.tlb.invalidate_page(va))
+        try:
+            tr = self.translate(va, access, cpl=self.cpl, count_miss=cached is None)
+        except (PageFault, GeneralProtection) as fault:
+            if self.cpl == 3 and self.read_cpl and self.read_cpl() == 0:
+                self.cpl = 0            # the hint was stale (inside iretq): retry as ring 0
+                return self.fill_slow(va, uc_access, entry, None)
+            self.pending_fault = (fault, access)
+            self.counters.faults += 1
+            return False
+        cached = self.tlb.lookup(va)
+        cached.gen = self.gen
+        entry.paddr = tr.pa
+        entry.perms = cached.perms_user if self.cpl == 3 else cached.perms_kernel
+        return True
+
+    # -- translation for everyone (hook, kernel, debugger) --------------------------
+
+    def translate(self, va: int, access: Access, *, cpl: int, count_miss: bool = True) -> Translation:
+        """Translate `va` through the TLB, walking and filling it on a miss.
+
+        The kernel uses this for its own accesses to guest memory, so they see (and
+        fill) the same TLB a ring-0 instruction would. Raises PageFault/GeneralProtection.
+        """
+        page = va & ~(PAGE_SIZE - 1)
+        cached = self.tlb.lookup(page)
+        if cached is not None:
+            reason = protection_violation(access, cpl, self.cr0, writable=cached.writable,
+                                          user=cached.user, nx=cached.nx)
+            if not reason and (access != Access.WRITE or cached.dirty):
+                return Translation(va, cached.pa + (va & (cached.page_size - 1)), cached.page_size,
+                                   cached.writable, cached.user, cached.nx, cached.dirty, cached.global_)
+            self.drop(self.tlb.invalidate_page(va))
+        steps = [] if self.trace_walk else None
+        try:
+            tr = walk(self.mem, va, access, self.regs, cpl=cpl, steps=steps)
+        finally:
+            if steps is not None:
+                self.tracer.walk(va, access, cpl, steps)
+        size_tlb = self.tlb.by_size[tr.page_size]
+        size_tlb.counters.walks += 1
+        if count_miss:
+            size_tlb.counters.misses += 1
+        self.fill_tlb(page, tr)
+        return tr
+
+    def fill_tlb(self, va: int, tr: Translation) -> None:
+        shift = size_shift(tr.page_size)
+        new = TlbEntry(vpn=va >> shift, pa=tr.frame_pa, page_size=tr.page_size,
+                       writable=tr.writable, user=tr.user, nx=tr.nx, dirty=tr.dirty,
+                       global_=tr.global_ and bool(self.cr4 & CR4_PGE),
+                       perms_kernel=unicorn_perms(tr, 0, self.cr0),
+                       perms_user=unicorn_perms(tr, 3, self.cr0))
+        victim = self.tlb.insert(new)
+        if self.trace_tlb:
+            self.tracer.tlb_fill(va, new, victim)
+        if victim is not None:
+            self.drop([victim])
+
+    # -- invalidation (SDM 4.10.4) --------------------------------------------------
+
+    def drop(self, entries) -> None:
+        """Entries just left emu's TLB: if Unicorn may hold one, flush Unicorn's TLB."""
+        if any(e.gen == self.gen for e in entries):
+            self.flush_unicorn()
+
+    def flush_unicorn(self) -> None:
+        if self.uc is not None:
+            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        self.gen += 1
+        self.counters.unicorn_flushes += 1
+
+    def invlpg(self, va: int) -> None:
+        """INVLPG va: drop the translation covering va, 4 KiB or the whole 2 MiB page."""
+        dropped = self.tlb.invalidate_page(va)
+        if self.trace_tlb:
+            self.tracer.tlb_invalidate(f"invlpg {va:#018x}", dropped)
+        self.drop(dropped)
+
+    def load_cr3(self, cr3: int) -> None:
+        """MOV to CR3: switch address space; non-global translations are flushed."""
+        self.cr3 = cr3
+        dropped = self.tlb.flush(keep_global=bool(self.cr4 & CR4_PGE))
+        if self.trace_tlb:
+            self.tracer.tlb_invalidate(f"cr3 <- {cr3:#x}", dropped)
+        self.flush_unicorn()
+
+    def load_cr4(self, cr4: int) -> None:
+        """MOV to CR4: a change of PGE flushes everything, global entries included."""
+        changed = (self.cr4 ^ cr4) & CR4_PGE
+        self.cr4 = cr4
+        if changed:
+            dropped = self.tlb.flush(keep_global=False)
+            if self.trace_tlb:
+                self.tracer.tlb_invalidate("cr4.pge changed", dropped)
+            self.flush_unicorn()
+
+    def flush_all(self) -> None:
+        self.drop(self.tlb.flush(keep_global=False))
+
+
+def size_shift(page_size: int) -> int:
+    return page_size.bit_length() - 1
