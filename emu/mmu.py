@@ -307,8 +307,10 @@ class Mmu:
             if self.cpl == 3 and self.read_cpl and self.read_cpl() == 0:
                 self.cpl = 0            # the hint was stale (inside iretq): retry as ring 0
                 return self.fill_slow(va, uc_access, entry, None)
-            self.pending_fault = (fault, access)
-            self.counters.faults += 1
+            # Keep the first fault: it is the one the guest's instruction raised.
+            if self.pending_fault is None:
+                self.pending_fault = (fault, access)
+                self.counters.faults += 1
             return False
         cached = self.tlb.lookup(va)
         cached.gen = self.gen

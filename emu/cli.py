@@ -1,0 +1,122 @@
+"""The command line: `emu run [options] ELF [ARGS...]`, `emu --version`, `emu --help`."""
+
+import argparse
+import sys
+
+from . import __version__
+from .cpu import EmulatorBug, TripleFault
+from .elf import ElfError
+from .kernel.stub import StubMissing
+from .machine import DEFAULT_MEMORY, Machine, Options
+from .physmem import OutOfMemory, check_memory_size, parse_size
+from .tlb import parse_geometry
+from .trace import Tracer, parse_categories
+
+USAGE_ERROR = 2        # bad flags or a program emu refuses to load (like a shell's 2)
+
+
+def memory_size(text: str) -> int:
+    try:
+        size = parse_size(text)
+        check_memory_size(size)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return size
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(text)
+
+
+def checked(parse):
+    def wrapper(text):
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    wrapper.__name__ = parse.__name__
+    return wrapper
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emu", description="A full-system x86-64 emulator with a Python MMU, built on Unicorn.")
+    parser.add_argument("--version", action="version", version=f"emu {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    run = commands.add_parser("run", help="run a static x86-64 Linux ELF program",
+                              description="Run a static x86-64 Linux ELF program in ring 3 on emu's MMU.")
+    run.add_argument("elf", metavar="ELF", help="the program (a static x86-64 ELF)")
+    run.add_argument("args", metavar="ARGS", nargs=argparse.REMAINDER, help="its arguments")
+    run.add_argument("--memory", type=memory_size, default=DEFAULT_MEMORY, metavar="SIZE",
+                     help="guest RAM, a multiple of 2 MiB (default 512M)")
+    run.add_argument("--tlb", type=checked(parse_geometry), default={}, metavar="GEOMETRY",
+                     help="TLB geometry, e.g. 4k=1536/12,2m=32/4 (the default: Intel Skylake)")
+    run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                     help="stop the guest after this long (exit status 124)")
+    run.add_argument("--max-insns", type=positive_int, metavar="N",
+                     help="stop the guest after N instructions (exit status 124; slows emu down)")
+    run.add_argument("--trace", type=checked(parse_categories), default=set(), metavar="CATEGORIES",
+                     help="comma-separated: walk,tlb,fault,syscall (or all)")
+    run.add_argument("--trace-file", metavar="FILE", help="write the trace here instead of stderr")
+    run.add_argument("--stats", action="store_true", help="print MMU and TLB counters at exit")
+    run.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                     help="an environment variable for the guest (repeatable)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_command(args)
+
+
+def run_command(args) -> int:
+    trace_stream = None
+    if args.trace_file:
+        try:
+            trace_stream = open(args.trace_file, "w")
+        except OSError as err:
+            print(f"emu: cannot write trace file {args.trace_file}: {err.strerror}", file=sys.stderr)
+            return USAGE_ERROR
+    tracer = Tracer(args.trace, trace_stream) if args.trace else None
+    options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout,
+                      max_insns=args.max_insns, tracer=tracer)
+    try:
+        machine = Machine(options)
+        report = machine.run(args.elf, [args.elf, *args.args], args.env)
+    except (ElfError, StubMissing) as err:
+        print(f"emu: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except TripleFault as err:
+        print(f"emu: {err}; the CPU would shut down", file=sys.stderr)
+        return 128 + 9
+    except OutOfMemory as err:
+        print(f"emu: {err}", file=sys.stderr)
+        return 128 + 9
+    finally:
+        if trace_stream:
+            trace_stream.close()
+    for line in report.lines:
+        print(line, file=sys.stderr)
+    if args.stats:
+        from .stats import format_stats
+        print(format_stats(machine), file=sys.stderr)
+    if report.status is None:
+        raise EmulatorBug("the guest stopped without exiting")
+    return report.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

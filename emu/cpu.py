@@ -1,0 +1,324 @@
+"""The CPU around Unicorn: boot, exception delivery through the IDT, hypercalls, the run loop.
+
+Unicorn executes instructions and performs the real privilege changes of `iretq`, but
+it never delivers an exception through the guest's IDT (shared/UNICORN-NOTES.md). So
+`Cpu.deliver` does what the processor does on an exception (SDM Vol. 3A, 6.12.1 and
+6.14): read the IDT gate, switch to the TSS's RSP0 when coming from ring 3, push
+SS, RSP, RFLAGS, CS, RIP and the error code on the new stack, load CR2 for a #PF,
+and enter the handler in ring 0. An exception while doing that is a double fault
+(#DF, vector 8); one more is a triple fault, which stops emu.
+
+Ring 0 is entered by restoring a CPU context saved while the stub ran in ring 0 at
+boot (register writes cannot change the CPL in 64-bit mode), with the interrupted
+program's general registers copied into it, so the handler sees them as the CPU
+would leave them.
+"""
+
+import ctypes
+import struct
+import time
+from dataclasses import dataclass
+
+from unicorn import (UC_ARCH_X86, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
+                     UC_MODE_64, UC_PROT_ALL, Uc, UcError)
+from unicorn import x86_const as ux
+
+from .mmu import Access, GeneralProtection, Mmu, PageFault
+from .paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
+from .kernel.stub import (HC_BOOT, HC_PORT, HC_TRAP, KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS)
+
+MSR_EFER = 0xC000_0080
+CR0_MP, CR0_ET, CR0_NE = 1 << 1, 1 << 4, 1 << 5
+CR4_OSFXSR, CR4_OSXMMEXCPT = 1 << 9, 1 << 10
+# Vectors for which the CPU pushes an error code (SDM table 6-1).
+HAS_ERROR_CODE = {8, 10, 11, 12, 13, 14, 17, 21}
+VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF",
+                10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC",
+                18: "#MC", 19: "#XM"}
+DOUBLE_FAULT = 8
+IDT_GATE_P = 1 << 47
+RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
+NEVER = 0xFFFF_FFFF_FFFF_FFFF      # emu_start's `until`: an address no code can be at
+
+# Unicorn register ids of the 16 general registers, in QEMU's CPUX86State.regs order.
+GPR_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+UC_REG = {name: getattr(ux, f"UC_X86_REG_{name.upper()}") for name in GPR_ORDER}
+UC_REG.update(rip=ux.UC_X86_REG_RIP, rflags=ux.UC_X86_REG_RFLAGS, cs=ux.UC_X86_REG_CS,
+              ss=ux.UC_X86_REG_SS, fs_base=ux.UC_X86_REG_FS_BASE, gs_base=ux.UC_X86_REG_GS_BASE,
+              cr2=ux.UC_X86_REG_CR2, cr3=ux.UC_X86_REG_CR3)
+
+
+class EmulatorBug(Exception):
+    """Something emu itself got wrong (never a guest's fault)."""
+
+
+class TripleFault(Exception):
+    """A fault while delivering a double fault: the CPU would shut down."""
+
+
+class DeliveryFault(Exception):
+    """An exception raised while delivering another (becomes #DF)."""
+
+
+@dataclass(frozen=True)
+class Exception_:
+    """An exception to deliver: vector, error code, and for #PF the CR2 value."""
+    vector: int
+    error_code: int = 0
+    cr2: int | None = None
+
+    @property
+    def name(self) -> str:
+        return VECTOR_NAMES.get(self.vector, f"vector {self.vector}")
+
+
+class ContextLayout:
+    """Where the 16 general registers sit inside a saved Unicorn context.
+
+    QEMU's CPUX86State starts with `regs[16]`, and a Unicorn context is a copy of it
+    after a small header. Finding the offset once (by writing known values) lets
+    delivery copy all 16 registers with one memmove instead of 32 register calls.
+    """
+
+    def __init__(self, uc: Uc):
+        saved = uc.context_save()
+        marks = [0x1122_3344_0000_0000 + i * 0x101 for i in range(16)]
+        for name, value in zip(GPR_ORDER, marks):
+            uc.reg_write(UC_REG[name], value)
+        raw = bytes(uc.context_save())
+        self.gpr_offset = raw.find(struct.pack("<16Q", *marks))
+        if self.gpr_offset < 0:
+            raise EmulatorBug("cannot find the general registers in a Unicorn context")
+        uc.context_restore(saved)
+
+    def read_gprs(self, ctx) -> dict:
+        raw = ctypes.string_at(ctx.context.value + self.gpr_offset, 128)
+        return dict(zip(GPR_ORDER, struct.unpack("<16Q", raw)))
+
+    def copy_gprs(self, src, dst, *, rsp: int) -> None:
+        ctypes.memmove(dst.context.value + self.gpr_offset, src.context.value + self.gpr_offset, 128)
+        struct.pack_into("<Q", (ctypes.c_char * 8).from_address(dst.context.value + self.gpr_offset + 32), 0, rsp)
+
+
+class Cpu:
+    """One x86-64 CPU on Unicorn with emu's MMU, running the stub and the kernel's programs."""
+
+    def __init__(self, mem, mmu: Mmu, stub, kernel, *, tracer=None):
+        self.mem = mem
+        self.mmu = mmu
+        self.stub = stub
+        self.kernel = kernel
+        self.tracer = tracer
+        self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
+        self.layout = ContextLayout(self.uc)
+        self.ring0_context = None
+        self.pending = None          # an Exception_ raised by a hook, to deliver
+        self.stopped = False
+        self.fs_base = 0
+        self.insn_count = 0
+        self.max_insns = None
+        mmu.attach(self.uc, self.read_cpl)
+        # No stop address: with exits enabled and none listed, `until` is ignored.
+        self.uc.ctl_exits_enabled(True)
+        self.uc.ctl_set_exits([])
+        self.uc.hook_add(UC_HOOK_INSN, self.on_out, aux1=ux.UC_X86_INS_OUT)
+        self.uc.hook_add(UC_HOOK_INSN, self.on_syscall, aux1=ux.UC_X86_INS_SYSCALL)
+        self.uc.hook_add(UC_HOOK_INTR, self.on_interrupt)
+        iretq = stub.symbols["trap_iretq"]
+        self.uc.hook_add(UC_HOOK_CODE, self.on_iretq, begin=iretq, end=iretq)
+
+    # -- registers --------------------------------------------------------------------
+
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(UC_REG[name])
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(UC_REG[name], value)
+
+    def read_cpl(self) -> int:
+        return self.uc.reg_read(ux.UC_X86_REG_CS) & 3
+
+    def set_paging(self, cr3: int) -> None:
+        """Long mode with 4-level paging, NX, WP and global pages (what Linux enables)."""
+        cr4 = self.uc.reg_read(ux.UC_X86_REG_CR4)
+        cr4 = (cr4 | CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT) & ~(1 << 16)   # no FSGSBASE
+        efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE
+        cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG
+        self.uc.reg_write(ux.UC_X86_REG_CR4, cr4)
+        self.uc.reg_write(ux.UC_X86_REG_MSR, (MSR_EFER, efer))
+        self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
+        self.uc.reg_write(ux.UC_X86_REG_CR0, cr0)
+        self.mmu.cr0, self.mmu.efer = cr0, efer
+        self.mmu.load_cr4(cr4)
+        self.mmu.load_cr3(cr3)
+
+    def switch_cr3(self, cr3: int) -> None:
+        """MOV to CR3 done by the kernel: the MMU flushes its TLB, Unicorn its own."""
+        self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
+        self.mmu.load_cr3(cr3)
+        if self.ring0_context is not None:
+            self.ring0_context.reg_write(ux.UC_X86_REG_CR3, cr3)
+
+    # -- the run loop -----------------------------------------------------------------
+
+    def run(self, *, timeout: float | None = None, max_insns: int | None = None) -> None:
+        """Boot the stub and run until the kernel stops the machine (exit, kill, limit)."""
+        deadline = time.monotonic() + timeout if timeout else None
+        if max_insns:
+            self.max_insns = max_insns
+            self.uc.hook_add(UC_HOOK_CODE, self.on_count)
+        self.mmu.cpl = 0
+        rip = self.stub.symbols["boot_entry"]
+        while not self.stopped:
+            budget_us = 0
+            if deadline is not None:
+                budget_us = max(1, int((deadline - time.monotonic()) * 1e6))
+            try:
+                self.uc.emu_start(rip, NEVER, timeout=budget_us)
+            except UcError as err:
+                if self.stopped:
+                    break
+                rip = self.after_unicorn_error(err)
+                continue
+            if self.stopped:
+                break
+            if self.pending is not None:
+                exc, self.pending = self.pending, None
+                rip = self.deliver(exc)
+                continue
+            if self.max_insns is not None and self.insn_count >= self.max_insns:
+                self.kernel.limit_reached(f"stopped after {self.insn_count} instructions (--max-insns)")
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                self.kernel.limit_reached(f"stopped after {timeout:g} s (--timeout)")
+                break
+            rip = self.reg("rip")
+
+    def after_unicorn_error(self, err: UcError) -> int:
+        """emu_start stopped on an error: deliver the fault the MMU recorded."""
+        if err.errno == UC_ERR_INSN_INVALID:          # QEMU's #UD arrives this way
+            return self.deliver(Exception_(6, 0))
+        if err.errno != UC_ERR_EXCEPTION or self.mmu.pending_fault is None:
+            raise EmulatorBug(f"Unicorn stopped: {err} at rip {self.reg('rip'):#x}")
+        fault, access = self.mmu.pending_fault
+        self.mmu.pending_fault = None
+        if isinstance(fault, GeneralProtection):
+            return self.deliver(Exception_(13, 0))
+        cr2 = self.kernel.exact_fault_address(fault.va, access)
+        if self.tracer:
+            self.tracer.line("fault", f"#PF va {cr2:#018x} {access.name.lower()} error {int(fault.error_code):#x} "
+                                      f"({fault.error_code!r}) rip {self.reg('rip'):#018x}: {fault.reason}")
+        return self.deliver(Exception_(14, int(fault.error_code), cr2))
+
+    # -- exception delivery (SDM 6.12.1) ------------------------------------------------
+
+    def deliver(self, exc: Exception_, *, first: Exception_ | None = None) -> int:
+        """Enter the IDT handler for `exc` as the CPU does; return the handler's rip."""
+        interrupted = self.uc.context_save()
+        rip, rsp, rflags, cs, ss = (self.reg(name) for name in ("rip", "rsp", "rflags", "cs", "ss"))
+        try:
+            handler = self.idt_gate(exc.vector)
+            from_user = cs & 3 == 3
+            new_rsp = self.tss_rsp0() if from_user else rsp & ~0xF
+            frame = [rip, cs, rflags, rsp, ss]
+            if exc.vector in HAS_ERROR_CODE:
+                frame.insert(0, exc.error_code)
+            new_rsp -= 8 * len(frame)
+            self.write_kernel(new_rsp, struct.pack(f"<{len(frame)}Q", *frame))
+        except DeliveryFault as why:
+            if exc.vector == DOUBLE_FAULT:
+                raise TripleFault(f"triple fault: {why} while delivering #DF (after {first.name} "
+                                  f"at rip {rip:#x})") from None
+            return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc)
+        self.layout.copy_gprs(interrupted, self.ring0_context, rsp=new_rsp)
+        self.uc.context_restore(self.ring0_context)
+        self.mmu.cpl = 0
+        new_flags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF)
+        self.set_reg("rflags", new_flags)
+        if self.fs_base:
+            self.set_reg("fs_base", self.fs_base)
+        if exc.cr2 is not None:
+            self.set_reg("cr2", exc.cr2)
+        return handler
+
+    def idt_gate(self, vector: int) -> int:
+        """The handler address in IDT entry `vector` (a 16-byte gate, SDM figure 6-8)."""
+        base, limit = self.idtr
+        if vector * 16 + 15 > limit:
+            raise DeliveryFault(f"vector {vector} beyond the IDT limit")
+        low, high = struct.unpack("<QQ", self.read_kernel(base + vector * 16, 16))
+        if not low & IDT_GATE_P:
+            raise DeliveryFault(f"IDT gate {vector} not present")
+        return (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32)
+
+    def tss_rsp0(self) -> int:
+        return struct.unpack("<Q", self.read_kernel(self.stub.symbols["tss"] + 4, 8))[0]
+
+    def read_kernel(self, va: int, size: int) -> bytes:
+        """Read ring-0 memory through the MMU, as the CPU reads the IDT or the TSS."""
+        try:
+            pa = self.mmu.translate(va, Access.READ, cpl=0).pa
+        except (PageFault, GeneralProtection) as fault:
+            raise DeliveryFault(f"{fault}") from None
+        return self.mem.read(pa, size)
+
+    def write_kernel(self, va: int, data: bytes) -> None:
+        try:
+            pa = self.mmu.translate(va, Access.WRITE, cpl=0).pa
+            last = self.mmu.translate(va + len(data) - 1, Access.WRITE, cpl=0).pa
+        except (PageFault, GeneralProtection) as fault:
+            raise DeliveryFault(f"{fault} (pushing the exception frame)") from None
+        if last - pa != len(data) - 1:
+            raise EmulatorBug("exception frame straddles non-contiguous pages")
+        self.mem.write(pa, data)
+
+    # -- hooks ------------------------------------------------------------------------
+
+    def on_out(self, uc, port, size, value, _data):
+        """`out HC_PORT, al` from the stub: a hypercall into the Python kernel."""
+        if port != HC_PORT:
+            return
+        frame_va = struct.unpack("<Q", self.mem.read(self.stub.pa("hc_frame"), 8))[0]
+        frame_pa = frame_va - KERNEL_VIRT_OFFSET
+        if value & 0xFF == HC_BOOT:
+            self.ring0_context = uc.context_save()
+            self.idtr = self.read_idtr()
+            self.kernel.on_boot(self, frame_pa)
+        elif value & 0xFF == HC_TRAP:
+            frame = dict(zip(TRAPFRAME_FIELDS, TRAPFRAME.unpack(self.mem.read(frame_pa, TRAPFRAME.size))))
+            cr2 = struct.unpack("<Q", self.mem.read(self.stub.pa("hc_cr2"), 8))[0]
+            self.kernel.on_trap(self, frame, cr2, frame_pa)
+        if self.stopped:
+            uc.emu_stop()
+
+    def read_idtr(self):
+        _, base, limit, _ = self.uc.reg_read(ux.UC_X86_REG_IDTR)
+        return base, limit
+
+    def on_syscall(self, uc, _data):
+        self.kernel.on_syscall(self)
+        if self.stopped:
+            uc.emu_stop()
+
+    def on_interrupt(self, uc, intno, _data):
+        """An exception QEMU raised itself (#UD, #DE, #GP ...): deliver it after stopping."""
+        error = 0
+        if intno not in HAS_ERROR_CODE and intno >= 32:       # `int n` to a vector with no gate
+            intno, error = 13, intno * 8 + 2
+        self.pending = Exception_(intno, error)
+        uc.emu_stop()
+
+    def on_iretq(self, uc, address, size, _data):
+        # The stub is about to return to ring 3: from here on assume CPL 3 (see emu/mmu.py).
+        self.mmu.cpl = 3
+
+    def on_count(self, uc, address, size, _data):
+        self.insn_count += 1
+        if self.insn_count >= self.max_insns:
+            uc.emu_stop()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.uc.emu_stop()

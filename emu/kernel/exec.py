@@ -1,0 +1,93 @@
+"""execve: turn an ElfImage into a fresh address space and the program's first registers.
+
+The PT_LOAD segments become VMAs backed by the file (paged in on first touch); the
+stack is a VMA below STACK_TOP that grows on demand. The initial stack is laid out
+as the System V x86-64 ABI (section 3.4.1) and Linux's fs/binfmt_elf.c build it:
+
+    rsp ->  argc
+            argv[0] ... argv[argc-1], NULL
+            envp[0] ... envp[n-1], NULL
+            auxv pairs (AT_PHDR, AT_PHNUM, ...), AT_NULL
+            ... padding, 16 random bytes (AT_RANDOM), the strings ...   <- STACK_TOP
+"""
+
+import os
+import struct
+from dataclasses import dataclass
+
+from ..elf import ElfImage
+from .mm import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, Vma, copy_to_user,
+                 page_down, page_up)
+from .pagetable import PageTables
+
+STACK_TOP = 0x7FFF_FFFF_F000      # Linux x86-64 without randomisation
+STACK_SIZE = 8 << 20              # RLIMIT_STACK default, 8 MiB
+
+# Auxiliary vector types (Linux include/uapi/linux/auxvec.h).
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
+AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
+AT_SECURE, AT_RANDOM, AT_EXECFN = 23, 25, 31
+
+
+@dataclass(frozen=True)
+class StartState:
+    """Where the new program starts: its first rip and rsp."""
+    entry: int
+    rsp: int
+
+
+def segment_vmas(image: ElfImage) -> list:
+    """One file-backed VMA per PT_LOAD segment, page-rounded.
+
+    Simplification: if two segments share a page, the later VMA starts at the next
+    page and the shared page gets the first segment's rights (static binaries made by
+    GNU ld keep segments on separate pages).
+    """
+    backing = FileBacking([(seg.va, seg.data) for seg in image.segments])
+    vmas = []
+    for seg in image.segments:
+        flags = (VM_READ if seg.read else 0) | (VM_WRITE if seg.write else 0) | (VM_EXEC if seg.execute else 0)
+        start = page_down(seg.va)
+        if vmas and start < vmas[-1].end:
+            start = vmas[-1].end
+        end = page_up(seg.va + seg.memsz)
+        if start < end:
+            vmas.append(Vma(start, end, flags, name=image.path, backing=backing))
+    return vmas
+
+
+def build_mm(mem, frames, kernel_pt: PageTables, image: ElfImage) -> Mm:
+    pt = PageTables(mem, frames)
+    pt.share_kernel_half(kernel_pt)
+    mm = Mm(mem, frames, pt)
+    for vma in segment_vmas(image):
+        mm.insert_vma(vma)
+    mm.insert_vma(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, VM_READ | VM_WRITE | VM_GROWSDOWN, name="[stack]"))
+    return mm
+
+
+def build_stack(mm: Mm, mmu, image: ElfImage, argv: list, envp: list) -> StartState:
+    """Write argc, argv, envp and auxv on the new stack (through the MMU); return the start."""
+    strings = bytearray()
+    offsets = []
+    for text in list(argv) + list(envp) + [image.path]:
+        offsets.append(len(strings))
+        strings += os.fsencode(text) + b"\0"
+    strings_va = (STACK_TOP - len(strings)) & ~0xF
+    random_va = strings_va - 16
+    addresses = [strings_va + off for off in offsets]
+    argv_vas, envp_vas, execfn_va = addresses[:len(argv)], addresses[len(argv):-1], addresses[-1]
+
+    auxv = [(AT_PHDR, image.phdr_va), (AT_PHENT, image.phent), (AT_PHNUM, image.phnum),
+            (AT_PAGESZ, 4096), (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, image.entry),
+            (AT_UID, 0), (AT_EUID, 0), (AT_GID, 0), (AT_EGID, 0), (AT_HWCAP, 0x178BFBFF),
+            (AT_CLKTCK, 100), (AT_SECURE, 0), (AT_RANDOM, random_va), (AT_EXECFN, execfn_va),
+            (AT_NULL, 0)]
+    words = [len(argv), *argv_vas, 0, *envp_vas, 0]
+    for key, value in auxv:
+        words += [key, value]
+    rsp = (random_va - 8 * len(words)) & ~0xF      # rsp is 16-byte aligned at _start
+    copy_to_user(mm, mmu, strings_va, bytes(strings))
+    copy_to_user(mm, mmu, random_va, os.urandom(16))
+    copy_to_user(mm, mmu, rsp, struct.pack(f"<{len(words)}Q", *words))
+    return StartState(image.entry, rsp)

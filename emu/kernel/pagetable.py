@@ -1,0 +1,91 @@
+"""Page tables as the kernel edits them: allocate tables on the way down, set and clear entries.
+
+This is software, kept apart from the hardware walk in emu/mmu.py: the kernel writes
+entries in the format of emu/paging.py, and then must invalidate the TLB itself
+(`Mmu.invlpg`, or a CR3 reload) exactly as a real kernel must. Nothing here touches
+the TLB.
+
+Intermediate entries are made present, writable and user-accessible (P|RW|US, like
+Linux's _PAGE_TABLE): permissions are decided by the leaf entries, the combined rule
+of SDM 4.6 then gives exactly the leaf's rights.
+"""
+
+from dataclasses import dataclass
+
+from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTE_RW, PTE_US,
+                      PTRS_PER_TABLE, table_index)
+
+TABLE_FLAGS_USER = PTE_P | PTE_RW | PTE_US
+TABLE_FLAGS_KERNEL = PTE_P | PTE_RW
+
+
+@dataclass(frozen=True)
+class LeafSlot:
+    """Where the entry mapping a va lives: its physical address, value and level."""
+    entry_pa: int
+    entry: int
+    level: int           # 1: a PTE (4 KiB page); 2: a PDE (2 MiB page when PS=1)
+
+
+class PageTables:
+    """The paging structures of one address space, rooted at `pml4_pa`."""
+
+    def __init__(self, mem, frames, pml4_pa: int | None = None):
+        self.mem = mem
+        self.frames = frames
+        self.pml4_pa = self.alloc_table() if pml4_pa is None else pml4_pa
+
+    def alloc_table(self) -> int:
+        """A zeroed 4 KiB frame for a table (all 512 entries not present)."""
+        pa = self.frames.alloc_frame()
+        self.mem.zero(pa, PAGE_SIZE)
+        return pa
+
+    def entry_pa(self, va: int, leaf_level: int = 1, *, create: bool, user: bool = True) -> int | None:
+        """The physical address of the level-`leaf_level` entry for `va`.
+
+        Walks from the PML4 down to the table at `leaf_level`; with `create`, allocates
+        the missing tables on the way (xv6's walk(alloc=1), Linux's pte_alloc). Returns
+        None if a table is missing and not `create`d, or if a larger page maps `va`.
+        """
+        table_pa = self.pml4_pa
+        for level in range(4, leaf_level, -1):
+            slot = table_pa + table_index(va, level) * ENTRY_SIZE
+            entry = self.mem.read_u64(slot)
+            if entry & PTE_P and level == 2 and entry & PTE_PS:
+                return None
+            if not entry & PTE_P:
+                if not create:
+                    return None
+                entry = self.alloc_table() | (TABLE_FLAGS_USER if user else TABLE_FLAGS_KERNEL)
+                self.mem.write_u64(slot, entry)
+            table_pa = entry & PHYS_ADDR_MASK
+        return table_pa + table_index(va, leaf_level) * ENTRY_SIZE
+
+    def lookup(self, va: int) -> LeafSlot | None:
+        """The present leaf entry mapping `va` (a PTE, or a PDE with PS=1), or None."""
+        table_pa = self.pml4_pa
+        for level in (4, 3, 2, 1):
+            slot = table_pa + table_index(va, level) * ENTRY_SIZE
+            entry = self.mem.read_u64(slot)
+            if not entry & PTE_P:
+                return None
+            if level == 1 or (level == 2 and entry & PTE_PS):
+                return LeafSlot(slot, entry, level)
+            table_pa = entry & PHYS_ADDR_MASK
+        return None
+
+    def set_pte(self, va: int, entry: int, *, user: bool = True) -> int:
+        """Write the 4 KiB leaf entry for `va`, creating tables; return its address."""
+        slot = self.entry_pa(va, 1, create=True, user=user)
+        self.mem.write_u64(slot, entry)
+        return slot
+
+    def clear_entry(self, slot: LeafSlot) -> None:
+        self.mem.write_u64(slot.entry_pa, 0)
+
+    def share_kernel_half(self, kernel: "PageTables") -> None:
+        """Point this PML4's upper-half entries at the kernel's tables (every space has them)."""
+        for index in range(PTRS_PER_TABLE // 2, PTRS_PER_TABLE):
+            entry = self.mem.read_u64(kernel.pml4_pa + index * ENTRY_SIZE)
+            self.mem.write_u64(self.pml4_pa + index * ENTRY_SIZE, entry)

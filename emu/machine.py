@@ -1,0 +1,44 @@
+"""A whole machine: RAM, frame allocator, MMU, the stub, the kernel and the CPU, wired up."""
+
+from dataclasses import dataclass, field
+
+from .cpu import Cpu
+from .elf import load_elf
+from .kernel.kernel import Kernel
+from .kernel.stub import KERNEL_PA, load_stub
+from .mmu import Mmu
+from .physmem import FrameAllocator, PhysicalMemory
+from .tlb import Tlb
+
+DEFAULT_MEMORY = 512 << 20
+KERNEL_IMAGE_END = 4 << 20          # frames are handed out above the stub's 2 MiB chunk
+
+
+@dataclass
+class Options:
+    memory: int = DEFAULT_MEMORY
+    tlb_geometry: dict = field(default_factory=dict)
+    timeout: float | None = None
+    max_insns: int | None = None
+    tracer: object = None
+    stdout: object = None
+    stderr: object = None
+
+
+class Machine:
+    def __init__(self, options: Options):
+        self.options = options
+        self.mem = PhysicalMemory(options.memory)
+        self.frames = FrameAllocator(KERNEL_IMAGE_END, options.memory)
+        self.mmu = Mmu(self.mem, Tlb(options.tlb_geometry), tracer=options.tracer)
+        self.stub = load_stub()
+        self.kernel = Kernel(self.mem, self.frames, self.mmu, self.stub, tracer=options.tracer,
+                             stdout=options.stdout, stderr=options.stderr)
+        self.cpu = Cpu(self.mem, self.mmu, self.stub, self.kernel, tracer=options.tracer)
+
+    def run(self, path: str, argv: list, envp: list):
+        """Load `path` (ElfError if refused), run it, return the kernel's Report."""
+        image = load_elf(path)
+        self.kernel.exec_first(self.cpu, image, argv, envp)
+        self.cpu.run(timeout=self.options.timeout, max_insns=self.options.max_insns)
+        return self.kernel.report
