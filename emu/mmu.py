@@ -310,7 +310,10 @@ class Mmu:
             # Keep the first fault: it is the one the guest's instruction raised.
             if self.pending_fault is None:
                 self.pending_fault = (fault, access)
-                self.counters.faults += 1
+                if isinstance(fault, GeneralProtection):
+                    self.counters.gp_faults += 1
+                else:
+                    self.counters.faults += 1
             return False
         cached = self.tlb.lookup(va)
         cached.gen = self.gen
