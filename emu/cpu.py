@@ -24,7 +24,7 @@ from unicorn import (UC_ARCH_X86, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID, UC_HOOK
 from unicorn import x86_const as ux
 
 from .mmu import Access, GeneralProtection, Mmu, PageFault
-from .paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
+from .paging import (pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
 from .kernel.stub import (HC_BOOT, HC_PORT, HC_TRAP, KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS)
 
 MSR_EFER = 0xC000_0080
@@ -115,6 +115,7 @@ class Cpu:
         self.layout = ContextLayout(self.uc)
         self.ring0_context = None
         self.pending = None          # an Exception_ raised by a hook, to deliver
+        self.double_fault_cause = ""
         self.stopped = False
         self.fs_base = 0
         self.insn_count = 0
@@ -209,7 +210,7 @@ class Cpu:
         cr2 = self.kernel.exact_fault_address(fault.va, access)
         if self.tracer:
             self.tracer.line("fault", f"#PF va {cr2:#018x} {access.name.lower()} error {int(fault.error_code):#x} "
-                                      f"({fault.error_code!r}) rip {self.reg('rip'):#018x}: {fault.reason}")
+                                      f"({pf_error_str(fault.error_code)}) rip {self.reg('rip'):#018x}: {fault.reason}")
         return self.deliver(Exception_(14, int(fault.error_code), cr2))
 
     # -- exception delivery (SDM 6.12.1) ------------------------------------------------
@@ -231,6 +232,7 @@ class Cpu:
             if exc.vector == DOUBLE_FAULT:
                 raise TripleFault(f"triple fault: {why} while delivering #DF (after {first.name} "
                                   f"at rip {rip:#x})") from None
+            self.double_fault_cause = f"{exc.name} ({why})"
             return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc)
         self.layout.copy_gprs(interrupted, self.ring0_context, rsp=new_rsp)
         self.uc.context_restore(self.ring0_context)

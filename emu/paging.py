@@ -110,3 +110,8 @@ def entry_flags_str(entry: int) -> str:
              ("PCD", PTE_PCD), ("A", PTE_A), ("D", PTE_D), ("PS", PTE_PS),
              ("G", PTE_G), ("NX", PTE_NX)]
     return " ".join(name for name, bit in names if entry & bit) or "-"
+
+
+def pf_error_str(code: int) -> str:
+    """A #PF error code as its flag names, e.g. 'P|W|U' (or 'none' for 0)."""
+    return "|".join(flag.name for flag in PFErr if code & flag) or "none"

@@ -40,6 +40,7 @@ TRAP_SIGNALS = {
     6: (signal.SIGILL, ILL_ILLOPN, "invalid opcode (#UD)"),
     13: (signal.SIGSEGV, SI_KERNEL, "general protection fault (#GP)"),
 }
+DOUBLE_FAULT = 8
 TIMEOUT_STATUS = 124           # what timeout(1) exits with
 INITIAL_RFLAGS = 0x202         # IF=1 and the always-one bit 1
 
@@ -111,6 +112,10 @@ class Kernel:
     def on_trap(self, cpu, frame: dict, cr2: int, frame_pa: int) -> None:
         """HC_TRAP: the stub saved an exception's trap frame; decide what it means."""
         vector, rip = frame["vector"], frame["rip"]
+        if vector == DOUBLE_FAULT:
+            self.panic(f"double fault (#DF) at rip {rip:#018x}: {cpu.double_fault_cause} "
+                       f"could not be delivered; the stub's #DF handler stops the machine")
+            return
         if frame["cs"] & 3 != 3:
             self.panic(f"kernel oops: exception {vector} in ring 0 at rip {rip:#018x} (cr2 {cr2:#x})")
             return

@@ -45,13 +45,15 @@ class FileBacking:
     """Bytes of a program file that appear at given addresses (the PT_LOAD segments)."""
     pieces: list      # (va, data) pairs
 
-    def read_page(self, page_va: int) -> bytes:
-        page = bytearray(PAGE_SIZE)
+    def read_page(self, page_va: int) -> bytes | None:
+        """The page's contents from the file, or None if no file byte falls in it (.bss)."""
+        page = None
         for va, data in self.pieces:
             start, end = max(va, page_va), min(va + len(data), page_va + PAGE_SIZE)
             if start < end:
+                page = page or bytearray(PAGE_SIZE)
                 page[start - page_va:end - page_va] = data[start - va:end - va]
-        return bytes(page)
+        return bytes(page) if page else None
 
 
 @dataclass
@@ -104,8 +106,9 @@ class DefaultOps(PagetableOps):
         if mm.mem.read_u64(slot) & PTE_P:
             return VmFault.MINOR          # someone mapped it already (spurious fault)
         pa = mm.frames.alloc_frame()
-        if vma.backing is not None:
-            mm.mem.write(pa, vma.backing.read_page(page_va))
+        contents = vma.backing.read_page(page_va) if vma.backing else None
+        if contents is not None:
+            mm.mem.write(pa, contents)
             result = VmFault.MAJOR
         else:
             mm.mem.zero(pa, PAGE_SIZE)
