@@ -129,9 +129,7 @@ class Qemu:
             return pa
         value = self.uc.reg_read(UC_X86_REG_RAX)
         assert value >> 48 == 0x7A6, f"not a tag: {value:#x}"
-        frame = value & ((1 << 48) - 1)
-        return frame + (va & (PAGE_SIZE - 1)) - (0 if access == Access.FETCH else TAG_OFFSET) + \
-            (TAG_OFFSET if access != Access.FETCH else 0)
+        return (value & ((1 << 48) - 1)) + (va & (PAGE_SIZE - 1))
 
     def raw_context(self) -> bytes:
         ctx = self.uc.context_save()
@@ -315,12 +313,9 @@ def test_random_cases_cover_every_outcome():
 
 # --- known differences between QEMU (Unicorn 2.1.4) and emu ----------------------------------
 
-def path_of_ones(qemu, va, *, leaf_2m=False, **overrides):
-    flags = {name: PTE_P | PTE_RW for name in NAMES}
-    flags.update(overrides)
-    if leaf_2m:
-        flags["pde"] |= PTE_PS
-    return flags
+def plain_flags(**overrides) -> dict:
+    """P|RW at every level of a 4 KiB path, but for `overrides` {name: flags}."""
+    return {**{name: PTE_P | PTE_RW for name in NAMES}, **overrides}
 
 
 def test_pdpte_ps_qemu_maps_1gib_page_emu_faults(qemu, error_code_offset):
@@ -328,7 +323,7 @@ def test_pdpte_ps_qemu_maps_1gib_page_emu_faults(qemu, error_code_offset):
     so bit 7 of the PDPTE is reserved: #PF with RSVD (SDM Vol. 3A 4.1.4, 4.5.4).
     QEMU 5's walker maps a 1 GiB page without looking at CPUID: it deviates; emu keeps the SDM."""
     va = (5 << 39) | (7 << 30) | 0x20_0000 + TAG_OFFSET   # 1 GiB page at pa 0: lands in 0x200000
-    flags = path_of_ones(qemu, va)
+    flags = plain_flags()
     pas = write_path(qemu.mem, va, flags, 0, False)
     qemu.mem.write_u64(pas["pdpte"], 0 | PTE_P | PTE_RW | PTE_PS)
     try:
@@ -347,7 +342,7 @@ def test_table_beyond_ram_qemu_reads_zeros_emu_reads_ones(qemu, error_code_offse
     returns; emu models the PC bus (no device answers: all ones, hence RSVD), while
     Unicorn's unassigned memory reads as zeros (not present). emu keeps its model."""
     va = (6 << 39) | TAG_OFFSET
-    pas = write_path(qemu.mem, va, path_of_ones(qemu, va), FRAMES_4K[0], False)
+    pas = write_path(qemu.mem, va, plain_flags(), FRAMES_4K[0], False)
     qemu.mem.write_u64(pas["pde"], 0x0400_0000 | PTE_P | PTE_RW)       # 64 MiB: no RAM
     del pas["pte"]
     try:
@@ -366,7 +361,7 @@ def test_qemu_xchg_faults_as_read_on_not_present_page(qemu, error_code_offset):
     On hardware the locked read-modify-write is a write access (SDM 4.7: W is set
     for a write). Under UC_TLB_VIRTUAL emu's fill hook sees the READ first too."""
     va = (7 << 39) | 0x100
-    pas = write_path(qemu.mem, va, path_of_ones(qemu, va, pte=0), FRAMES_4K[0], False)
+    pas = write_path(qemu.mem, va, plain_flags(pte=0), FRAMES_4K[0], False)
     try:
         vector, _, cr2, code = qemu.access(va, Access.WRITE, wp=True, nxe=True, code=XCHG_RBX_RAX)
     finally:
@@ -377,7 +372,7 @@ def test_qemu_xchg_faults_as_read_on_not_present_page(qemu, error_code_offset):
 def test_qemu_writes_cr2_itself(qemu, error_code_offset):
     """Unicorn's QEMU walker writes CR2 when it faults; a #GP does not touch it."""
     va = (8 << 39) | 0x123
-    pas = write_path(qemu.mem, va, path_of_ones(qemu, va, pde=0), FRAMES_4K[0], False)
+    pas = write_path(qemu.mem, va, plain_flags(pde=0), FRAMES_4K[0], False)
     try:
         assert qemu.access(va, Access.READ, wp=True, nxe=True)[2] == va
         assert qemu.access(1 << 47, Access.READ, wp=True, nxe=True)[:3] == (13, None, CR2_SENTINEL)
