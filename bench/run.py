@@ -231,6 +231,15 @@ def bench_compute(tmp: str) -> dict:
     results["bare"] = timed_runs(bare.uc, C_CODE_VA, C_CODE_VA + done, before=reset(bare),
                                  after=lambda i: rax.append(bare.uc.reg_read(ux.UC_X86_REG_RAX)))
 
+    # Bare Unicorn with paging on: QEMU's own page walker (UC_TLB_CPU) on the same tables
+    # emu uses (code read-only, data no-execute), no hook.  See docs/BENCHMARKS.md.
+    tables = EmuMachine(16 << 20, C_CODE_VA, code, C_DATA_VA, C_DATA_SIZE)
+    qemu = Uc(UC_ARCH_X86, UC_MODE_64)
+    qemu.mem_map_ptr(0, tables.mem.size, UC_PROT_ALL, tables.mem.host_address)
+    enable_paging(qemu, tables.pt.pml4_pa)
+    results["qemu_paging"] = timed_runs(qemu, C_CODE_VA, C_CODE_VA + done, before=reset(tables),
+                                        after=lambda i: rax.append(qemu.reg_read(ux.UC_X86_REG_RAX)))
+
     emu = EmuMachine(16 << 20, C_CODE_VA, code, C_DATA_VA, C_DATA_SIZE)
     snaps = []
     results["emu"] = timed_runs(emu.uc, C_CODE_VA, C_CODE_VA + done, before=reset(emu),
@@ -242,14 +251,20 @@ def bench_compute(tmp: str) -> dict:
     return results
 
 
-def bench_sweep(tmp: str) -> dict:
-    code, done = assemble(SWEEP_ASM, tmp, "sweep")
-    results = {}
+def sweep_asm(pages: int, passes: int) -> str:
+    return (SWEEP_ASM.replace(f"mov ecx, {S_PAGES}", f"mov ecx, {pages}")
+                     .replace(f"mov r8d, {S_PASSES}", f"mov r8d, {passes}"))
 
-    # Guest time without any hook (QEMU's own TLB, flat memory), for reference.
-    bare = BareMachine(S_CODE_VA, code, S_DATA_VA, S_DATA_SIZE)
-    results["bare"] = timed_runs(bare.uc, S_CODE_VA, S_CODE_VA + done)
-    del bare
+
+def bench_sweep(tmp: str, pages: int, passes: int, *, with_bare: bool) -> dict:
+    code, done = assemble(sweep_asm(pages, passes), tmp, f"sweep{pages}")
+    results = {"pages": pages, "passes": passes}
+
+    if with_bare:
+        # Guest time without any hook (QEMU's own TLB, flat memory), for reference.
+        bare = BareMachine(S_CODE_VA, code, S_DATA_VA, S_DATA_SIZE)
+        results["bare"] = timed_runs(bare.uc, S_CODE_VA, S_CODE_VA + done)
+        del bare
 
     trivial = TrivialHookMachine(S_MEMORY, S_CODE_VA, code, TRIVIAL_DELTA)
     tfills = []
@@ -296,62 +311,70 @@ def ms(t: float) -> str:
     return f"{t * 1e3:9.1f} ms"
 
 
+SWEEPS = (  # (pages, passes, label)
+    (S_PAGES, S_PASSES, "64 MiB sweep, 16384 pages x 4 passes: misses emu's TLB (walks)"),
+    (1024, 64, "4 MiB sweep, 1024 pages x 64 passes: hits emu's TLB (info)"),
+)
+
+
 def main() -> int:
     print(f"emu benchmarks: {machine_line()}")
     print(f"best of {REPEATS} timed runs (after one warm-up run) per measurement\n")
-    ok = True
     with tempfile.TemporaryDirectory(prefix="emu-bench-") as tmp:
         t_start = time.perf_counter()
         comp = bench_compute(tmp)
-        sweep = bench_sweep(tmp)
+        sweeps = [bench_sweep(tmp, pages, passes, with_bare=(i == 0))
+                  for i, (pages, passes, _) in enumerate(SWEEPS)]
         wall = time.perf_counter() - t_start
 
     # 1. compute
-    bare, emu = min(comp["bare"]), min(comp["emu"])
-    ratio1 = emu / bare
+    bare, qemu, emu = min(comp["bare"]), min(comp["qemu_paging"]), min(comp["emu"])
+    ratio1, ratio1_fair = emu / bare, emu / qemu
     c = comp["emu_counters"]
     print(f"1. TLB-resident compute loop: {C_INSNS / 1e6:.1f} M instructions "
           f"({C_OUTER} x sum+rewrite of an {C_DATA_SIZE >> 10} KiB array)")
-    print(f"   {'configuration':44} {'best':>12} {'all runs (ms)':>24} {'M insn/s':>9}")
-    for label, times in (("bare Unicorn (flat memory, paging off)", comp["bare"]),
-                         ("emu MMU (4-level tables, UC_TLB_VIRTUAL)", comp["emu"])):
+    print(f"   {'configuration':50} {'best':>10} {'all runs (ms)':>20} {'M insn/s':>9}")
+    for label, times in (("(a) bare Unicorn: flat memory, paging off", comp["bare"]),
+                         ("(a') bare Unicorn: paging on, QEMU's walker", comp["qemu_paging"]),
+                         ("(b) emu MMU: UC_TLB_VIRTUAL + Mmu.tlb_fill", comp["emu"])):
         runs = " ".join(f"{t * 1e3:.1f}" for t in times)
-        print(f"   {label:44} {ms(min(times)):>12} {runs:>24} {C_INSNS / min(times) / 1e6:9.0f}")
-    print(f"   emu fills over all {REPEATS + 1} runs: {c['fills']} (hits {c['hits']}, misses {c['misses']}, "
-          f"walks {c['walks']}), Unicorn flushes {c['unicorn_flushes']}")
+        print(f"   {label:50} {ms(min(times)):>10} {runs:>20} {C_INSNS / min(times) / 1e6:9.0f}")
+    print(f"   emu, all {REPEATS + 1} runs: fills {c['fills']} (TLB hits {c['hits']}, misses {c['misses']}, "
+          f"walks {c['walks']}), Unicorn TLB flushes {c['unicorn_flushes']}")
+    print("   (a) is slow because QEMU takes a slow path for every store to a page it holds")
+    print("   executable, and with paging off every page is; see docs/BENCHMARKS.md.")
     met1 = ratio1 <= 1.2
-    ok &= met1
     print()
 
-    # 2. sweep
-    tfills = min(sweep["trivial_fills"])
-    best_t = min(sweep["trivial"])
-    best_e_idx = min(range(REPEATS), key=lambda i: sweep["emu"][i])
-    best_e = sweep["emu"][best_e_idx]
-    ec = sweep["emu_counters"][best_e_idx]
-    bare_s = min(sweep["bare"])
-    per_t = best_t / tfills
-    per_e = best_e / ec["fills"]
-    ratio2 = per_e / per_t
-    net_t = (best_t - bare_s) / tfills
-    net_e = (best_e - bare_s) / ec["fills"]
-    print(f"2. TLB-refill sweep: {S_DATA_SIZE >> 20} MiB in 4 KiB pages ({S_PAGES} pages), "
-          f"one load per page, {S_PASSES} passes per run")
-    print(f"   {'configuration':44} {'best run':>12} {'fills/run':>10} {'us/fill':>8} {'net us/fill':>12}")
-    print(f"   {'bare Unicorn (no hook, UC_TLB_CPU)':44} {ms(bare_s):>12} {'-':>10} {'-':>8} {'-':>12}")
-    print(f"   {'trivial Python fill hook':44} {ms(best_t):>12} {tfills:>10} {per_t * 1e6:8.2f} "
-          f"{net_t * 1e6:12.2f}")
-    print(f"   {'emu Mmu.tlb_fill, Tlb() default geometry':44} {ms(best_e):>12} {ec['fills']:>10} "
-          f"{per_e * 1e6:8.2f} {net_e * 1e6:12.2f}")
-    print("   (us/fill = run time / fills; net = (run time - bare run time) / fills)")
-    print(f"   emu per run: TLB hits {ec['hits']}, misses {ec['misses']}, walks {ec['walks']}, "
-          f"evictions {ec['evictions']}; Unicorn TLB flushes {ec['unicorn_flushes']}; faults {ec['faults']}")
+    # 2. refill sweeps
+    print("2. TLB-refill sweeps: one load per 4 KiB page; every load misses Unicorn's TLB")
+    print(f"   {'configuration':50} {'best run':>10} {'fills/run':>10} {'us/fill':>8} {'ratio':>7}")
+    summary2 = []
+    for (pages, passes, label), sw in zip(SWEEPS, sweeps):
+        tfills = min(sw["trivial_fills"])
+        best_t = min(sw["trivial"])
+        i_e = min(range(REPEATS), key=lambda i: sw["emu"][i])
+        best_e, ec = sw["emu"][i_e], sw["emu_counters"][i_e]
+        per_t, per_e = best_t / tfills, best_e / ec["fills"]
+        print(f"   {label}")
+        if "bare" in sw:
+            print(f"   {'  bare Unicorn (no hook, UC_TLB_CPU, paging off)':50} {ms(min(sw['bare'])):>10} "
+                  f"{'-':>10} {'-':>8} {'':>7}")
+        print(f"   {'  trivial Python fill hook':50} {ms(best_t):>10} {tfills:>10} {per_t * 1e6:8.2f} {'1.00x':>7}")
+        print(f"   {'  emu Mmu.tlb_fill, Tlb() default geometry':50} {ms(best_e):>10} {ec['fills']:>10} "
+              f"{per_e * 1e6:8.2f} {per_e / per_t:6.2f}x")
+        print(f"     emu per run: TLB hits {ec['hits']}, misses {ec['misses']}, walks {ec['walks']}, "
+              f"evictions {ec['evictions']}; Unicorn TLB flushes {ec['unicorn_flushes']}; faults {ec['faults']}")
+        summary2.append((per_e / per_t, per_e, per_t))
+    print("   (us/fill = run time / fills; the guest's own time is included, about 2 ms per run)")
+    ratio2, per_e, per_t = summary2[0]
     met2 = ratio2 <= 1.5
-    ok &= met2
     print(f"\n(all measurements took {wall:.1f} s)\n")
-    print(f"SUMMARY compute: emu/bare = {ratio1:.2f}x (target <= 1.2x): {'MET' if met1 else 'MISSED'}")
+    print(f"SUMMARY compute: emu/bare = {ratio1:.2f}x (target <= 1.2x): {'MET' if met1 else 'MISSED'}"
+          f"  [vs bare Unicorn with paging on: {ratio1_fair:.2f}x: {'MET' if ratio1_fair <= 1.2 else 'MISSED'}]")
     print(f"SUMMARY refill:  emu/trivial per fill = {ratio2:.2f}x ({per_e * 1e6:.2f} us vs "
-          f"{per_t * 1e6:.2f} us; target <= 1.5x): {'MET' if met2 else 'MISSED'}")
+          f"{per_t * 1e6:.2f} us; target <= 1.5x): {'MET' if met2 else 'MISSED'}"
+          f"  [emu TLB hits only: {summary2[1][0]:.2f}x]")
     return 0
 
 

@@ -1,6 +1,8 @@
 """The command line: `emu run [options] ELF [ARGS...]`, `emu --version`, `emu --help`."""
 
 import argparse
+import os
+import math
 import sys
 
 from . import __version__
@@ -29,8 +31,8 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not math.isfinite(value) or value <= 0:      # nan and inf crash the CPU loop's budget
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
     return value
 
 
@@ -79,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return run_command(args)
+    status = run_command(args)
+    if status == 128 + 13:              # the guest died of SIGPIPE: our stdout is gone too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return status
 
 
 def run_command(args) -> int:

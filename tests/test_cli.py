@@ -46,6 +46,8 @@ BAD_FLAGS = {
     "tlb_bad_page_size": (["run", "--tlb", "9k=1/1", HELLO], "--tlb"),
     "trace_bogus": (["run", "--trace", "bogus", HELLO], "--trace"),
     "timeout_negative": (["run", "--timeout", "-1", HELLO], "--timeout"),
+    "timeout_nan": (["run", "--timeout", "nan", HELLO], "--timeout"),
+    "timeout_inf": (["run", "--timeout", "inf", HELLO], "--timeout"),
     "max_insns_zero": (["run", "--max-insns", "0", HELLO], "--max-insns"),
     "no_elf": (["run"], "ELF"),
     "unknown_command": (["frob", HELLO], "frob"),

@@ -5,10 +5,13 @@ that stops must print the same stdout and end with the same status natively and 
 """
 
 import re
+import signal
+import subprocess
+import sys
 
 import pytest
 
-from tests.emu_runner import SIGNAL_STATUS, run_emu, run_native, stderr_lines
+from tests.emu_runner import REPO, SIGNAL_STATUS, run_emu, run_native, stderr_lines
 
 pytestmark = pytest.mark.usefixtures("guests")
 
@@ -196,3 +199,16 @@ def test_same_as_native(name, args):
     emulated = run_emu_run(guest(name), *args)
     assert emulated.stdout == native.stdout
     assert emulated.returncode == native.returncode, emulated.stderr
+
+
+# --- a guest writing to a closed pipe ----------------------------------------------
+
+def test_write_to_closed_pipe_is_sigpipe():
+    """`emu run guest/pf_roundtrip.elf | head -0`: Linux kills the writer with SIGPIPE."""
+    proc = subprocess.Popen([sys.executable, "-m", "emu", "run", guest("pf_roundtrip")], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()          # long before the guest's first write (emu takes ~0.3 s to start)
+    stderr = proc.stderr.read()
+    status = proc.wait(timeout=30)
+    assert "Traceback" not in stderr, stderr
+    assert status == 128 + signal.SIGPIPE

@@ -7,6 +7,7 @@ VMA's pagetable_ops `fault`, and turn a failure into SIGSEGV/SIGBUS. A signal wi
 default action kills the process and emu reports it in one or two lines.
 """
 
+import errno
 import os
 import signal
 import struct
@@ -220,7 +221,12 @@ class Kernel:
             cpu.set_reg("rax", result & (2**64 - 1))
 
     def host_write(self, fd: int, data: bytes) -> int:
+        """Write to the host's stdout/stderr; a closed pipe is SIGPIPE, as on Linux."""
         stream = self.out[fd]
-        stream.write(data)
-        stream.flush()
+        try:
+            stream.write(data)
+            stream.flush()
+        except BrokenPipeError:
+            self.exit_process(self.proc, signal.SIGPIPE)    # default action: terminate, quietly
+            return -errno.EPIPE
         return len(data)
