@@ -15,6 +15,8 @@ GUEST_LDFLAGS := -static -nostdlib -no-pie -Wl,--build-id=none
 RUNTIME_SRC := guest/lib/start.S guest/lib/rt.c
 GUEST_SRC   := $(wildcard guest/*.c)
 GUEST_ELF   := $(GUEST_SRC:.c=.elf)
+# The same self-checking program as a static-pie (ET_DYN, loaded at a chosen base).
+PIE_ELF     := guest/auxv_pie.elf
 KERNEL_ELF  := guest/kernel/stub.elf
 
 .PHONY: all venv guests run test bench clean
@@ -28,7 +30,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-guests: $(KERNEL_ELF) $(GUEST_ELF)
+guests: $(KERNEL_ELF) $(GUEST_ELF) $(PIE_ELF)
 
 $(KERNEL_ELF): guest/kernel/stub.S guest/kernel/stub.ld
 	$(CC) -c -o guest/kernel/stub.o guest/kernel/stub.S
@@ -36,6 +38,9 @@ $(KERNEL_ELF): guest/kernel/stub.S guest/kernel/stub.ld
 
 guest/%.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(RUNTIME_SRC) $<
+
+guest/%_pie.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
+	$(CC) $(filter-out -static,$(GUEST_CFLAGS)) -fPIE -static-pie -nostdlib -Wl,--build-id=none -o $@ $(RUNTIME_SRC) $<
 
 run: venv guests
 	$(VENV)/bin/emu run guest/hello.elf

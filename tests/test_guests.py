@@ -190,7 +190,18 @@ DIFFERENTIAL = [
     ("nx", ()),
     ("divzero", ()),
     ("ud", ()),
+    ("auxv", ()),
+    ("auxv_pie", ()),
 ]
+
+
+@pytest.mark.parametrize("name", ["auxv", "auxv_pie"])
+def test_initial_stack_and_first_syscalls(name):
+    """argv/envp/auxv per the SysV ABI, writev, -EFAULT and -ENOSYS; ET_EXEC and static-pie."""
+    result = run_emu_run(guest(name))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not ok" not in result.stdout
+    assert result.stdout.rstrip().endswith("1..12")
 
 
 @pytest.mark.parametrize("name,args", DIFFERENTIAL, ids=[f"{n}-{i}" for i, (n, _) in enumerate(DIFFERENTIAL)])
