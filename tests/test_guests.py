@@ -223,3 +223,11 @@ def test_write_to_closed_pipe_is_sigpipe():
     status = proc.wait(timeout=30)
     assert "Traceback" not in stderr, stderr
     assert status == 128 + signal.SIGPIPE
+
+
+def test_out_of_guest_memory_kills_with_sigkill():
+    """No free frame at fault time: VM_FAULT_OOM, the process is killed (SIGKILL, 137)."""
+    result = run_emu_run("--memory", "16M", guest("oom"))
+    assert result.returncode == 137
+    assert "killed by SIGKILL: out of memory" in result.stderr
+    assert len(stderr_lines(result)) == 2

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import insn
 from ..mmu import Access, GeneralProtection, PageFault
+from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
 from .exec import build_mm, build_stack
 from .mm import UserFault, VmFault
@@ -142,7 +143,10 @@ class Kernel:
             what = {Access.WRITE: "write to a read-only", Access.FETCH: "execute in a no-execute",
                     Access.READ: "read of an unreadable"}[access]
             return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", frame["rip"])
-        result = vma.ops.fault(proc.mm, vma, cr2, access == Access.WRITE)
+        try:
+            result = vma.ops.fault(proc.mm, vma, cr2, access == Access.WRITE)
+        except OutOfMemory:              # no frame for the page or for a page table
+            result = VmFault.OOM
         if self.tracer:
             self.tracer.line("fault", f"  handled by {vma.ops.name}.fault in {vma.name or 'anon'}: {result.name}")
         if result == VmFault.OOM:
@@ -179,9 +183,10 @@ class Kernel:
         """Deliver `sig` with its default action: for these signals, kill the process."""
         name = signal.Signals(sig).name
         code_name = SI_CODE_NAMES.get(sig, {}).get(code, str(code))
+        how = f"{name} ({code_name})" if code else name
         where = f"at address {addr:#018x}" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
         self.report.lines = [
-            f"emu: {self.proc.path} (pid {self.proc.pid}) killed by {name} ({code_name}): {what} {where}".rstrip(),
+            f"emu: {self.proc.path} (pid {self.proc.pid}) killed by {how}: {what} {where}".rstrip(),
             f"emu:   rip {rip:#018x}: {insn.disassemble(self.read_code(rip), rip)}",
         ]
         self.exit_process(self.proc, sig)
