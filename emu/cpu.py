@@ -151,7 +151,8 @@ class Cpu:
         self.uc.reg_write(ux.UC_X86_REG_MSR, (MSR_EFER, efer))
         self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
         self.uc.reg_write(ux.UC_X86_REG_CR0, cr0)
-        self.mmu.cr0, self.mmu.efer = cr0, efer
+        self.mmu.efer = efer
+        self.mmu.load_cr0(cr0)
         self.mmu.load_cr4(cr4)
         self.mmu.load_cr3(cr3)
 

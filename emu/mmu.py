@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from unicorn import UC_MEM_FETCH, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_TLB_VIRTUAL
 
-from .paging import (CR0_WP, CR3_ADDR_MASK, CR4_PGE, EFER_NXE, ENTRY_SIZE, HPAGE_SIZE, HUGE_PHYS_MASK,
+from .paging import (CR0_PG, CR0_WP, CR3_ADDR_MASK, CR4_PGE, EFER_NXE, ENTRY_SIZE, HPAGE_SIZE, HUGE_PHYS_MASK,
                      PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_G, PTE_NX, PTE_P, PTE_PS, PTE_RW,
                      PTE_US, RSVD_HIGH, RSVD_PDE_2M, PFErr, is_canonical, table_index)
 from .tlb import Tlb, TlbEntry
@@ -391,6 +391,15 @@ class Mmu:
         if self.trace_tlb:
             self.tracer.tlb_invalidate(f"cr3 <- {cr3:#x}", dropped)
         self.flush_unicorn()
+
+    def load_cr0(self, cr0: int) -> None:
+        """MOV to CR0. The permissions cached in TLB entries (and handed to Unicorn)
+        depend on CR0.WP, so a change of WP or PG flushes everything."""
+        changed = (self.cr0 ^ cr0) & (CR0_WP | CR0_PG)
+        self.cr0 = cr0
+        if changed:
+            self.drop(self.tlb.flush(keep_global=False))
+            self.flush_unicorn()
 
     def load_cr4(self, cr4: int) -> None:
         """MOV to CR4: a change of PGE flushes everything, global entries included."""

@@ -294,3 +294,16 @@ def test_parse_geometry_good(text, geometry):
 def test_parse_geometry_bad(text):
     with pytest.raises(ValueError):
         parse_geometry(text)
+
+
+def test_cr0_wp_change_flushes_cached_permissions():
+    """Cached entries carry permissions computed under CR0.WP: a WP change must drop them."""
+    from emu.mmu import Mmu
+    from emu.paging import CR0_PG, CR0_WP
+    from emu.physmem import PhysicalMemory
+    mmu = Mmu(PhysicalMemory(16 << 20))
+    mmu.load_cr0(CR0_PG | CR0_WP)
+    mmu.tlb.small.insert(__import__("emu.tlb", fromlist=["TlbEntry"]).TlbEntry(
+        vpn=1, pa=0x1000, page_size=4096, writable=False, user=True, nx=False, dirty=True, global_=True))
+    mmu.load_cr0(CR0_PG)
+    assert mmu.tlb.small.entries_list() == []
