@@ -98,9 +98,10 @@ class Kernel:
     def exec_first(self, cpu, image, argv, envp) -> None:
         """Create process 1 from `image`; the stub's boot hypercall will enter it."""
         self.cpu = cpu
-        mm = build_mm(self.mem, self.frames, self.kernel_pt, image)
+        mm = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu)
         self.proc = Process(1, image.path, mm)
         cpu.set_paging(mm.pt.pml4_pa)
+        mm.active = True
         self.start = build_stack(mm, self.mmu, image, argv, envp)
 
     def on_boot(self, cpu, frame_pa: int) -> None:

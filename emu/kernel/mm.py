@@ -130,6 +130,23 @@ class Mm:
     pt: PageTables
     vmas: list = field(default_factory=list)
     rss: int = 0
+    mmu: object = None            # the MMU, for TLB invalidation
+    active: bool = False          # its page tables are the ones in CR3 now
+
+    def flush_tlb_page(self, va: int) -> None:
+        """After changing the entry for `va`: INVLPG, if these page tables are loaded.
+
+        An address space that is not loaded has nothing in the TLB: every CR3 switch
+        flushes the non-global entries, and user pages are never global.
+        """
+        if self.active:
+            self.mmu.invlpg(va)
+
+    def flush_tlb_range(self, start: int, end: int) -> None:
+        """flush_tlb_page for every page of [start, end) (Linux's flush_tlb_range)."""
+        if self.active:
+            for va in range(start, end, PAGE_SIZE):
+                self.mmu.invlpg(va)
 
     def find_vma(self, va: int) -> Vma | None:
         """The VMA containing `va`, or None."""

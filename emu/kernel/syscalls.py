@@ -8,6 +8,7 @@ for rax: a result, or a negative errno.
 
 import errno
 
+from . import mman
 from .mm import UserFault, copy_from_user
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
@@ -66,9 +67,12 @@ def sys_exit_group(kernel, proc, status, *_):
     return 0
 
 
-SYSCALLS = {
+BASE_SYSCALLS = {
     1: sys_write,
     20: sys_writev,
     60: sys_exit,
     231: sys_exit_group,
 }
+
+# The whole table, one explicit dict per subsystem (grep for a number to find its handler).
+SYSCALLS = {**BASE_SYSCALLS, **mman.SYSCALLS}

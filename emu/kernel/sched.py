@@ -1,0 +1,24 @@
+"""Blocking and scheduling: how a system call waits, and which process runs next.
+
+A system call that cannot finish now (a read from an empty pipe, wait4 with no dead
+child) returns a `Block`. The process sleeps; the scheduler asks `ready()` of every
+sleeping process whenever it picks the next one to run, and once it is ready, switches
+to that process and calls `complete()` there, in its own address space, which gives
+the system call's result.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Block:
+    """A system call that must wait.
+
+    `ready()` is cheap and must not touch user memory (it may run while another
+    process's page tables are loaded). `complete()` runs once ready, with the blocked
+    process current, and returns the value for rax (or another Block to keep waiting).
+    """
+    ready: Callable[[], bool]
+    complete: Callable[[], int]
+    what: str = ""
