@@ -42,6 +42,12 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def directory(text: str) -> str:
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"not a directory: {text!r}")
+    return text
+
+
 def checked(parse):
     def wrapper(text):
         try:
@@ -76,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", action="store_true", help="print MMU and TLB counters at exit")
     run.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="an environment variable for the guest (repeatable)")
+    run.add_argument("--root", type=directory, metavar="DIR",
+                     help="show host directory DIR as the guest's / (read-only; default: no host files)")
+    run.add_argument("--root-writable", action="store_true",
+                     help="let the guest create and write files under --root")
     return parser
 
 
@@ -97,7 +107,8 @@ def run_command(args) -> int:
             return USAGE_ERROR
     tracer = Tracer(args.trace, trace_stream) if args.trace else None
     options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout,
-                      max_insns=args.max_insns, tracer=tracer)
+                      max_insns=args.max_insns, tracer=tracer, root=args.root,
+                      root_writable=args.root_writable)
     try:
         machine = Machine(options)
         report = machine.run(args.elf, [args.elf, *args.args], args.env)

@@ -38,7 +38,8 @@ VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "
 DOUBLE_FAULT = 8
 IDT_GATE_P = 1 << 47
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
-NEVER = 0xFFFF_FFFF_FFFF_FFFF      # emu_start's `until`: an address no code can be at
+NEVER = 0xFFFF_FFFF_FFFF_FFFF
+PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn      # emu_start's `until`: an address no code can be at
 
 # Unicorn register ids of the 16 general registers, in QEMU's CPUX86State.regs order.
 GPR_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -83,18 +84,27 @@ class ContextLayout:
 
     def __init__(self, uc: Uc):
         saved = uc.context_save()
-        marks = [0x1122_3344_0000_0000 + i * 0x101 for i in range(16)]
-        for name, value in zip(GPR_ORDER, marks):
+        marks = [0x1122_3344_0000_0000 + i * 0x101 for i in range(17)]
+        for name, value in zip(GPR_ORDER + ("rip",), marks):
             uc.reg_write(UC_REG[name], value)
         raw = bytes(uc.context_save())
-        self.gpr_offset = raw.find(struct.pack("<16Q", *marks))
-        if self.gpr_offset < 0:
+        self.gpr_offset = raw.find(struct.pack("<16Q", *marks[:16]))
+        # QEMU keeps `eip` right after `regs[16]` (CPUX86State); check it is so.
+        self.rip_offset = self.gpr_offset + 128
+        if self.gpr_offset < 0 or raw[self.rip_offset:self.rip_offset + 8] != struct.pack("<Q", marks[16]):
             raise EmulatorBug("cannot find the general registers in a Unicorn context")
         uc.context_restore(saved)
+
+    def read_rip(self, ctx) -> int:
+        return struct.unpack("<Q", ctypes.string_at(ctx.context.value + self.rip_offset, 8))[0]
 
     def read_gprs(self, ctx) -> dict:
         raw = ctypes.string_at(ctx.context.value + self.gpr_offset, 128)
         return dict(zip(GPR_ORDER, struct.unpack("<16Q", raw)))
+
+    def write_gprs(self, ctx, regs: dict) -> None:
+        raw = struct.pack("<16Q", *(regs[name] & (2**64 - 1) for name in GPR_ORDER))
+        ctypes.memmove(ctx.context.value + self.gpr_offset, raw, 128)
 
     def copy_gprs(self, src, dst, *, rsp: int) -> None:
         ctypes.memmove(dst.context.value + self.gpr_offset, src.context.value + self.gpr_offset, 128)
@@ -113,7 +123,8 @@ class Cpu:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
         self.layout = ContextLayout(self.uc)
-        self.ring0_context = None
+        self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT)
+        self.ring0_contexts = {}        # cr3 -> that context with this CR3
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""
         self.stopped = False
@@ -138,6 +149,32 @@ class Cpu:
     def set_reg(self, name: str, value: int) -> None:
         self.uc.reg_write(UC_REG[name], value)
 
+    @staticmethod
+    def uc_reg(name: str) -> int:
+        return UC_REG[name]
+
+    def user_regs(self) -> dict:
+        """The interrupted user registers (16 general ones, rip, rflags) as a dict."""
+        regs = self.layout.read_gprs(self.uc.context_save())
+        regs["rip"], regs["rflags"] = self.reg("rip"), self.reg("rflags")
+        return regs
+
+    def set_user_regs(self, regs: dict) -> None:
+        """Load user registers (names as in user_regs; missing ones are kept)."""
+        context = self.uc.context_save()
+        current = self.layout.read_gprs(context)
+        current.update((name, regs[name]) for name in GPR_ORDER if name in regs)
+        self.layout.write_gprs(context, current)
+        self.uc.context_restore(context)
+        if "rflags" in regs:
+            self.set_reg("rflags", regs["rflags"])
+        if "rip" in regs:
+            self.set_reg("rip", regs["rip"])
+
+    def set_fs_base(self, value: int) -> None:
+        self.fs_base = value
+        self.set_reg("fs_base", value)
+
     def read_cpl(self) -> int:
         return self.uc.reg_read(ux.UC_X86_REG_CS) & 3
 
@@ -160,8 +197,19 @@ class Cpu:
         """MOV to CR3 done by the kernel: the MMU flushes its TLB, Unicorn its own."""
         self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
         self.mmu.load_cr3(cr3)
-        if self.ring0_context is not None:
-            self.ring0_context.reg_write(ux.UC_X86_REG_CR3, cr3)
+
+    def ring0_context_for(self, cr3: int):
+        """The boot-time ring-0 context with CR3 = `cr3` (one per address space, cached).
+
+        Made by restoring the boot context and writing CR3 (which also flushes QEMU's
+        TLB), so it is built outside the hot path, once per address space.
+        """
+        context = self.ring0_contexts.get(cr3)
+        if context is None:
+            self.uc.context_restore(self.ring0_context)
+            self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
+            context = self.ring0_contexts[cr3] = self.uc.context_save()
+        return context
 
     # -- the run loop -----------------------------------------------------------------
 
@@ -177,8 +225,11 @@ class Cpu:
             budget_us = 0
             if deadline is not None:
                 budget_us = max(1, int((deadline - time.monotonic()) * 1e6))
+            # Preemption: with another process ready to run, stop after a slice of
+            # instructions (Unicorn counts them in C; without a second process, no cost).
+            count = PREEMPT_SLICE if self.kernel.runnable_count() > 1 else 0
             try:
-                self.uc.emu_start(rip, NEVER, timeout=budget_us)
+                self.uc.emu_start(rip, NEVER, timeout=budget_us, count=count)
             except UcError as err:
                 if self.stopped:
                     break
@@ -190,12 +241,23 @@ class Cpu:
                 exc, self.pending = self.pending, None
                 rip = self.deliver(exc)
                 continue
+            if self.kernel.work_pending:
+                rip = self.kernel.return_to_user(self)
+                if rip is None:
+                    break
+                continue
             if self.max_insns is not None and self.insn_count >= self.max_insns:
                 self.kernel.limit_reached(f"stopped after {self.insn_count} instructions (--max-insns)")
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 self.kernel.limit_reached(f"stopped after {timeout:g} s (--timeout)")
                 break
+            if count and self.read_cpl() == 3:      # the slice ran out in user mode
+                self.kernel.request_resched()
+                rip = self.kernel.return_to_user(self)
+                if rip is None:
+                    break
+                continue
             rip = self.reg("rip")
 
     def after_unicorn_error(self, err: UcError) -> int:
@@ -208,10 +270,11 @@ class Cpu:
         self.mmu.pending_fault = None
         if isinstance(fault, GeneralProtection):
             return self.deliver(Exception_(13, 0))
-        cr2 = self.kernel.exact_fault_address(fault.va, access)
+        rip = self.reg("rip")
+        cr2 = self.kernel.exact_fault_address(fault.va, access, rip)
         if self.tracer:
             self.tracer.line("fault", f"#PF va {cr2:#018x} {access.name.lower()} error {int(fault.error_code):#x} "
-                                      f"({pf_error_str(fault.error_code)}) rip {self.reg('rip'):#018x}: {fault.reason}")
+                                      f"({pf_error_str(fault.error_code)}) rip {rip:#018x}: {fault.reason}")
         return self.deliver(Exception_(14, int(fault.error_code), cr2))
 
     # -- exception delivery (SDM 6.12.1) ------------------------------------------------
@@ -219,7 +282,8 @@ class Cpu:
     def deliver(self, exc: Exception_, *, first: Exception_ | None = None) -> int:
         """Enter the IDT handler for `exc` as the CPU does; return the handler's rip."""
         interrupted = self.uc.context_save()
-        rip, rsp, rflags, cs, ss = (self.reg(name) for name in ("rip", "rsp", "rflags", "cs", "ss"))
+        rip, rsp = self.layout.read_rip(interrupted), self.layout.read_gprs(interrupted)["rsp"]
+        rflags, cs, ss = (self.reg(name) for name in ("rflags", "cs", "ss"))
         try:
             handler = self.idt_gate(exc.vector)
             from_user = cs & 3 == 3
@@ -235,8 +299,9 @@ class Cpu:
                                   f"at rip {rip:#x})") from None
             self.double_fault_cause = f"{exc.name} ({why})"
             return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc)
-        self.layout.copy_gprs(interrupted, self.ring0_context, rsp=new_rsp)
-        self.uc.context_restore(self.ring0_context)
+        ring0 = self.ring0_context_for(self.mmu.cr3)
+        self.layout.copy_gprs(interrupted, ring0, rsp=new_rsp)
+        self.uc.context_restore(ring0)
         self.mmu.cpl = 0
         new_flags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF)
         self.set_reg("rflags", new_flags)
@@ -262,15 +327,15 @@ class Cpu:
     def read_kernel(self, va: int, size: int) -> bytes:
         """Read ring-0 memory through the MMU, as the CPU reads the IDT or the TSS."""
         try:
-            pa = self.mmu.translate(va, Access.READ, cpl=0).pa
+            pa = self.mmu.pa(va, Access.READ, cpl=0)
         except (PageFault, GeneralProtection) as fault:
             raise DeliveryFault(f"{fault}") from None
         return self.mem.read(pa, size)
 
     def write_kernel(self, va: int, data: bytes) -> None:
         try:
-            pa = self.mmu.translate(va, Access.WRITE, cpl=0).pa
-            last = self.mmu.translate(va + len(data) - 1, Access.WRITE, cpl=0).pa
+            pa = self.mmu.pa(va, Access.WRITE, cpl=0)
+            last = self.mmu.pa(va + len(data) - 1, Access.WRITE, cpl=0)
         except (PageFault, GeneralProtection) as fault:
             raise DeliveryFault(f"{fault} (pushing the exception frame)") from None
         if last - pa != len(data) - 1:
@@ -287,13 +352,14 @@ class Cpu:
         frame_pa = frame_va - KERNEL_VIRT_OFFSET
         if value & 0xFF == HC_BOOT:
             self.ring0_context = uc.context_save()
+            self.ring0_contexts[self.mmu.cr3] = self.ring0_context
             self.idtr = self.read_idtr()
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:
             frame = dict(zip(TRAPFRAME_FIELDS, TRAPFRAME.unpack(self.mem.read(frame_pa, TRAPFRAME.size))))
             cr2 = struct.unpack("<Q", self.mem.read(self.stub.pa("hc_cr2"), 8))[0]
             self.kernel.on_trap(self, frame, cr2, frame_pa)
-        if self.stopped:
+        if self.stopped or self.kernel.work_pending:
             uc.emu_stop()
 
     def read_idtr(self):
@@ -302,8 +368,6 @@ class Cpu:
 
     def on_syscall(self, uc, _data):
         self.kernel.on_syscall(self)
-        if self.stopped:
-            uc.emu_stop()
 
     def on_interrupt(self, uc, intno, _data):
         """An exception QEMU raised itself (#UD, #DE, #GP ...): deliver it after stopping."""

@@ -39,60 +39,98 @@ def disassemble(code: bytes, rip: int) -> str:
     return f"{insn.mnemonic} {insn.op_str}".strip()
 
 
-# capstone register ids -> Unicorn register reads are done through `read_reg(name)`.
 _STACK_PUSH = {"push", "call", "pushfq", "enter"}
 _STACK_POP = {"pop", "ret", "popfq", "leave", "iretq"}
 _STRING_SRC = ("movs", "lods", "cmps", "outs")
 _STRING_DST = ("movs", "stos", "scas", "cmps", "ins")
 
 
-def memory_operands(insn, read_reg) -> list:
-    """Every memory access `insn` makes, as MemOperand(va, size). `read_reg(name)` gives a
-    register's value by its capstone name ('rax', 'rip', 'fs_base' ...)."""
-    operands = []
+@dataclass(frozen=True)
+class OperandRecipe:
+    """How to compute one memory operand's address: [seg: base + index*scale + disp]."""
+    base: str | None          # register name, or None; 'rip' is folded into disp
+    index: str | None
+    scale: int
+    disp: int
+    segment_base: str | None  # 'fs_base' / 'gs_base' for an fs:/gs: override
+    size: int
+
+    def address(self, read_reg) -> int:
+        va = self.disp
+        if self.base:
+            va += read_reg(self.base)
+        if self.index:
+            va += read_reg(self.index) * self.scale
+        if self.segment_base:
+            va += read_reg(self.segment_base)
+        return va & (2**64 - 1)
+
+
+def operand_recipes(insn) -> tuple:
+    """Every memory access `insn` makes, as recipes (decoded once, reused per fault)."""
+    recipes = []
+    explicit = False
     for op in insn.operands:
         if op.type != cx.X86_OP_MEM:
             continue
+        explicit = True
+        if insn.mnemonic == "lea":
+            continue
         mem = op.mem
-        va = mem.disp
+        disp, base = mem.disp, None
         if mem.base == cx.X86_REG_RIP:
-            va += insn.address + insn.size
+            disp += insn.address + insn.size
         elif mem.base:
-            va += read_reg(insn.reg_name(mem.base))
-        if mem.index:
-            va += read_reg(insn.reg_name(mem.index)) * mem.scale
-        if mem.segment in (cx.X86_REG_FS, cx.X86_REG_GS):
-            va += read_reg(insn.reg_name(mem.segment) + "_base")
-        if insn.mnemonic != "lea":
-            operands.append(MemOperand(va & (2**64 - 1), op.size or 8))
+            base = insn.reg_name(mem.base)
+        index = insn.reg_name(mem.index) if mem.index else None
+        segment = insn.reg_name(mem.segment) + "_base" if mem.segment in (cx.X86_REG_FS, cx.X86_REG_GS) else None
+        recipes.append(OperandRecipe(base, index, mem.scale, disp, segment, op.size or 8))
     mnemonic = insn.mnemonic.split()[-1]
     if mnemonic in _STACK_PUSH:
-        operands.append(MemOperand(read_reg("rsp") - 8, 8))
+        recipes.append(OperandRecipe("rsp", None, 1, -8, None, 8))
     elif mnemonic in _STACK_POP:
-        operands.append(MemOperand(read_reg("rsp"), 8 if mnemonic != "iretq" else 40))
-    if mnemonic.startswith(_STRING_SRC) and not any(op.type == cx.X86_OP_MEM for op in insn.operands):
-        operands.append(MemOperand(read_reg("rsi"), 8))
-    if mnemonic.startswith(_STRING_DST) and not any(op.type == cx.X86_OP_MEM for op in insn.operands):
-        operands.append(MemOperand(read_reg("rdi"), 8))
-    return operands
+        recipes.append(OperandRecipe("rsp", None, 1, 0, None, 8 if mnemonic != "iretq" else 40))
+    if mnemonic.startswith(_STRING_SRC) and not explicit:
+        recipes.append(OperandRecipe("rsi", None, 1, 0, None, 8))
+    if mnemonic.startswith(_STRING_DST) and not explicit:
+        recipes.append(OperandRecipe("rdi", None, 1, 0, None, 8))
+    return tuple(recipes)
 
 
-def fault_address(page_va: int, page_size: int, insn, read_reg, *, fetch: bool, rip: int) -> int:
+class RecipeCache:
+    """Decoded instructions by (rip, bytes): a fault at the same instruction again (the
+    common case: a loop touching fresh pages) costs a dict lookup, not a capstone decode."""
+
+    def __init__(self, limit: int = 4096):
+        self.limit = limit
+        self.recipes = {}
+
+    def get(self, code: bytes, rip: int):
+        key = (rip, code)
+        recipes = self.recipes.get(key)
+        if recipes is None:
+            insn = decode(code, rip)
+            recipes = operand_recipes(insn) if insn is not None else None
+            if len(self.recipes) >= self.limit:
+                self.recipes.clear()
+            self.recipes[key] = recipes
+        return recipes
+
+
+def fault_address(page_va: int, page_size: int, recipes, read_reg, *, fetch: bool, rip: int) -> int:
     """The exact linear address that faulted inside the failed page at `page_va`.
 
     For an instruction fetch: rip, or the page start if the instruction runs into the
-    failed page. For data: the operand touching the page (see module docstring).
-    Falls back to the page address when nothing matches (and says so in traces).
+    failed page. For data: the operand touching the page (see the module docstring).
+    Falls back to the page address when nothing matches.
     """
     page_end = page_va + page_size
     if fetch:
         return rip if page_va <= rip < page_end else page_va
-    if insn is None:
-        return page_va
-    for operand in memory_operands(insn, read_reg):
-        if page_va <= operand.va < page_end:
-            return operand.va
-        last = operand.va + operand.size - 1
-        if page_va <= last < page_end:
+    for recipe in recipes or ():
+        va = recipe.address(read_reg)
+        if page_va <= va < page_end:
+            return va
+        if page_va <= va + recipe.size - 1 < page_end:
             return page_va
     return page_va

@@ -23,6 +23,8 @@ class Options:
     tracer: object = None
     stdout: object = None
     stderr: object = None
+    root: str | None = None             # --root: a host directory shown as the guest's /
+    root_writable: bool = False
 
 
 class Machine:
@@ -33,7 +35,8 @@ class Machine:
         self.mmu = Mmu(self.mem, Tlb(options.tlb_geometry), tracer=options.tracer)
         self.stub = load_stub()
         self.kernel = Kernel(self.mem, self.frames, self.mmu, self.stub, tracer=options.tracer,
-                             stdout=options.stdout, stderr=options.stderr)
+                             stdout=options.stdout, stderr=options.stderr,
+                             root=options.root, root_writable=options.root_writable)
         self.cpu = Cpu(self.mem, self.mmu, self.stub, self.kernel, tracer=options.tracer)
 
     def run(self, path: str, argv: list, envp: list):

@@ -61,6 +61,7 @@ class Access(enum.IntEnum):
 # Unicorn's access codes, and the permission each one needs.
 ACCESS_FROM_UC = {UC_MEM_READ: Access.READ, UC_MEM_WRITE: Access.WRITE, UC_MEM_FETCH: Access.FETCH}
 PROT_NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE, UC_MEM_FETCH: UC_PROT_EXEC}
+PROT_FOR_ACCESS = (UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC)      # indexed by Access
 
 # Reserved bits per level (SDM 4.5, tables 4-15..4-20), on top of NX when EFER.NXE=0.
 # PS is reserved in a PML4E, and in a PDPTE because emu's CPU (like QEMU's default
@@ -131,18 +132,18 @@ class Translation:
 
 def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd: bool = False) -> PFErr:
     """The #PF error code for a failed `access` (SDM 4.7, figure 4-12)."""
-    code = PFErr(0)
+    code = 0                    # plain ints here: IntFlag arithmetic is slow on the fault path
     if present:
-        code |= PFErr.P
+        code |= PFErr.P.value
     if rsvd:
-        code |= PFErr.RSVD | PFErr.P
+        code |= PFErr.RSVD.value | PFErr.P.value
     if access == Access.WRITE:
-        code |= PFErr.W
+        code |= PFErr.W.value
     if cpl == 3:
-        code |= PFErr.U
+        code |= PFErr.U.value
     if access == Access.FETCH and nxe:
-        code |= PFErr.I
-    return code
+        code |= PFErr.I.value
+    return PFErr(code)
 
 
 def walk(mem, va: int, access: Access, regs: PagingRegs, *, cpl: int,
@@ -312,12 +313,13 @@ class Mmu:
         return self.fill_slow(va, uc_access, entry, cached)
 
     def walk_fast(self, va: int, uc_access: int):
-        """The common TLB miss, walked quickly: a 4 KiB page whose four entries are present,
-        already Accessed and free of reserved bits, for an access they allow (a write only
-        once the PTE is Dirty). Then nothing in memory changes and no fault is possible, so
-        the walk reduces to four reads. Caches and returns the new TlbEntry; returns None
-        for everything else (a fault, an A/D update, a 2 MiB page), which `fill_slow`
-        handles with the full `walk`. The two walks agree (tests/test_walk_fast.py).
+        """The common TLB miss, walked quickly: a 4 KiB page whose PML4E, PDPTE and PDE are
+        present, already Accessed and free of reserved bits, and whose PTE allows the access.
+        Then no fault is possible and at most the leaf changes (A, and D for a write: the
+        retry after a demand fault is this case), so the walk reduces to four reads and
+        perhaps one write. Caches and returns the new TlbEntry; returns None, having changed
+        nothing, for everything else (a fault, an upper A bit to set, a 2 MiB page), which
+        `fill_slow` handles with the full `walk`. The two agree (tests/test_walk_fast.py).
         """
         if (va >> 47) not in (0, 0x1FFFF):
             return None
@@ -334,23 +336,29 @@ class Mmu:
                 both &= upper
                 either |= upper
                 table_pa = upper & PHYS_ADDR_MASK
-            pte = _unpack_u64(buf, table_pa | ((va >> 9) & 0xFF8))[0]
+            pte_pa = table_pa | ((va >> 9) & 0xFF8)
+            pte = _unpack_u64(buf, pte_pa)[0]
         except struct.error:             # a table beyond RAM: the full walk explains it
             return None
-        if pte & (wanted | must_be_clear) != wanted:
+        if pte & (PTE_P | must_be_clear) != PTE_P:
             return None
         both &= pte
         either |= pte
         writable, user, nx = bool(both & PTE_RW), bool(both & PTE_US), bool(either & PTE_NX)
         nx = nx and bool(self.efer & EFER_NXE)
+        write = uc_access == UC_MEM_WRITE
+        dirty = write or bool(pte & PTE_D)   # a permitted write sets D (SDM 4.8)
         kernel_perms, user_perms = unicorn_perms(writable=writable, user=user, nx=nx,
-                                                 dirty=bool(pte & PTE_D), wp=bool(self.cr0 & CR0_WP))
+                                                 dirty=dirty, wp=bool(self.cr0 & CR0_WP))
         if not (user_perms if self.cpl == 3 else kernel_perms) & PROT_NEEDED[uc_access]:
             return None
+        updated = pte | PTE_A | (PTE_D if write else 0)
+        if updated != pte:
+            self.mem.write_u64(pte_pa, updated)
         self.tlb.small.counters.walks += 1
         self.tlb.small.counters.misses += 1
         return self.cache(va, pte & PHYS_ADDR_MASK, PAGE_SIZE, writable=writable, user=user, nx=nx,
-                          dirty=bool(pte & PTE_D), global_=bool(pte & PTE_G))
+                          dirty=dirty, global_=bool(pte & PTE_G))
 
     def fill_slow(self, va, uc_access, entry, cached) -> bool:
         """The TLB could not serve `va`: walk, cache the result, or record the fault."""
@@ -363,7 +371,9 @@ class Mmu:
         try:
             tr, cached = self.translate_entry(va, access, cpl=self.cpl, count_miss=cached is None)
         except (PageFault, GeneralProtection) as fault:
-            if self.cpl == 3 and self.read_cpl and self.read_cpl() == 0:
+            # A stale hint is possible only inside the stub's iretq, whose accesses are
+            # to the kernel half: only a fault there is worth reading CS for.
+            if self.cpl == 3 and va >> 63 and self.read_cpl and self.read_cpl() == 0:
                 self.cpl = 0            # the hint was stale (inside iretq): retry as ring 0
                 return self.fill_slow(va, uc_access, entry, None)
             # Keep the first fault: it is the one the guest's instruction raised.
@@ -388,6 +398,16 @@ class Mmu:
         fill) the same TLB a ring-0 instruction would. Raises PageFault/GeneralProtection.
         """
         return self.translate_entry(va, access, cpl=cpl)[0]
+
+    def pa(self, va: int, access: Access, *, cpl: int) -> int:
+        """The physical address of `va` for `access`: `translate` without building a
+        Translation when the TLB already allows the access (the kernel's common case)."""
+        cached = self.tlb.small.lookup(va) or self.tlb.huge.lookup(va)
+        if cached is not None:
+            perms = cached.perms_user if cpl == 3 else cached.perms_kernel
+            if perms & PROT_FOR_ACCESS[access]:
+                return cached.pa + (va & (cached.page_size - 1))
+        return self.translate(va, access, cpl=cpl).pa
 
     def translate_entry(self, va: int, access: Access, *, cpl: int, count_miss: bool = True):
         """`translate`, also returning the TLB entry that now holds the translation."""

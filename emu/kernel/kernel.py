@@ -3,8 +3,13 @@
 The ring-0 stub hands every exception to `Kernel.on_trap` by hypercall; a `syscall`
 reaches `Kernel.on_syscall`. A page fault is handled like Linux's
 arch/x86/mm/fault.c: find the VMA, check the access against its flags, call the
-VMA's pagetable_ops `fault`, and turn a failure into SIGSEGV/SIGBUS. A signal with the
-default action kills the process and emu reports it in one or two lines.
+VMA's pagetable_ops `fault`, and turn a failure into SIGSEGV/SIGBUS.
+
+Processes take turns on the one CPU. A switch happens only between two emu_start
+calls, in `return_to_user` (a hook asks for one with `request_resched`): the old
+process's user registers are saved as a Unicorn context, the new one's restored, and
+CR3 reloaded. A process that blocks in a system call sleeps on a `Block`
+(emu/kernel/sched.py). Pending signals are delivered on the way back to user mode.
 """
 
 import errno
@@ -18,9 +23,17 @@ from .. import insn
 from ..mmu import Access, GeneralProtection, PageFault
 from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
+from . import proc_calls
+from .devices import standard_devices
 from .exec import build_mm, build_stack
-from .mm import UserFault, VmFault
+from .fs import FdTable
+from .hostfs import HostRoot
+from .mm import UserFault, VmFault, copy_to_user
 from .pagetable import PageTables
+from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
+from .sched import Block
+from .signals import (SIG_DFL, SIG_IGN, SIGCONTEXT_REGS, SigInfo, SignalState, default_is_ignore, setup_frame,
+                      sigbit, will_terminate)
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
@@ -42,18 +55,11 @@ TRAP_SIGNALS = {
     6: (signal.SIGILL, ILL_ILLOPN, "invalid opcode (#UD)"),
     13: (signal.SIGSEGV, SI_KERNEL, "general protection fault (#GP)"),
 }
+CLD_EXITED, CLD_KILLED = 1, 2
 DOUBLE_FAULT = 8
 TIMEOUT_STATUS = 124           # what timeout(1) exits with
+DEADLOCK_STATUS = 124          # every process waits forever: what a timeout would end with
 INITIAL_RFLAGS = 0x202         # IF=1 and the always-one bit 1
-
-
-@dataclass
-class Process:
-    pid: int
-    path: str
-    mm: object
-    exit_status: int | None = None          # a wait status (WIFEXITED/WIFSIGNALED encoding)
-    fs_base: int = 0
 
 
 @dataclass
@@ -65,17 +71,27 @@ class Report:
 
 
 class Kernel:
-    def __init__(self, mem, frames, mmu, stub, *, tracer=None, stdout=None, stderr=None):
+    def __init__(self, mem, frames, mmu, stub, *, tracer=None, stdout=None, stderr=None,
+                 root=None, root_writable=False):
         self.mem = mem
         self.frames = frames
         self.mmu = mmu
         self.stub = stub
         self.tracer = tracer
         self.out = {1: stdout or sys.stdout.buffer, 2: stderr or sys.stderr.buffer}
+        self.devices = standard_devices()        # /dev and /proc (emu/kernel/devices.py)
+        self.root = HostRoot(root, writable=root_writable) if root else None     # --root DIR
         self.kernel_pt = self.map_stub()
-        self.proc = None
+        self.procs = {}                 # pid -> Process, zombies included until reaped
+        self.init = None                # process 1: emu's exit status is its own
+        self.current = None             # the process on the CPU
+        self.next_pid = 1
+        self.need_resched = False
+        self.work_pending = False       # return_to_user has something to do
+        self.resume_regs = None         # registers rt_sigreturn restores
         self.cpu = None
         self.report = Report()
+        self.recipes = insn.RecipeCache()
 
     # -- boot -------------------------------------------------------------------------
 
@@ -99,10 +115,17 @@ class Kernel:
         """Create process 1 from `image`; the stub's boot hypercall will enter it."""
         self.cpu = cpu
         mm = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu)
-        self.proc = Process(1, image.path, mm)
+        self.init = self.current = self.new_process(0, image.path, mm, files=FdTable.standard(self))
         cpu.set_paging(mm.pt.pml4_pa)
         mm.active = True
         self.start = build_stack(mm, self.mmu, image, argv, envp)
+
+    def new_process(self, ppid: int, path: str, mm, **fields) -> Process:
+        proc = Process(self.next_pid, ppid, path, mm, signals=fields.pop("signals", None) or SignalState(),
+                       **fields)
+        self.next_pid += 1
+        self.procs[proc.pid] = proc
+        return proc
 
     def on_boot(self, cpu, frame_pa: int) -> None:
         """HC_BOOT: fill the stub's empty trap frame so its iretq enters the program."""
@@ -122,28 +145,29 @@ class Kernel:
         if frame["cs"] & 3 != 3:
             self.panic(f"kernel oops: exception {vector} in ring 0 at rip {rip:#018x} (cr2 {cr2:#x})")
             return
+        trap = TrapContext(frame, frame_pa)
         if vector == PageFault.vector:
-            self.do_page_fault(frame, cr2)
+            self.do_page_fault(trap, cr2)
         elif vector in TRAP_SIGNALS:
             sig, code, what = TRAP_SIGNALS[vector]
-            self.force_signal(sig, code, rip, what, rip)
+            self.force_signal(sig, code, rip, what, trap)
         else:
-            self.force_signal(signal.SIGSEGV, SI_KERNEL, rip, f"exception {vector}", rip)
+            self.force_signal(signal.SIGSEGV, SI_KERNEL, rip, f"exception {vector}", trap)
 
-    def do_page_fault(self, frame: dict, cr2: int) -> None:
+    def do_page_fault(self, trap: "TrapContext", cr2: int) -> None:
         """Linux's do_user_addr_fault: VMA lookup, access check, the VMA's fault op."""
-        error = PFErr(frame["error_code"])
+        error = PFErr(trap.frame["error_code"])
         access = Access.FETCH if error & PFErr.I else Access.WRITE if error & PFErr.W else Access.READ
-        proc = self.proc
+        proc = self.current
         vma = proc.mm.find_vma(cr2)
         if vma is None:
-            return self.force_signal(signal.SIGSEGV, SEGV_MAPERR, cr2, "no mapping", frame["rip"])
+            return self.force_signal(signal.SIGSEGV, SEGV_MAPERR, cr2, "no mapping", trap)
         if error & PFErr.RSVD:
             return self.panic(f"reserved bit set in a page table entry for {cr2:#x} (corrupt page tables)")
         if not vma.allows(access) or (error & PFErr.P and not error & PFErr.W):
             what = {Access.WRITE: "write to a read-only", Access.FETCH: "execute in a no-execute",
                     Access.READ: "read of an unreadable"}[access]
-            return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", frame["rip"])
+            return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", trap)
         try:
             result = vma.ops.fault(proc.mm, vma, cr2, access == Access.WRITE)
         except OutOfMemory:              # no frame for the page or for a page table
@@ -151,20 +175,18 @@ class Kernel:
         if self.tracer:
             self.tracer.line("fault", f"  handled by {vma.ops.name}.fault in {vma.name or 'anon'}: {result.name}")
         if result == VmFault.OOM:
-            self.force_signal(signal.SIGKILL, 0, cr2, "out of memory", frame["rip"])
+            self.force_signal(signal.SIGKILL, 0, cr2, "out of memory", trap)
         elif result == VmFault.SIGBUS:
-            self.force_signal(signal.SIGBUS, BUS_ADRERR, cr2, "bus error", frame["rip"])
+            self.force_signal(signal.SIGBUS, BUS_ADRERR, cr2, getattr(vma.ops, "sigbus_reason", "bus error"), trap)
         elif result == VmFault.SIGSEGV:
-            self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, "fault op refused", frame["rip"])
+            self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, "fault op refused", trap)
 
-    def exact_fault_address(self, page_va: int, access: Access) -> int:
+    def exact_fault_address(self, page_va: int, access: Access, rip: int) -> int:
         """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/insn.py)."""
-        cpu = self.cpu
-        rip = cpu.reg("rip")
         if access == Access.FETCH:
-            return insn.fault_address(page_va, PAGE_SIZE, None, cpu.reg, fetch=True, rip=rip)
-        decoded = insn.decode(self.read_code(rip), rip)
-        return insn.fault_address(page_va, PAGE_SIZE, decoded, cpu.reg, fetch=False, rip=rip)
+            return insn.fault_address(page_va, PAGE_SIZE, None, self.cpu.reg, fetch=True, rip=rip)
+        recipes = self.recipes.get(self.read_code(rip), rip)
+        return insn.fault_address(page_va, PAGE_SIZE, recipes, self.cpu.reg, fetch=False, rip=rip)
 
     def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
         """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""
@@ -172,38 +194,259 @@ class Kernel:
         while len(out) < size:
             va = rip + len(out)
             try:
-                pa = self.mmu.translate(va, Access.READ, cpl=0).pa
+                pa = self.mmu.pa(va, Access.READ, cpl=0)
             except (PageFault, GeneralProtection):
                 break
             out += self.mem.read(pa, min(size - len(out), PAGE_SIZE - (va & (PAGE_SIZE - 1))))
         return bytes(out)
 
-    # -- signals and exits --------------------------------------------------------------
+    # -- signals ----------------------------------------------------------------------
 
-    def force_signal(self, sig: int, code: int, addr: int, what: str, rip: int) -> None:
-        """Deliver `sig` with its default action: for these signals, kill the process."""
+    def force_signal(self, sig: int, code: int, addr: int, what: str, trap: "TrapContext") -> None:
+        """A fault's signal (Linux force_sig_fault): to the handler through the trap frame,
+        or, if there is none or the signal is blocked or ignored, the default action."""
+        proc = self.current
+        info = SigInfo(sig, code=code, addr=addr)
+        act = proc.signals.action(sig)
+        if sig != signal.SIGKILL and act.handler not in (SIG_DFL, SIG_IGN) and not proc.signals.blocked & sigbit(sig):
+            regs = {name: trap.frame[name] for name in SIGCONTEXT_REGS}
+            try:
+                trap.update(self.mem, setup_frame(self, proc, sig, info, regs))
+                return
+            except UserFault:
+                sig, code, what = signal.SIGSEGV, SI_KERNEL, "cannot push the signal frame"
+        if proc is self.init:
+            self.report_kill(sig, code, addr, what, trap.frame["rip"])
+        self.exit_process(proc, sig)
+
+    def report_kill(self, sig: int, code: int, addr: int, what: str, rip: int) -> None:
         name = signal.Signals(sig).name
         code_name = SI_CODE_NAMES.get(sig, {}).get(code, str(code))
         how = f"{name} ({code_name})" if code else name
         where = f"at address {addr:#018x}" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
+        proc = self.current
         self.report.lines = [
-            f"emu: {self.proc.path} (pid {self.proc.pid}) killed by {how}: {what} {where}".rstrip(),
+            f"emu: {proc.path} (pid {proc.pid}) killed by {how}: {what} {where}".rstrip(),
             f"emu:   rip {rip:#018x}: {insn.disassemble(self.read_code(rip), rip)}",
         ]
-        self.exit_process(self.proc, sig)
 
-    def exit_process(self, proc, wait_status: int) -> None:
-        """The process is gone; `wait_status` as wait4 encodes it."""
+    def send_signal(self, proc: Process, info: SigInfo) -> None:
+        """Generate a signal for `proc` (kill(), SIGPIPE, SIGCHLD)."""
+        sig = info.signo
+        if not proc.alive:
+            return
+        act = proc.signals.action(sig)
+        if sig != signal.SIGKILL and (act.handler == SIG_IGN or (act.handler == SIG_DFL and default_is_ignore(sig))):
+            return                                   # discarded at once (POSIX)
+        if will_terminate(proc.signals, sig) and (sig == signal.SIGKILL or not proc.signals.blocked & sigbit(sig)):
+            if proc is self.init and sig != signal.SIGPIPE:     # shells say nothing for SIGPIPE
+                self.report.lines = [f"emu: {proc.path} (pid {proc.pid}) killed by {signal.Signals(sig).name}"]
+            self.exit_process(proc, sig)
+            return
+        proc.signals.pending[sig] = info
+        if proc.state == BLOCKED and not proc.signals.blocked & sigbit(sig):
+            proc.block = Block(ready=lambda: True, complete=lambda: -errno.EINTR, what="interrupted")
+        if proc is self.current:
+            self.work_pending = True
+            self.cpu.uc.emu_stop()
+
+    def kill(self, proc: Process, sig: int) -> None:
+        self.send_signal(proc, SigInfo(sig, code=SI_KERNEL))
+
+    def deliver_signals(self, cpu) -> None:
+        """On the way back to user mode: run the first deliverable signal's action."""
+        proc = self.current
+        sig = proc.signals.deliverable()
+        while sig is not None and proc is self.current and proc.alive:
+            info = proc.signals.pending.pop(sig)
+            if will_terminate(proc.signals, sig):
+                self.exit_process(proc, sig)
+                return
+            if proc.signals.action(sig).handler not in (SIG_DFL, SIG_IGN):
+                try:
+                    cpu.set_user_regs(setup_frame(self, proc, sig, info, cpu.user_regs()))
+                except UserFault:
+                    self.exit_process(proc, signal.SIGSEGV)
+                return
+            sig = proc.signals.deliverable()
+
+    def resume_with(self, proc: Process, regs: dict) -> None:
+        """rt_sigreturn: resume `proc` with these registers instead of the syscall's result."""
+        self.resume_regs = regs
+        self.work_pending = True
+        self.cpu.uc.emu_stop()
+
+    # -- processes ----------------------------------------------------------------------
+
+    def fork(self, parent: Process, *, flags: int, child_tid: int, parent_tid: int = 0) -> int:
+        """fork/clone: a new process with a copy-on-write copy of `parent`'s memory."""
+        try:
+            child_mm = proc_calls.dup_mm(self, parent.mm)
+        except OutOfMemory:
+            return -errno.ENOMEM
+        context = self.cpu.uc.context_save()        # taken in the syscall hook: rip is at `syscall`
+        context.reg_write(self.cpu.uc_reg("rip"), context.reg_read(self.cpu.uc_reg("rip")) + 2)
+        context.reg_write(self.cpu.uc_reg("rax"), 0)
+        files = parent.files.fork() if parent.files is not None else None
+        child = self.new_process(parent.pid, parent.path, child_mm, files=files, fs_base=parent.fs_base,
+                                 context=context, signals=parent.signals.fork())
+        parent.children.append(child)
+        try:
+            if flags & proc_calls.CLONE_PARENT_SETTID:
+                copy_to_user(parent.mm, self.mmu, parent_tid, struct.pack("<i", child.pid))
+            if flags & proc_calls.CLONE_CHILD_SETTID:
+                self.with_mm(child_mm, lambda: copy_to_user(child_mm, self.mmu, child_tid,
+                                                              struct.pack("<i", child.pid)))
+        except UserFault:
+            pass                                        # Linux ignores a bad tid pointer here
+        if flags & proc_calls.CLONE_CHILD_CLEARTID:
+            child.clear_child_tid = child_tid
+        self.trace_sched(f"pid {parent.pid} forks pid {child.pid}")
+        return child.pid
+
+    def with_mm(self, mm, action):
+        """Run `action` with `mm`'s page tables loaded (for a write into another process)."""
+        current = self.current.mm
+        current.active = False
+        self.mmu.load_cr3(mm.pt.pml4_pa)
+        mm.active = True
+        try:
+            return action()
+        finally:
+            mm.active = False
+            self.mmu.load_cr3(current.pt.pml4_pa)
+            current.active = True
+
+    def exit_process(self, proc: Process, wait_status: int) -> None:
+        """`proc` is gone: free its memory and files, tell its parent, keep its status."""
+        if not proc.alive:
+            return
         proc.exit_status = wait_status
-        if proc is self.proc:
+        proc.state = ZOMBIE
+        proc.block = None
+        if proc.files is not None and hasattr(proc.files, "close_all"):
+            proc.files.close_all(self)
+        proc_calls.exit_mmap(self, proc.mm)
+        self.trace_sched(f"pid {proc.pid} exits, wait status {wait_status:#x}")
+        for child in proc.children:
+            child.ppid = self.init.pid
+            if proc is not self.init:
+                self.init.children.append(child)
+        parent = self.procs.get(proc.ppid)
+        if parent is not None and parent.alive:
+            signaled = wait_status & 0x7F
+            self.send_signal(parent, SigInfo(signal.SIGCHLD, code=CLD_KILLED if signaled else CLD_EXITED,
+                                             pid=proc.pid, status=signaled or wait_status >> 8))
+        if proc is self.init:
             signaled = wait_status & 0x7F
             self.report.status = 128 + signaled if signaled else (wait_status >> 8) & 0xFF
-            self.cpu.stop()
+            self.shutdown()
+        elif proc is self.current:
+            self.request_resched()
+
+    def reap(self, parent: Process, child: Process) -> None:
+        parent.children.remove(child)
+        del self.procs[child.pid]
+
+    def shutdown(self) -> None:
+        """Process 1 is gone: the others are killed too, and the machine stops."""
+        for proc in list(self.procs.values()):
+            if proc.alive:
+                proc.exit_status = signal.SIGKILL
+                proc.state = ZOMBIE
+                if proc.files is not None and hasattr(proc.files, "close_all"):
+                    proc.files.close_all(self)
+                proc_calls.exit_mmap(self, proc.mm)
+        self.cpu.stop()
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def request_resched(self) -> None:
+        self.need_resched = True
+        self.work_pending = True
+        if self.cpu is not None:
+            self.cpu.uc.emu_stop()
+
+    def runnable_count(self) -> int:
+        return sum(1 for p in self.procs.values() if p.state == RUNNABLE or (p.state == BLOCKED and p.block.ready()))
+
+    def return_to_user(self, cpu) -> int | None:
+        """Work between two emu_start calls: sigreturn registers, a switch, signals.
+        Returns the rip to resume at, or None if the machine stopped."""
+        self.work_pending = False
+        if self.resume_regs is not None:
+            cpu.set_user_regs(self.resume_regs)
+            self.resume_regs = None
+        while not cpu.stopped:
+            if self.need_resched or self.current.state != RUNNABLE:
+                self.need_resched = False
+                if not self.schedule(cpu):
+                    return None
+            self.deliver_signals(cpu)
+            if self.current.state == RUNNABLE and not self.need_resched:
+                return cpu.reg("rip")
+        return None
+
+    def schedule(self, cpu) -> bool:
+        """Pick the next process (round robin) and switch to it; False on deadlock."""
+        prev = self.current
+        if prev.alive and prev.context is None:
+            prev.context = cpu.uc.context_save()
+        while True:
+            nxt = self.pick_next(prev)
+            if nxt is None:
+                self.deadlock()
+                return False
+            self.switch_to(cpu, nxt)
+            if nxt.state != BLOCKED:
+                return True
+            result = nxt.block.complete()
+            if isinstance(result, Block):
+                nxt.block = result
+                nxt.context = cpu.uc.context_save()
+                prev = nxt
+                continue
+            nxt.state, nxt.block = RUNNABLE, None
+            cpu.set_reg("rax", result & (2**64 - 1))
+            return True
+
+    def pick_next(self, prev: Process) -> Process | None:
+        order = sorted(self.procs.values(), key=lambda p: (p.pid <= prev.pid, p.pid))
+        for proc in order:
+            if proc.state == RUNNABLE or (proc.state == BLOCKED and proc.block.ready()):
+                return proc
+        return None
+
+    def switch_to(self, cpu, nxt: Process) -> None:
+        """Load `nxt`'s saved user registers and address space."""
+        prev = self.current
+        if nxt.context is not None:
+            cpu.uc.context_restore(nxt.context)
+            nxt.context = None
+        if prev is not nxt or prev.mm is not nxt.mm:
+            prev.mm.active = False
+            cpu.switch_cr3(nxt.mm.pt.pml4_pa)
+            nxt.mm.active = True
+            self.trace_sched(f"switch pid {prev.pid} -> pid {nxt.pid}")
+        cpu.fs_base = nxt.fs_base
+        self.mmu.cpl = 3
+        self.current = nxt
+
+    def deadlock(self) -> None:
+        waits = ", ".join(f"pid {p.pid} in {p.block.what or 'a system call'}"
+                          for p in self.procs.values() if p.state == BLOCKED)
+        self.report.lines = [f"emu: every process is blocked for ever ({waits})"]
+        self.report.status = DEADLOCK_STATUS
+        self.shutdown()
+
+    def trace_sched(self, text: str) -> None:
+        if self.tracer:
+            self.tracer.line("sched", text)
 
     def limit_reached(self, what: str) -> None:
-        self.report.lines = [f"emu: {self.proc.path} (pid {self.proc.pid}) {what}"]
+        self.report.lines = [f"emu: {self.init.path} (pid {self.init.pid}) {what}"]
         self.report.status = TIMEOUT_STATUS
-        self.cpu.stop()
+        self.shutdown()
 
     def panic(self, message: str) -> None:
         self.report.lines = [f"emu: {message}"]
@@ -213,18 +456,30 @@ class Kernel:
     # -- system calls -------------------------------------------------------------------
 
     def on_syscall(self, cpu) -> None:
+        proc = self.current
         regs = cpu.layout.read_gprs(cpu.uc.context_save())
         nr = regs["rax"]
         args = (regs["rdi"], regs["rsi"], regs["rdx"], regs["r10"], regs["r8"], regs["r9"])
         handler = SYSCALLS.get(nr)
-        result = handler(self, self.proc, *args) if handler else -38      # ENOSYS
+        result = handler(self, proc, *args) if handler else -errno.ENOSYS
+        if isinstance(result, Block) and result.ready():
+            result = result.complete()
         if self.tracer and self.tracer.wants("syscall"):
             name = SYSCALL_NAMES.get(nr, f"syscall_{nr}")
             shown = ", ".join(f"{a:#x}" for a in args[:3])
             note = "" if handler else "  (not implemented: -ENOSYS)"
-            self.tracer.line("syscall", f"pid {self.proc.pid} {name}({shown}, ...) = {result}{note}")
-        if not cpu.stopped:
+            shown_result = f"blocks ({result.what})" if isinstance(result, Block) else result
+            self.tracer.line("syscall", f"pid {proc.pid} {name}({shown}, ...) = {shown_result}{note}")
+        if isinstance(result, Block):
+            proc.state, proc.block = BLOCKED, result
+            self.request_resched()
+            return
+        if proc.alive and self.resume_regs is None:
             cpu.set_reg("rax", result & (2**64 - 1))
+        if proc.alive and proc.signals.deliverable() is not None:
+            self.work_pending = True
+        if self.work_pending:
+            cpu.uc.emu_stop()
 
     def host_write(self, fd: int, data: bytes) -> int:
         """Write to the host's stdout/stderr; a closed pipe is SIGPIPE, as on Linux."""
@@ -233,6 +488,18 @@ class Kernel:
             stream.write(data)
             stream.flush()
         except BrokenPipeError:
-            self.exit_process(self.proc, signal.SIGPIPE)    # default action: terminate, quietly
+            self.send_signal(self.current, SigInfo(signal.SIGPIPE, code=SI_KERNEL))
             return -errno.EPIPE
         return len(data)
+
+
+class TrapContext:
+    """The trap frame the stub saved, which the kernel may edit before the stub's iretq."""
+
+    def __init__(self, frame: dict, frame_pa: int):
+        self.frame = frame
+        self.frame_pa = frame_pa
+
+    def update(self, mem, regs: dict) -> None:
+        self.frame.update({name: regs[name] for name in SIGCONTEXT_REGS})
+        mem.write(self.frame_pa, TRAPFRAME.pack(*(self.frame[name] for name in TRAPFRAME_FIELDS)))

@@ -1,26 +1,55 @@
-"""Address spaces: VMAs, the default pagetable_ops (4 KiB demand paging), user-memory access.
+"""Address spaces: VMAs, pagetable_operations and their default (4 KiB) version, user-memory access.
 
-An `Mm` (Linux's mm_struct) is a set of VMAs over one set of page tables. Every VMA
-carries `ops`, its pagetable_operations (the 2007 patch in shared/seed/): the kernel
-calls `vma.ops.fault(mm, vma, va, write_access)` where Linux's generic code would call
-handle_mm_fault. Ordinary mappings use `DEFAULT_OPS`: a page is allocated, filled
-(from the program file or with zeros) and mapped on the first touch.
+An `Mm` (Linux's mm_struct) is a set of VMAs over one set of page tables. Every VMA may
+carry `ops`, its pagetable_operations (the 2007 patch in shared/seed/). The kernel never
+edits the page tables of a mapping itself: it calls the VMA's op when it has one, and
+the default op otherwise, exactly like the seed's `has_pt_op(vma, op)` test:
+
+    op                   when                           Linux today
+    fault                a page fault, a kernel access  handle_mm_fault
+    copy_vma             fork                           copy_page_range
+    pin_pages            the kernel touches user memory get_user_pages (seed: follow_hugetlb_page)
+    unmap_page_range     munmap, MADV_DONTNEED, exit    unmap_page_range / zap_page_range
+    change_protection    mprotect                       change_protection
+    free_pgtable_range   after an unmap                 free_pgd_range / free_pgtables
+
+`DefaultOps` is ordinary 4 KiB memory: demand paging (zero fill or program-file
+contents) and copy-on-write after fork with reference-counted frames.
+`SharedAnonOps` is MAP_SHARED|MAP_ANONYMOUS memory, whose frames fork shares.
+
+Every op that changes a present entry invalidates it (`Mm.flush_tlb_page`) before it
+frees or reuses the frame: a stale TLB entry would otherwise keep the old rights or
+the old frame in use (tests/test_mman.py shows both).
 """
 
 import bisect
 import enum
 from dataclasses import dataclass, field
 
-from ..mmu import Access, GeneralProtection, PageFault
-from ..paging import PAGE_MASK, PAGE_SIZE, PTE_NX, PTE_P, PTE_RW, PTE_US, USER_TOP
-from .pagetable import PageTables
+from ..mmu import Access
+from ..paging import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P,
+                      PTE_RW, PTE_US, USER_TOP)
+from ..physmem import OutOfMemory
+from .pagetable import PageTables, level_span
 
-# vm_flags (Linux include/linux/mm.h)
+# vm_flags (Linux include/linux/mm.h). VM_MAY* say what mprotect may later allow.
 VM_READ = 0x1
 VM_WRITE = 0x2
 VM_EXEC = 0x4
 VM_SHARED = 0x8
+VM_MAYREAD = 0x10
+VM_MAYWRITE = 0x20
+VM_MAYEXEC = 0x40
+VM_MAYSHARE = 0x80
 VM_GROWSDOWN = 0x100
+VM_DONTCOPY = 0x20000          # MADV_DONTFORK
+VM_HUGETLB = 0x400000
+VM_WIPEONFORK = 0x2000000      # MADV_WIPEONFORK
+VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
+VM_MAY_FLAGS = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_MAYSHARE
+
+# The leaf-entry bits a VMA's protection decides (the rest: frame, A, D, G ...).
+PTE_PROT_BITS = PTE_P | PTE_RW | PTE_US | PTE_NX
 
 
 class VmFault(enum.Enum):
@@ -32,12 +61,34 @@ class VmFault(enum.Enum):
     SIGSEGV = "sigsegv"
 
 
+RESOLVED = (VmFault.MINOR, VmFault.MAJOR)
+
+
 def page_down(va: int) -> int:
     return va & PAGE_MASK
 
 
 def page_up(va: int) -> int:
     return (va + PAGE_SIZE - 1) & PAGE_MASK
+
+
+def pte_prot(vm_flags: int) -> int:
+    """Leaf-entry bits for a page of a VMA with `vm_flags` (Linux's vm_get_page_prot).
+
+    x86 cannot express every combination: a writable or executable page is readable
+    (PROT_WRITE alone reads fine on Linux x86, too). PROT_NONE is a present entry that
+    ring 3 cannot use (U/S=0); Linux uses a not-present entry with its software bit
+    _PAGE_PROTNONE instead. Both give a protection fault the VMA check turns into
+    SIGSEGV (SEGV_ACCERR), and keeping the entry present keeps its frame reference.
+    """
+    if not vm_flags & VM_ACCESS_FLAGS:
+        return PTE_P | PTE_NX
+    prot = PTE_P | PTE_US
+    if vm_flags & VM_WRITE:
+        prot |= PTE_RW
+    if not vm_flags & VM_EXEC:
+        prot |= PTE_NX
+    return prot
 
 
 @dataclass
@@ -56,57 +107,197 @@ class FileBacking:
         return bytes(page) if page else None
 
 
-@dataclass
+class ShmemObject:
+    """The pages of one MAP_SHARED|MAP_ANONYMOUS mapping, by page offset (Linux: a shmem inode).
+
+    The object holds one reference on each of its frames, and every page table that
+    maps one holds another; so a page survives MADV_DONTNEED and the exit of the
+    process that first touched it. The object lives while VMAs use it: `open` and
+    `close` are Linux's vm_operations_struct open/close, called whenever a VMA that
+    uses it is made (split, fork, mremap) or removed (munmap, merge, exit).
+    """
+
+    def __init__(self):
+        self.pages: dict[int, int] = {}      # page offset -> frame pa
+        self.users = 1                       # VMAs that use the object
+
+    def open(self) -> None:
+        self.users += 1
+
+    def close(self, mm: "Mm") -> None:
+        """A VMA stopped using the object; the last one frees its pages."""
+        self.users -= 1
+        if self.users == 0:
+            for pa in self.pages.values():
+                mm.frames.put_frame(pa)
+            self.pages.clear()
+
+
+def vma_open(vma: "Vma") -> None:
+    """A new VMA uses `vma.backing` (Linux's vm_ops->open)."""
+    if hasattr(vma.backing, "open"):
+        vma.backing.open()
+
+
+def vma_close(mm: "Mm", vma: "Vma") -> None:
+    """`vma` is going away (Linux's vm_ops->close)."""
+    if hasattr(vma.backing, "close"):
+        vma.backing.close(mm)
+
+
+@dataclass(eq=False)
 class Vma:
-    """[start, end) of one address space, with its flags, name and pagetable_ops."""
+    """[start, end) of one address space, with its flags, name and pagetable_ops.
+
+    `pgoff` is the page offset of `start` in what the VMA maps (Linux's vm_pgoff): the
+    file for a file mapping, the shmem object for shared anonymous memory; splitting
+    and moving keep it consistent. `offset` is the byte offset /proc/self/maps shows
+    (0 for anonymous memory). `ops` None or an op left None means the default op.
+    """
     start: int
     end: int
     flags: int
     name: str = ""
-    backing: FileBacking | None = None
+    backing: object = None         # FileBacking (program file) or ShmemObject
     ops: "PagetableOps" = None
+    pgoff: int = 0
+    file: object = None            # the open file of a file mapping (Linux's vm_file)
 
     def __post_init__(self):
         if self.ops is None:
             self.ops = DEFAULT_OPS
+        if not self.flags & VM_MAY_FLAGS:
+            # A VMA made without VM_MAY* bits (exec's segments and stack) may become
+            # anything mprotect asks for, like a private mapping on Linux.
+            self.flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.flags & VM_SHARED)
+
+    @property
+    def offset(self) -> int:
+        return self.pgoff << PAGE_SHIFT if self.file is not None else 0
+
+    def page_offset(self, va: int) -> int:
+        """The page offset of `va` in what this VMA maps (Linux's linear_page_index)."""
+        return self.pgoff + ((va - self.start) >> PAGE_SHIFT)
 
     def contains(self, va: int) -> bool:
         return self.start <= va < self.end
 
     def pte_flags(self) -> int:
-        """Leaf-entry bits for this VMA's pages (Linux's vm_get_page_prot)."""
-        flags = PTE_P | PTE_US
-        if self.flags & VM_WRITE:
-            flags |= PTE_RW
-        if not self.flags & VM_EXEC:
-            flags |= PTE_NX
-        return flags
+        """Leaf-entry bits for this VMA's pages."""
+        return pte_prot(self.flags)
 
     def allows(self, access: Access) -> bool:
-        needed = {Access.READ: VM_READ, Access.WRITE: VM_WRITE, Access.FETCH: VM_EXEC}[access]
+        """May a user `access` touch this VMA? (Linux arch/x86/mm/fault.c access_error).
+
+        A read needs any of read, write or execute (vma_is_accessible): x86 pages that
+        can be written or executed can be read. A write needs VM_WRITE, a fetch VM_EXEC.
+        """
+        needed = {Access.READ: VM_ACCESS_FLAGS, Access.WRITE: VM_WRITE, Access.FETCH: VM_EXEC}[access]
         return bool(self.flags & needed)
 
 
-class PagetableOps:
-    """pagetable_operations_struct: the page-table operations a mapping may override."""
-    name = "default"
+# ---- pagetable_operations ---------------------------------------------------------
 
-    def fault(self, mm: "Mm", vma: Vma, va: int, write_access: bool) -> VmFault:
-        """Resolve a not-present (or write-protected) page at `va` in `vma`."""
-        raise NotImplementedError
+PT_OPS = ("fault", "copy_vma", "pin_pages", "unmap_page_range", "change_protection", "free_pgtable_range")
+
+
+class PagetableOps:
+    """pagetable_operations_struct: the page-table operations a mapping may override.
+
+    A subclass defines the ops it needs; the ones it leaves None fall back to
+    DEFAULT_OPS (see has_pt_op). The contracts:
+
+    fault(mm, vma, va, write_access) -> VmFault
+        Make `va` accessible for the access (map a page, break copy-on-write).
+    copy_vma(dst_mm, src_mm, vma)
+        fork: give dst_mm's copy of `vma` (same range, already inserted) its entries.
+    pin_pages(mm, vma, va, write) -> pa
+        The physical address of user `va` for a kernel access, faulting it in as a
+        user access would. Raises UserFault (the syscall then returns -EFAULT).
+    unmap_page_range(mm, vma, start, end)
+        Clear the entries of [start, end), drop their frames, invalidate the TLB.
+    change_protection(mm, vma, start, end, new_flags)
+        mprotect: rewrite the entries of [start, end) for vm_flags `new_flags`.
+    free_pgtable_range(mm, start, end)
+        Free the page-table pages over [start, end) that became empty.
+    """
+    name = "none"
+    fault = None
+    copy_vma = None
+    pin_pages = None
+    unmap_page_range = None
+    change_protection = None
+    free_pgtable_range = None
+
+
+def has_pt_op(vma: Vma, op: str) -> bool:
+    """Does the VMA's pagetable_ops supply `op`? (the seed's has_pt_op(vma, op) macro)."""
+    if op not in PT_OPS:
+        raise ValueError(f"no pagetable op {op!r}")
+    return vma.ops is not None and getattr(vma.ops, op, None) is not None
+
+
+def pt_ops(vma: Vma, op: str) -> "PagetableOps":
+    """The ops to call for `op` on `vma`: its own if has_pt_op, else DEFAULT_OPS."""
+    return vma.ops if has_pt_op(vma, op) else DEFAULT_OPS
+
+
+def handle_mm_fault(mm: "Mm", vma: Vma, va: int, write_access: bool) -> VmFault:
+    """Resolve a fault at `va` through the VMA's `fault` op (Linux's handle_mm_fault).
+
+    The caller has already checked the access against the VMA (Vma.allows). An
+    allocation that fails is VmFault.OOM, whichever op ran out.
+    """
+    try:
+        return pt_ops(vma, "fault").fault(mm, vma, va, write_access)
+    except OutOfMemory:
+        return VmFault.OOM
+
+
+def pte_leaves(mm: "Mm", start: int, end: int):
+    """(va, LeafSlot) for the present 4 KiB entries of [start, end): what DefaultOps maps."""
+    for va, leaf in mm.pt.leaves(start, end):
+        if leaf.level != 1:
+            raise EmulatorBug(f"a {level_span(leaf.level) >> 10} KiB page at {va:#018x} in a VMA "
+                              f"whose ops map only 4 KiB pages")
+        yield va, leaf
+
+
+class EmulatorBug(Exception):
+    """emu's own kernel broke an invariant (not the guest's fault)."""
 
 
 class DefaultOps(PagetableOps):
-    """Ordinary 4 KiB mappings: demand paging with zero fill or file contents."""
+    """Ordinary 4 KiB mappings: demand paging, copy-on-write after fork, refcounted frames."""
     name = "default"
 
+    # -- fault --------------------------------------------------------------------
+
     def fault(self, mm, vma, va, write_access):
+        """Map the page at `va` (first touch), or break copy-on-write for a write.
+
+        Linux's handle_pte_fault: a not-present entry is do_anonymous_page /
+        do_read_fault; a write to a present read-only entry is do_wp_page.
+        """
         page_va = page_down(va)
         slot = mm.pt.entry_pa(page_va, create=True)
-        if mm.mem.read_u64(slot) & PTE_P:
-            return VmFault.MINOR          # someone mapped it already (spurious fault)
+        if slot is None:
+            return VmFault.SIGBUS              # a huge page maps it: not ours to touch
+        pte = mm.mem.read_u64(slot)
+        if not pte & PTE_P:
+            return self.do_no_page(mm, vma, page_va, slot)
+        if write_access and not pte & PTE_RW:
+            return self.do_wp_page(mm, vma, page_va, slot, pte)
+        return VmFault.MINOR                    # spurious: someone mapped it already
+
+    def do_no_page(self, mm, vma, page_va: int, slot: int) -> VmFault:
+        """First touch: a new frame, filled from the program file or with zeros."""
         pa = mm.frames.alloc_frame()
-        contents = vma.backing.read_page(page_va) if vma.backing else None
+        contents = vma.backing.read_page(page_va) if isinstance(vma.backing, FileBacking) else None
         if contents is not None:
             mm.mem.write(pa, contents)
             result = VmFault.MAJOR
@@ -118,13 +309,170 @@ class DefaultOps(PagetableOps):
         # not-present -> present needs no invalidation: no TLB caches a not-present entry.
         return result
 
+    def do_wp_page(self, mm, vma, page_va: int, slot: int, pte: int) -> VmFault:
+        """A write to a present read-only page of a writable VMA (Linux's do_wp_page).
+
+        A shared mapping, or a private page no other page table maps (page_count 1),
+        is made writable in place (wp_page_reuse). Otherwise the page is copied into
+        a new frame (wp_page_copy) and this mapping drops its reference to the old one.
+        The entry is invalidated before the old frame can be freed or written again.
+        """
+        old_pa = pte & PHYS_ADDR_MASK
+        if vma.shared or mm.frames.page_count(old_pa) == 1:
+            mm.mem.write_u64(slot, pte | PTE_RW)
+            mm.flush_tlb_page(page_va)
+            return VmFault.MINOR
+        new_pa = mm.frames.alloc_frame()
+        mm.mem.copy(new_pa, old_pa, PAGE_SIZE)
+        mm.mem.write_u64(slot, new_pa | vma.pte_flags() | PTE_A | PTE_D)
+        mm.flush_tlb_page(page_va)
+        mm.frames.put_frame(old_pa)
+        return VmFault.MINOR
+
+    # -- fork -----------------------------------------------------------------------
+
+    def copy_vma(self, dst_mm, src_mm, vma):
+        """fork: the child maps the parent's frames (Linux's copy_page_range).
+
+        Private pages become copy-on-write: RW is cleared in both page tables (the
+        parent's entry is invalidated, its TLB may hold it writable), and each frame
+        gains a reference. Shared pages stay writable in both. The child's entries
+        start not Accessed (Linux's pte_mkold). VM_WIPEONFORK: the child gets nothing.
+        """
+        if vma.flags & VM_WIPEONFORK:
+            return
+        cow = not vma.shared
+        for va, leaf in pte_leaves(src_mm, vma.start, vma.end):
+            entry = leaf.entry
+            if cow and entry & PTE_RW:
+                entry &= ~PTE_RW
+                src_mm.mem.write_u64(leaf.entry_pa, entry)
+                src_mm.flush_tlb_page(va)
+            src_mm.frames.get_frame(entry & PHYS_ADDR_MASK)
+            dst_mm.pt.set_pte(va, entry & ~PTE_A)
+            dst_mm.rss += 1
+
+    # -- kernel access to user memory -------------------------------------------------
+
+    def pin_pages(self, mm, vma, va, write):
+        """The pa of user `va` for a kernel read or `write` (Linux's get_user_pages, one page).
+
+        A software walk of `mm`'s tables (follow_page), so it works whichever address
+        space is loaded; a page that is missing, or read-only for a write (copy-on-write),
+        goes through the VMA's fault op as a user access would, and the walk is retried.
+        The access marks the entry Accessed (and Dirty for a write) as the CPU would.
+        """
+        if not vma.allows(Access.WRITE if write else Access.READ):
+            raise UserFault(va)
+        for _ in range(3):
+            leaf = mm.pt.lookup(va)
+            if leaf is not None and leaf.entry & PTE_US and (leaf.entry & PTE_RW or not write):
+                touched = leaf.entry | PTE_A | (PTE_D if write else 0)
+                if touched != leaf.entry:          # setting A/D needs no invalidation
+                    mm.mem.write_u64(leaf.entry_pa, touched)
+                page_size = level_span(leaf.level)
+                return (leaf.entry & PHYS_ADDR_MASK & ~(page_size - 1)) + (va & (page_size - 1))
+            if handle_mm_fault(mm, vma, va, write) not in RESOLVED:
+                raise UserFault(va)
+        raise UserFault(va)
+
+    # -- munmap, mprotect -------------------------------------------------------------
+
+    def unmap_page_range(self, mm, vma, start, end):
+        """Clear every present entry of [start, end), invalidate it, then drop its frame."""
+        for va, leaf in pte_leaves(mm, start, end):
+            mm.pt.clear_entry(leaf)
+            mm.flush_tlb_page(va)
+            mm.frames.put_frame(leaf.entry & PHYS_ADDR_MASK)
+            mm.rss -= 1
+
+    def change_protection(self, mm, vma, start, end, new_flags):
+        """Rewrite the present entries of [start, end) for `new_flags` (Linux's change_protection).
+
+        A private page that is still shared with another address space (page_count > 1)
+        stays read-only even when the VMA becomes writable: the next write breaks
+        copy-on-write (Linux: can_change_pte_writable). Every changed entry is invalidated.
+        """
+        prot = pte_prot(new_flags)
+        for va, leaf in pte_leaves(mm, start, end):
+            entry_prot = prot
+            if not new_flags & VM_SHARED and mm.frames.page_count(leaf.entry & PHYS_ADDR_MASK) > 1:
+                entry_prot &= ~PTE_RW
+            entry = (leaf.entry & ~PTE_PROT_BITS) | entry_prot
+            if entry != leaf.entry:
+                mm.mem.write_u64(leaf.entry_pa, entry)
+                mm.flush_tlb_page(va)
+
+    def free_pgtable_range(self, mm, start, end):
+        """Free the page-table pages over [start, end) that no longer map anything.
+
+        Only empty tables are freed, so a table shared with a neighbouring VMA stays.
+        Their entries were not present, so no TLB entry came from them (and emu's MMU
+        has no paging-structure caches, which Linux must also flush here).
+        """
+        mm.pt.free_empty_tables(start, end)
+
+
+class SharedAnonOps(DefaultOps):
+    """MAP_SHARED|MAP_ANONYMOUS memory: every mapping of a page offset maps one frame.
+
+    The VMA's `backing` is a ShmemObject. fork shares the entries writable
+    (DefaultOps.copy_vma does that for VM_SHARED), and a page first touched after the
+    fork is found in the object by either process.
+    """
+    name = "shmem"
+
+    def do_no_page(self, mm, vma, page_va, slot):
+        shmem, index = vma.backing, vma.page_offset(page_va)
+        pa = shmem.pages.get(index)
+        if pa is None:
+            pa = mm.frames.alloc_frame()        # the object's reference
+            mm.mem.zero(pa, PAGE_SIZE)
+            shmem.pages[index] = pa
+        mm.frames.get_frame(pa)                 # this page table's reference
+        mm.mem.write_u64(slot, pa | vma.pte_flags())
+        mm.rss += 1
+        return VmFault.MINOR
+
+    def copy_vma(self, dst_mm, src_mm, vma):
+        """fork: share the entries, and the child's VMA is one more user of the object."""
+        super().copy_vma(dst_mm, src_mm, vma)
+        vma_open(vma)
+
 
 DEFAULT_OPS = DefaultOps()
+SHARED_ANON_OPS = SharedAnonOps()
 
+
+def make_shared_anon(vma: Vma) -> None:
+    """Make a new `vma` shared anonymous memory (Linux's shmem_zero_setup; /dev/zero MAP_SHARED too)."""
+    vma.backing = ShmemObject()
+    vma.ops = SHARED_ANON_OPS
+    vma.pgoff = 0
+
+
+def can_merge(prev: Vma, vma: Vma) -> bool:
+    """May `prev` and `vma` (just after it) become one VMA? (Linux's is_mergeable_vma).
+
+    Same flags, name, ops, backing and file, and contiguous page offsets. Mappings of
+    a program file (FileBacking) are never merged.
+    """
+    return (prev.end == vma.start and prev.flags == vma.flags and prev.name == vma.name
+            and prev.ops is vma.ops and prev.backing is vma.backing and prev.file is vma.file
+            and not isinstance(vma.backing, FileBacking)
+            and vma.pgoff == prev.page_offset(vma.start))
+
+
+# ---- the address space ------------------------------------------------------------
 
 @dataclass
 class Mm:
-    """One address space (mm_struct): page tables and a sorted list of VMAs."""
+    """One address space (mm_struct): page tables and a sorted list of VMAs.
+
+    `start_brk`/`brk` are the program break (None until the first brk call computes
+    it from the program's segments); `mmap_base` is where top-down mmap placement
+    starts (emu/kernel/mman.py).
+    """
     mem: object
     frames: object
     pt: PageTables
@@ -132,6 +480,9 @@ class Mm:
     rss: int = 0
     mmu: object = None            # the MMU, for TLB invalidation
     active: bool = False          # its page tables are the ones in CR3 now
+    start_brk: int | None = None
+    brk: int | None = None
+    mmap_base: int | None = None
 
     def flush_tlb_page(self, va: int) -> None:
         """After changing the entry for `va`: INVLPG, if these page tables are loaded.
@@ -155,10 +506,67 @@ class Mm:
             return self.vmas[index]
         return None
 
+    def vmas_in(self, start: int, end: int) -> list:
+        """The VMAs overlapping [start, end), in address order."""
+        return [v for v in self.vmas if v.start < end and start < v.end]
+
     def insert_vma(self, vma: Vma) -> None:
-        if any(v.start < vma.end and vma.start < v.end for v in self.vmas):
-            raise ValueError(f"VMA {vma.start:#x}-{vma.end:#x} overlaps an existing one")
+        if vma.start >= vma.end or any(v.start < vma.end and vma.start < v.end for v in self.vmas):
+            raise EmulatorBug(f"VMA {vma.start:#x}-{vma.end:#x} is empty or overlaps an existing one")
         bisect.insort(self.vmas, vma, key=lambda v: v.start)
+
+    def remove_vma(self, vma: Vma) -> None:
+        """Take `vma` out of the address space (its entries must be gone already)."""
+        self.vmas.remove(vma)
+        vma_close(self, vma)
+
+    def split_vma(self, vma: Vma, va: int) -> Vma:
+        """Cut `vma` at `va` (page-aligned, inside it); return the new upper part.
+
+        Both parts keep the flags, ops and backing; the upper part's pgoff moves on
+        (Linux's __split_vma). Page tables are untouched: the entries are the same.
+        """
+        upper = Vma(va, vma.end, vma.flags, name=vma.name, backing=vma.backing, ops=vma.ops,
+                    pgoff=vma.page_offset(va), file=vma.file)
+        vma.end = va
+        self.insert_vma(upper)
+        vma_open(upper)
+        return upper
+
+    def split_range(self, start: int, end: int) -> list:
+        """Split the VMAs at `start` and `end`; return those now inside [start, end)."""
+        for vma in self.vmas_in(start, end):
+            if vma.start < start:
+                self.split_vma(vma, start)
+        for vma in self.vmas_in(start, end):
+            if vma.end > end:
+                self.split_vma(vma, end)
+        return self.vmas_in(start, end)
+
+    def merge_around(self, start: int, end: int) -> None:
+        """Merge the VMAs touching [start, end) with their neighbours where can_merge."""
+        index = 0
+        while index + 1 < len(self.vmas):
+            prev, vma = self.vmas[index], self.vmas[index + 1]
+            if vma.start <= end and prev.end >= start and can_merge(prev, vma):
+                prev.end = vma.end
+                del self.vmas[index + 1]
+                vma_close(self, vma)
+            else:
+                index += 1
+
+
+def exit_mmap(mm: Mm) -> None:
+    """Tear down every mapping of `mm` through its ops (Linux's exit_mmap), keeping the PML4.
+
+    Entries go through unmap_page_range, VMAs through remove_vma (so shared objects
+    learn they lost a user), and the emptied page-table pages through
+    free_pgtable_range.
+    """
+    for vma in list(mm.vmas):
+        pt_ops(vma, "unmap_page_range").unmap_page_range(mm, vma, vma.start, vma.end)
+        mm.remove_vma(vma)
+        pt_ops(vma, "free_pgtable_range").free_pgtable_range(mm, vma.start, vma.end)
 
 
 class UserFault(Exception):
@@ -172,22 +580,16 @@ class UserFault(Exception):
 def user_page(mm: Mm, mmu, va: int, access: Access) -> int:
     """Physical address of user `va` for a kernel `access`, faulting the page in.
 
-    This is Linux's get_user_pages / the seed's `pin_pages`: translate through the MMU
-    (so the TLB and the A/D bits see the access), and if the page is not there, ask the
-    VMA's fault op, then retry. Raises UserFault where a user access would be refused.
+    access_ok(), then the VMA's `pin_pages` op (has_pt_op dispatch: a hugetlb mapping
+    may supply its own). Raises UserFault where a user access would be refused.
+    `mmu` is unused: pin_pages walks `mm`'s own tables, loaded or not.
     """
     if not 0 <= va < USER_TOP:           # access_ok(): never a kernel address
         raise UserFault(va)
-    for _ in range(3):
-        try:
-            return mmu.translate(va, access, cpl=0).pa
-        except (PageFault, GeneralProtection):
-            vma = mm.find_vma(va)
-            if vma is None or not vma.allows(access):
-                raise UserFault(va) from None
-            if vma.ops.fault(mm, vma, va, access == Access.WRITE) not in (VmFault.MINOR, VmFault.MAJOR):
-                raise UserFault(va) from None
-    raise UserFault(va)
+    vma = mm.find_vma(va)
+    if vma is None:
+        raise UserFault(va)
+    return pt_ops(vma, "pin_pages").pin_pages(mm, vma, va, access == Access.WRITE)
 
 
 def copy_to_user(mm: Mm, mmu, va: int, data: bytes) -> None:

@@ -12,11 +12,16 @@ of SDM 4.6 then gives exactly the leaf's rights.
 
 from dataclasses import dataclass
 
-from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTE_RW, PTE_US,
-                      PTRS_PER_TABLE, table_index)
+from ..paging import (ENTRY_SIZE, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTE_RW, PTE_US,
+                      PTRS_PER_TABLE, USER_TOP, table_index)
 
 TABLE_FLAGS_USER = PTE_P | PTE_RW | PTE_US
 TABLE_FLAGS_KERNEL = PTE_P | PTE_RW
+
+
+def level_span(level: int) -> int:
+    """Bytes of address space one entry of a level-`level` table covers (4 KiB ... 512 GiB)."""
+    return 1 << (PAGE_SHIFT + 9 * (level - 1))
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,64 @@ class PageTables:
 
     def clear_entry(self, slot: LeafSlot) -> None:
         self.mem.write_u64(slot.entry_pa, 0)
+
+    def leaves(self, start: int, end: int):
+        """Yield (va, LeafSlot) for every present leaf entry mapping a page in [start, end).
+
+        In address order. A missing table skips the whole span it would cover, so a
+        walk over a large, sparsely mapped range costs what is mapped, not its size
+        (Linux's zap_p4d_range ... zap_pte_range do the same with pXd_none checks).
+        The entry is read when it is yielded: the caller may change it in between.
+        """
+        va = start
+        while va < end:
+            table_pa = self.pml4_pa
+            for level in (4, 3, 2, 1):
+                span = level_span(level)
+                slot = table_pa + table_index(va, level) * ENTRY_SIZE
+                entry = self.mem.read_u64(slot)
+                if entry & PTE_P and (level == 1 or (level == 2 and entry & PTE_PS)):
+                    yield va - va % span, LeafSlot(slot, entry, level)
+                if not entry & PTE_P or level == 1 or (level == 2 and entry & PTE_PS):
+                    va = va - va % span + span          # on to the next entry at this level
+                    break
+                table_pa = entry & PHYS_ADDR_MASK
+
+    def free_empty_tables(self, start: int, end: int) -> int:
+        """Free every page-table page below the PML4 that maps part of [start, end) and is empty.
+
+        A table is empty when none of its 512 entries is present; freeing one clears the
+        entry that points to it, which may empty its parent in turn (so the walk goes
+        bottom-up). Returns how many tables were freed. The PML4 itself stays, and so
+        does the kernel half: it is shared by every address space.
+        """
+        return self._free_empty(self.pml4_pa, 4, start, min(end, USER_TOP))
+
+    def _free_empty(self, table_pa: int, level: int, start: int, end: int) -> int:
+        """Free the empty tables under the level-`level` table at `table_pa`, in [start, end)."""
+        if level == 1:
+            return 0                  # a PT points to pages, not tables
+        freed = 0
+        span = level_span(level)
+        va = start
+        while va < end:
+            slot = table_pa + table_index(va, level) * ENTRY_SIZE
+            entry = self.mem.read_u64(slot)
+            next_va = va - va % span + span
+            if level > 1 and entry & PTE_P and not (level == 2 and entry & PTE_PS):
+                child_pa = entry & PHYS_ADDR_MASK
+                freed += self._free_empty(child_pa, level - 1, va, min(end, next_va))
+                if self.table_is_empty(child_pa):
+                    self.mem.write_u64(slot, 0)
+                    self.frames.put_frame(child_pa)
+                    freed += 1
+            va = next_va
+        return freed
+
+    def table_is_empty(self, table_pa: int) -> bool:
+        """True if no entry of the table at `table_pa` is present."""
+        low_bytes = self.mem.read(table_pa, PAGE_SIZE)[::ENTRY_SIZE]   # entries are little-endian: P is bit 0 of byte 0
+        return not any(byte & PTE_P for byte in low_bytes)
 
     def share_kernel_half(self, kernel: "PageTables") -> None:
         """Point this PML4's upper-half entries at the kernel's tables (every space has them)."""

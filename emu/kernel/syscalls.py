@@ -6,10 +6,7 @@ the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 for rax: a result, or a negative errno.
 """
 
-import errno
-
-from . import mman
-from .mm import UserFault, copy_from_user
+from . import fs, mman, proc_calls, signals
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
 SYSCALL_NAMES = {
@@ -18,61 +15,15 @@ SYSCALL_NAMES = {
     14: "rt_sigprocmask", 15: "rt_sigreturn", 16: "ioctl", 17: "pread64", 18: "pwrite64",
     19: "readv", 20: "writev", 21: "access", 22: "pipe", 23: "select", 24: "sched_yield",
     25: "mremap", 28: "madvise", 32: "dup", 33: "dup2", 39: "getpid", 56: "clone", 57: "fork",
-    59: "execve", 60: "exit", 61: "wait4", 62: "kill", 63: "uname", 72: "fcntl", 89: "readlink",
+    59: "execve", 60: "exit", 61: "wait4", 62: "kill", 63: "uname", 72: "fcntl", 79: "getcwd", 89: "readlink",
     96: "gettimeofday", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
     110: "getppid", 158: "arch_prctl", 186: "gettid", 202: "futex", 218: "set_tid_address",
-    228: "clock_gettime", 231: "exit_group", 257: "openat", 262: "newfstatat", 273: "set_robust_list",
+    228: "clock_gettime", 231: "exit_group", 257: "openat", 262: "newfstatat", 267: "readlinkat",
+    269: "faccessat", 273: "set_robust_list", 292: "dup3",
     293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq",
 }
 
-IOV_MAX = 1024
-
-
-def sys_write(kernel, proc, fd, buf, count, *_):
-    if fd not in (1, 2):
-        return -errno.EBADF
-    try:
-        data = copy_from_user(proc.mm, kernel.mmu, buf, count)
-    except UserFault:
-        return -errno.EFAULT
-    return kernel.host_write(fd, data)
-
-
-def sys_writev(kernel, proc, fd, iov, iovcnt, *_):
-    if fd not in (1, 2):
-        return -errno.EBADF
-    if not 0 <= iovcnt <= IOV_MAX:
-        return -errno.EINVAL
-    try:
-        vectors = copy_from_user(proc.mm, kernel.mmu, iov, 16 * iovcnt)
-        data = b"".join(copy_from_user(proc.mm, kernel.mmu, *_iovec(vectors, i)) for i in range(iovcnt))
-    except UserFault:
-        return -errno.EFAULT
-    return kernel.host_write(fd, data)
-
-
-def _iovec(vectors: bytes, index: int):
-    base = int.from_bytes(vectors[16 * index:16 * index + 8], "little")
-    length = int.from_bytes(vectors[16 * index + 8:16 * index + 16], "little")
-    return base, length
-
-
-def sys_exit(kernel, proc, status, *_):
-    kernel.exit_process(proc, (status & 0xFF) << 8)
-    return 0
-
-
-def sys_exit_group(kernel, proc, status, *_):
-    kernel.exit_process(proc, (status & 0xFF) << 8)
-    return 0
-
-
-BASE_SYSCALLS = {
-    1: sys_write,
-    20: sys_writev,
-    60: sys_exit,
-    231: sys_exit_group,
-}
+BASE_SYSCALLS = {}
 
 # The whole table, one explicit dict per subsystem (grep for a number to find its handler).
-SYSCALLS = {**BASE_SYSCALLS, **mman.SYSCALLS}
+SYSCALLS = {**BASE_SYSCALLS, **fs.SYSCALLS, **mman.SYSCALLS, **proc_calls.SYSCALLS, **signals.SYSCALLS}

@@ -250,3 +250,56 @@ int done_testing(void)
     rt_printf("1..%d\n", tests_run);
     return tests_failed ? 1 : 0;
 }
+
+/* ---- files (used by the guest/fs_*.c programs) -------------------------- */
+
+long sys_openat(int dirfd, const char *path, int flags, int mode)
+{
+    return syscall6(SYS_openat, dirfd, (long)path, flags, mode, 0, 0);
+}
+long sys_stat(const char *path, struct stat *st)  { return syscall6(SYS_stat, (long)path, (long)st, 0, 0, 0, 0); }
+long sys_lstat(const char *path, struct stat *st) { return syscall6(SYS_lstat, (long)path, (long)st, 0, 0, 0, 0); }
+long sys_fstat(int fd, struct stat *st)           { return syscall6(SYS_fstat, fd, (long)st, 0, 0, 0, 0); }
+long sys_newfstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+    return syscall6(SYS_newfstatat, dirfd, (long)path, (long)st, flags, 0, 0);
+}
+long sys_lseek(int fd, long offset, int whence) { return syscall6(SYS_lseek, fd, offset, whence, 0, 0, 0); }
+long sys_ioctl(int fd, unsigned long request, void *arg)
+{
+    return syscall6(SYS_ioctl, fd, (long)request, (long)arg, 0, 0, 0);
+}
+long sys_pread64(int fd, void *buf, size_t len, long offset)
+{
+    return syscall6(SYS_pread64, fd, (long)buf, len, offset, 0, 0);
+}
+long sys_pwrite64(int fd, const void *buf, size_t len, long offset)
+{
+    return syscall6(SYS_pwrite64, fd, (long)buf, len, offset, 0, 0);
+}
+long sys_readv(int fd, const struct iovec *iov, int iovcnt)  { return syscall6(SYS_readv, fd, (long)iov, iovcnt, 0, 0, 0); }
+long sys_writev(int fd, const struct iovec *iov, int iovcnt) { return syscall6(SYS_writev, fd, (long)iov, iovcnt, 0, 0, 0); }
+long sys_access(const char *path, int mode) { return syscall6(SYS_access, (long)path, mode, 0, 0, 0, 0); }
+long sys_pipe(int *fds)                   { return syscall6(SYS_pipe, (long)fds, 0, 0, 0, 0, 0); }
+long sys_pipe2(int *fds, int flags)       { return syscall6(SYS_pipe2, (long)fds, flags, 0, 0, 0, 0); }
+long sys_dup(int fd)                        { return syscall6(SYS_dup, fd, 0, 0, 0, 0, 0); }
+long sys_dup2(int oldfd, int newfd)         { return syscall6(SYS_dup2, oldfd, newfd, 0, 0, 0, 0); }
+long sys_dup3(int oldfd, int newfd, int flags) { return syscall6(SYS_dup3, oldfd, newfd, flags, 0, 0, 0); }
+long sys_fcntl(int fd, int cmd, long arg)   { return syscall6(SYS_fcntl, fd, cmd, arg, 0, 0, 0); }
+long sys_getcwd(char *buf, size_t size)     { return syscall6(SYS_getcwd, (long)buf, size, 0, 0, 0, 0); }
+long sys_readlink(const char *path, char *buf, size_t size)
+{
+    return syscall6(SYS_readlink, (long)path, (long)buf, size, 0, 0, 0);
+}
+
+/* ---- memory (used by the guest/mm_*.c programs) ------------------------- */
+
+long sys_brk(void *brk) { return syscall6(SYS_brk, (long)brk, 0, 0, 0, 0, 0); }
+void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+    return (void *)syscall6(SYS_mremap, (long)old, old_len, new_len, flags, (long)new_addr, 0);
+}
+long sys_madvise(void *addr, size_t len, int advice)
+{
+    return syscall6(SYS_madvise, (long)addr, len, advice, 0, 0, 0);
+}

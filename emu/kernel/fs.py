@@ -1,0 +1,1040 @@
+"""Files: the per-process fd table, open file descriptions, pipes, path lookup, file syscalls.
+
+The objects follow Linux's VFS (include/linux/fs.h, fs/file.c, fs/pipe.c):
+
+    proc.files (FdTable)           fd -> FdEntry(file, cloexec)      per process
+        FdEntry.file (OpenFile)    struct file: offset, status flags, refcount
+                                   shared by dup()ed fds and by fork()
+
+An `OpenFile` subclass implements what its kind of file can do: `read(kernel, proc,
+count, sink)`, `write(kernel, proc, data)`, `lseek`, `ioctl`, `stat`, and optionally
+`mmap(kernel, proc, vma)`. Devices and /proc files live in emu/kernel/devices.py,
+files of the host directory given with `--root` in emu/kernel/hostfs.py.
+
+A read hands its bytes to a `sink` that copies them to user memory (raising UserFault)
+before the file commits (advances its offset or consumes pipe data). So a bad buffer
+gives -EFAULT and loses nothing; Linux would return the count copied before the fault.
+"""
+
+import errno
+import fcntl
+import itertools
+import os
+import signal
+import stat as st
+import struct
+from dataclasses import dataclass
+
+from .mm import UserFault, copy_from_user, copy_to_user
+from .sched import Block
+
+# open(2) flags (include/uapi/asm-generic/fcntl.h; x86-64 uses the generic values).
+O_ACCMODE = 0o3
+O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_NOCTTY = 0o400
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+O_NONBLOCK = 0o4000
+O_DIRECT = 0o40000
+O_DIRECTORY = 0o200000
+O_NOFOLLOW = 0o400000
+O_NOATIME = 0o1000000
+O_CLOEXEC = 0o2000000
+O_PATH = 0o10000000
+FASYNC = 0o20000
+O_LARGEFILE = 0o100000           # x86-64 open() always adds it (force_o_largefile)
+# Flags that act at open time only; F_GETFL does not show them (do_dentry_open).
+OPEN_ONLY_FLAGS = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC
+# Status flags F_SETFL may change (fs/fcntl.c SETFL_MASK).
+SETFL_MASK = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME
+
+# fcntl commands and fd flags.
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL = 0, 1, 2, 3, 4
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+
+# *at() conventions.
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_EMPTY_PATH = 0x1000
+AT_NO_AUTOMOUNT = 0x800
+AT_STATX_SYNC_TYPE = 0x6000
+
+SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+SEEK_MAX = 4                     # SEEK_HOLE
+F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
+
+PATH_MAX = 4096                  # bytes, with the NUL (include/uapi/linux/limits.h)
+NAME_MAX = 255
+MAXSYMLINKS = 40                 # fs/namei.c
+NR_OPEN_DEFAULT = 1024           # RLIMIT_NOFILE's soft limit: fds are 0..1023
+IOV_MAX = 1024                   # UIO_MAXIOV
+MAX_RW_COUNT = 0x7FFFF000        # INT_MAX & PAGE_MASK: the most one read/write moves
+PIPE_BUF = 4096                  # writes up to this size are atomic (pipe(7))
+PIPE_CAPACITY = 65536            # 16 pages, Linux's default pipe size
+
+# ioctl requests (include/uapi/asm-generic/ioctls.h).
+TCGETS = 0x5401
+TIOCGWINSZ = 0x5413
+FIONREAD = 0x541B
+TERMIOS_SIZE = 36                # the kernel's struct termios: 4 flags, c_line, c_cc[19]
+WINSIZE_SIZE = 8
+
+SI_USER = 0                      # si_code of a signal sent by send_sig(..., 0)
+PIPEFS_DEV = os.makedev(0, 14)   # an anonymous (unnamed) device number, as pipefs has
+
+# struct stat on x86-64 (arch/x86/include/uapi/asm/stat.h), 144 bytes:
+#   st_dev st_ino st_nlink | st_mode st_uid st_gid __pad0 | st_rdev st_size st_blksize
+#   st_blocks | st_atime st_atime_nsec st_mtime st_mtime_nsec st_ctime st_ctime_nsec
+#   | __unused[3]
+STAT_FORMAT = struct.Struct("<QQQIIIiQqqqqqqqqq24x")
+assert STAT_FORMAT.size == 144
+
+
+@dataclass(frozen=True)
+class Stat:
+    """What fstat reports about a file; `pack()` gives the x86-64 struct stat."""
+    mode: int
+    size: int = 0
+    dev: int = 0
+    ino: int = 0
+    nlink: int = 1
+    uid: int = 0
+    gid: int = 0
+    rdev: int = 0
+    blksize: int = 4096
+    blocks: int = 0
+    atime_ns: int = 0
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+
+    def pack(self) -> bytes:
+        times = []
+        for ns in (self.atime_ns, self.mtime_ns, self.ctime_ns):
+            times += divmod(ns, 10**9)
+        return STAT_FORMAT.pack(self.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, 0,
+                                self.rdev, self.size, self.blksize, self.blocks, *times)
+
+    @classmethod
+    def from_host(cls, s: os.stat_result) -> "Stat":
+        return cls(s.st_mode, s.st_size, s.st_dev, s.st_ino, s.st_nlink, s.st_uid, s.st_gid,
+                   s.st_rdev, s.st_blksize, s.st_blocks, s.st_atime_ns, s.st_mtime_ns, s.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class WouldBlock:
+    """A file operation cannot go on now; `ready()` says when to retry (it must not touch user memory)."""
+    ready: object
+
+
+_inodes = itertools.count(1001)
+
+
+def next_ino() -> int:
+    """A fresh inode number for a pipe or a /proc file (Linux's get_next_ino)."""
+    return next(_inodes)
+
+
+# ---- open file descriptions -------------------------------------------------------------
+
+class OpenFile:
+    """An open file description (Linux's struct file): flags, offset, a reference count.
+
+    Subclasses override the operations their file supports; the defaults are Linux's
+    answers for a file without that operation.
+    """
+
+    def __init__(self, flags: int, path: str = ""):
+        self.flags = flags
+        self.path = path
+        self.offset = 0
+        self.refcount = 0
+
+    def get(self) -> "OpenFile":
+        self.refcount += 1
+        return self
+
+    def put(self) -> None:
+        """Drop one reference; the last one releases the file (Linux's fput)."""
+        self.refcount -= 1
+        if self.refcount == 0:
+            self.release()
+
+    def release(self) -> None:
+        pass
+
+    def readable(self) -> bool:
+        return self.flags & O_ACCMODE in (O_RDONLY, O_RDWR)
+
+    def writable(self) -> bool:
+        return self.flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+
+    def read(self, kernel, proc, count: int, sink):
+        """Give up to `count` bytes to `sink(data)`; return the count, -errno or WouldBlock."""
+        return -errno.EINVAL
+
+    def write(self, kernel, proc, data: bytes):
+        """Take bytes from `data`; return how many, -errno or WouldBlock."""
+        return -errno.EINVAL
+
+    def lseek(self, offset: int, whence: int) -> int:
+        return -errno.ESPIPE
+
+    def ioctl(self, kernel, proc, request: int, arg: int) -> int:
+        return -errno.ENOTTY
+
+    def stat(self) -> Stat:
+        raise NotImplementedError
+
+    def readlink(self):
+        return None
+
+
+class SeekableFile(OpenFile):
+    """A file with positions: reads and writes go through `pread`/`pwrite` at the offset."""
+
+    def size(self) -> int:
+        return 0
+
+    def pread(self, offset: int, count: int):
+        """Up to `count` bytes at `offset` (bytes), or -errno."""
+        return -errno.EINVAL
+
+    def pwrite(self, offset: int, data: bytes) -> int:
+        return -errno.EINVAL
+
+    def read(self, kernel, proc, count, sink):
+        data = self.pread(self.offset, count)
+        if isinstance(data, int):
+            return data
+        sink(data)
+        self.offset += len(data)
+        return len(data)
+
+    def write(self, kernel, proc, data):
+        if self.flags & O_APPEND:
+            self.offset = self.size()
+        done = self.pwrite(self.offset, data)
+        if done > 0:
+            self.offset += done
+        return done
+
+    def lseek(self, offset, whence):
+        """generic_file_llseek: SEEK_SET/CUR/END; a negative result is -EINVAL."""
+        base = {SEEK_SET: 0, SEEK_CUR: self.offset, SEEK_END: None}.get(whence, -1)
+        if base == -1:
+            return -errno.EINVAL       # simplification: no SEEK_DATA / SEEK_HOLE
+        new = (self.size() if base is None else base) + offset
+        if new < 0:
+            return -errno.EINVAL
+        if new >= 2**63:
+            return -errno.EOVERFLOW
+        self.offset = new
+        return new
+
+
+class HostStdin(OpenFile):
+    """fd 0: the host's stdin (a blocking read of the host fd: the whole machine waits)."""
+
+    def __init__(self):
+        super().__init__(O_RDONLY, "pipe:[stdin]")
+
+    def read(self, kernel, proc, count, sink):
+        try:
+            data = os.read(0, min(count, 1 << 20))
+        except OSError as err:
+            return -err.errno
+        sink(data)
+        return len(data)
+
+    def ioctl(self, kernel, proc, request, arg):
+        return host_tty_ioctl(kernel, proc, 0, request, arg)
+
+    def stat(self):
+        return host_fd_stat(0)
+
+
+class HostOutput(OpenFile):
+    """fd 1 / fd 2: the host's stdout or stderr, through Kernel.host_write (closed pipe: SIGPIPE)."""
+
+    def __init__(self, kernel, stream: int):
+        super().__init__(O_WRONLY, f"pipe:[std{'out' if stream == 1 else 'err'}]")
+        self.kernel = kernel
+        self.stream = stream
+
+    def write(self, kernel, proc, data):
+        return kernel.host_write(self.stream, data)
+
+    def host_fd(self):
+        try:
+            return self.kernel.out[self.stream].fileno()
+        except (AttributeError, OSError, ValueError):
+            return None            # a stream without a host fd (a test's BytesIO)
+
+    def ioctl(self, kernel, proc, request, arg):
+        fd = self.host_fd()
+        return -errno.ENOTTY if fd is None else host_tty_ioctl(kernel, proc, fd, request, arg)
+
+    def stat(self):
+        fd = self.host_fd()
+        return Stat(st.S_IFIFO | 0o600, dev=PIPEFS_DEV) if fd is None else host_fd_stat(fd)
+
+
+def host_fd_stat(fd: int) -> Stat:
+    try:
+        return Stat.from_host(os.fstat(fd))
+    except OSError:
+        return Stat(st.S_IFIFO | 0o600, dev=PIPEFS_DEV)
+
+
+def host_tty_ioctl(kernel, proc, fd: int, request: int, arg: int) -> int:
+    """TCGETS and TIOCGWINSZ on a host terminal: ask the host, copy its answer out.
+
+    Both only read the terminal's state, so passing them through is safe; anything else,
+    or any fd that is not a terminal, is -ENOTTY (what Linux says for a pipe or file).
+    """
+    if request not in (TCGETS, TIOCGWINSZ) or not os.isatty(fd):
+        return -errno.ENOTTY
+    size = TERMIOS_SIZE if request == TCGETS else WINSIZE_SIZE
+    try:
+        answer = fcntl.ioctl(fd, request, bytes(64))[:size]
+    except OSError as err:
+        return -err.errno
+    return put_user(kernel, proc, arg, answer)
+
+
+# ---- pipes ------------------------------------------------------------------------------
+
+class Pipe:
+    """The buffer both ends share (Linux's pipe_inode_info), with reader and writer counts.
+
+    Simplification: a byte buffer of PIPE_CAPACITY. Linux keeps 16 page-sized buffers and
+    merges a small write only into the last page, so after partial reads it may hold a
+    little less than 64 KiB.
+    """
+
+    def __init__(self):
+        self.buffer = bytearray()
+        self.readers = 0
+        self.writers = 0
+        self.ino = next_ino()
+
+    def free(self) -> int:
+        return PIPE_CAPACITY - len(self.buffer)
+
+    def stat(self) -> Stat:
+        return Stat(st.S_IFIFO | 0o600, dev=PIPEFS_DEV, ino=self.ino)
+
+
+class PipeReader(OpenFile):
+    def __init__(self, pipe: Pipe, flags: int):
+        super().__init__(O_RDONLY | flags, f"pipe:[{pipe.ino}]")
+        self.pipe = pipe
+        pipe.readers += 1
+
+    def release(self):
+        self.pipe.readers -= 1
+
+    def read(self, kernel, proc, count, sink):
+        """pipe_read: what is there, EOF (0) with no writers, else wait."""
+        pipe = self.pipe
+        if count == 0:
+            return 0
+        if pipe.buffer:
+            data = bytes(pipe.buffer[:count])
+            sink(data)
+            del pipe.buffer[:len(data)]
+            return len(data)
+        if pipe.writers == 0:
+            return 0
+        return WouldBlock(lambda: bool(pipe.buffer) or pipe.writers == 0)
+
+    def ioctl(self, kernel, proc, request, arg):
+        return pipe_ioctl(kernel, proc, self.pipe, request, arg)
+
+    def stat(self):
+        return self.pipe.stat()
+
+
+class PipeWriter(OpenFile):
+    def __init__(self, pipe: Pipe, flags: int):
+        super().__init__(O_WRONLY | flags, f"pipe:[{pipe.ino}]")
+        self.pipe = pipe
+        pipe.writers += 1
+
+    def release(self):
+        self.pipe.writers -= 1
+
+    def write(self, kernel, proc, data):
+        """pipe_write: no readers is EPIPE and SIGPIPE; up to PIPE_BUF bytes go in at once or wait."""
+        pipe = self.pipe
+        if pipe.readers == 0:
+            send_sigpipe(kernel, proc)
+            return -errno.EPIPE
+        needed = len(data) if len(data) <= PIPE_BUF else 1
+        if pipe.free() < needed:
+            return WouldBlock(lambda: pipe.readers == 0 or pipe.free() >= needed)
+        taken = min(len(data), pipe.free())
+        pipe.buffer += data[:taken]
+        return taken
+
+    def ioctl(self, kernel, proc, request, arg):
+        return pipe_ioctl(kernel, proc, self.pipe, request, arg)
+
+    def stat(self):
+        return self.pipe.stat()
+
+
+def pipe_ioctl(kernel, proc, pipe: Pipe, request: int, arg: int) -> int:
+    if request == FIONREAD:
+        return put_user(kernel, proc, arg, struct.pack("<i", len(pipe.buffer)))
+    return -errno.ENOTTY
+
+
+def send_sigpipe(kernel, proc) -> None:
+    """SIGPIPE to the writer, as pipe_write's send_sig(SIGPIPE, current, 0): si_code SI_USER.
+
+    A kernel without signal delivery applies the default action: terminate.
+    """
+    if not hasattr(kernel, "send_signal"):
+        kernel.exit_process(proc, signal.SIGPIPE)
+        return
+    from .signals import SigInfo
+    kernel.send_signal(proc, SigInfo(signal.SIGPIPE, code=SI_USER, pid=proc.pid))
+
+
+# ---- the fd table -----------------------------------------------------------------------
+
+@dataclass
+class FdEntry:
+    file: OpenFile
+    cloexec: bool = False
+
+
+class FdTable:
+    """One process's file descriptors (Linux's files_struct): fd -> (open file, close-on-exec)."""
+
+    def __init__(self):
+        self.entries: dict[int, FdEntry] = {}
+
+    @classmethod
+    def standard(cls, kernel) -> "FdTable":
+        """fds 0, 1, 2: the host's stdin, stdout and stderr."""
+        table = cls()
+        for fd, file in enumerate((HostStdin(), HostOutput(kernel, 1), HostOutput(kernel, 2))):
+            table.install_at(fd, file)
+        return table
+
+    def get(self, fd: int) -> OpenFile | None:
+        entry = self.entries.get(fd)
+        return entry.file if entry else None
+
+    def install(self, file: OpenFile, *, cloexec: bool = False, lowest: int = 0) -> int:
+        """Put `file` at the lowest free fd >= `lowest` (POSIX); -EMFILE if none is left."""
+        fd = lowest
+        while fd in self.entries:
+            fd += 1
+        if fd >= NR_OPEN_DEFAULT:
+            return -errno.EMFILE
+        self.entries[fd] = FdEntry(file.get(), cloexec)
+        return fd
+
+    def install_at(self, fd: int, file: OpenFile, *, cloexec: bool = False) -> int:
+        """Put `file` at `fd`, closing what was there (dup2's step)."""
+        file.get()
+        old = self.entries.get(fd)
+        self.entries[fd] = FdEntry(file, cloexec)
+        if old:
+            old.file.put()
+        return fd
+
+    def close(self, fd: int) -> int:
+        entry = self.entries.pop(fd, None)
+        if entry is None:
+            return -errno.EBADF
+        entry.file.put()
+        return 0
+
+    def fork(self) -> "FdTable":
+        """The child's table (dup_fd): the same open files, one more reference each."""
+        child = FdTable()
+        for fd, entry in self.entries.items():
+            child.entries[fd] = FdEntry(entry.file.get(), entry.cloexec)
+        return child
+
+    def close_on_exec(self) -> None:
+        """execve: close every fd marked FD_CLOEXEC."""
+        for fd in [fd for fd, entry in self.entries.items() if entry.cloexec]:
+            self.close(fd)
+
+    def close_all(self, kernel=None) -> None:
+        """The process exits: drop every reference (readers and writers of pipes go away)."""
+        for fd in list(self.entries):
+            self.close(fd)
+
+
+# ---- user memory ------------------------------------------------------------------------
+
+def put_user(kernel, proc, va: int, data: bytes) -> int:
+    """copy_to_user returning 0 or -EFAULT."""
+    try:
+        copy_to_user(proc.mm, kernel.mmu, va, data)
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
+def user_path(kernel, proc, va: int, *, empty_ok: bool = False):
+    """The NUL-terminated path at `va` as a str, or -EFAULT / -ENAMETOOLONG / -ENOENT (empty).
+
+    Like Linux's getname: at most PATH_MAX bytes with the NUL, read up to page ends only,
+    so a path that ends just before an unmapped page is fine.
+    """
+    out = bytearray()
+    try:
+        while len(out) < PATH_MAX:
+            chunk = min(PATH_MAX - len(out), 4096 - ((va + len(out)) & 4095))
+            data = copy_from_user(proc.mm, kernel.mmu, va + len(out), chunk)
+            nul = data.find(b"\0")
+            if nul >= 0:
+                out += data[:nul]
+                break
+            out += data
+        else:
+            return -errno.ENAMETOOLONG
+    except UserFault:
+        return -errno.EFAULT
+    if not out and not empty_ok:
+        return -errno.ENOENT
+    return os.fsdecode(bytes(out))
+
+
+def user_iovecs(kernel, proc, iov: int, iovcnt: int):
+    """The (base, length) pairs of a struct iovec array, or -EINVAL / -EFAULT (import_iovec)."""
+    if not 0 <= iovcnt <= IOV_MAX:
+        return -errno.EINVAL
+    try:
+        raw = copy_from_user(proc.mm, kernel.mmu, iov, 16 * iovcnt)
+    except UserFault:
+        return -errno.EFAULT
+    vectors = list(struct.iter_unpack("<QQ", raw))
+    total = 0
+    for _, length in vectors:
+        total += length
+        if length >= 2**63 or total >= 2**63:
+            return -errno.EINVAL
+    return vectors
+
+
+def scatter_sink(kernel, proc, vectors):
+    """A read sink that spreads its bytes over user buffers (raises UserFault)."""
+    def sink(data: bytes) -> None:
+        done = 0
+        for base, length in vectors:
+            if done >= len(data):
+                break
+            piece = data[done:done + length]
+            copy_to_user(proc.mm, kernel.mmu, base, piece)
+            done += len(piece)
+    return sink
+
+
+def gather(kernel, proc, vectors) -> bytes:
+    """The bytes of user buffers, concatenated (raises UserFault)."""
+    return b"".join(copy_from_user(proc.mm, kernel.mmu, base, length) for base, length in vectors)
+
+
+# ---- read and write, with waiting -------------------------------------------------------
+
+def do_read(kernel, proc, file: OpenFile, count: int, sink):
+    """Read into `sink`; a file that would block gives -EAGAIN (O_NONBLOCK) or a Block."""
+    try:
+        result = file.read(kernel, proc, min(count, MAX_RW_COUNT), sink)
+    except UserFault:
+        return -errno.EFAULT
+    if not isinstance(result, WouldBlock):
+        return result
+    if file.flags & O_NONBLOCK:
+        return -errno.EAGAIN
+    return Block(result.ready, lambda: do_read(kernel, proc, file, count, sink), what=f"read {file.path}")
+
+
+def do_write(kernel, proc, file: OpenFile, data: bytes, done: int = 0):
+    """Write all of `data` (blocking writes wait for room); O_NONBLOCK stops at what fits.
+
+    The data was copied from user memory before the first attempt, so waiting never
+    touches the writer's memory again.
+    """
+    while done < len(data):
+        result = file.write(kernel, proc, data[done:])
+        if isinstance(result, WouldBlock):
+            if file.flags & O_NONBLOCK:
+                return done or -errno.EAGAIN
+            return Block(result.ready, lambda: do_write(kernel, proc, file, data, done),
+                         what=f"write {file.path}")
+        if result <= 0:
+            return done or result
+        done += result
+    return done
+
+
+def fd_file(proc, fd: int) -> OpenFile | None:
+    files = proc.files
+    return files.get(fd) if files is not None else None
+
+
+# ---- path lookup ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lookup:
+    """Where a guest path leads: its canonical components, and a device opener or None."""
+    parts: tuple
+    device: object = None
+
+    @property
+    def path(self) -> str:
+        return "/" + "/".join(self.parts)
+
+
+def lookup(kernel, path: str, *, follow: bool = True, base: str = "/"):
+    """Resolve a guest path to a Lookup or -errno, as namei does inside a chroot.
+
+    `..` at the root stays at the root, and a symlink is read and resolved again from
+    the root (absolute) or from its directory (relative); so nothing can leave the
+    `--root` directory. Paths registered in kernel.devices (/dev/null, /proc/...) shadow
+    the host; without --root they are the only files. `follow=False` leaves a final
+    symlink as it is (lstat, readlink, O_NOFOLLOW).
+    """
+    pending = (path if path.startswith("/") else base.rstrip("/") + "/" + path).split("/")
+    must_be_dir = path.endswith("/")
+    devices, root = kernel.devices, kernel.root
+    done, links = [], 0
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            if done:
+                done.pop()
+            continue
+        if len(os.fsencode(name)) > NAME_MAX:
+            return -errno.ENAMETOOLONG
+        last = not any(p not in ("", ".") for p in pending)
+        candidate = done + [name]
+        guest = "/" + "/".join(candidate)
+        if devices.lookup(guest) is not None:
+            if not last:
+                return -errno.ENOTDIR
+            done = candidate
+            continue
+        if devices.is_directory(guest):
+            done = candidate
+            continue
+        if root is None:
+            return -errno.ENOENT
+        target = root.readlink_if_symlink(candidate)
+        if target == -errno.ENOENT and last:
+            target = None            # a missing last name: open(O_CREAT) may make it
+        if isinstance(target, int):
+            return target
+        if target is not None and (not last or follow or must_be_dir):
+            links += 1
+            if links > MAXSYMLINKS:
+                return -errno.ELOOP
+            pending = target.split("/") + pending
+            if target.startswith("/"):
+                done = []
+            continue
+        done = candidate
+    result = Lookup(tuple(done), devices.lookup("/" + "/".join(done)))
+    if must_be_dir and result.device is not None:
+        return -errno.ENOTDIR
+    return result
+
+
+def resolve_at(kernel, proc, dirfd: int, path_va: int, *, follow: bool = True, empty_ok: bool = False):
+    """The path argument of an *at() call: (Lookup | None for an empty path, file of dirfd) or -errno."""
+    path = user_path(kernel, proc, path_va, empty_ok=empty_ok)
+    if isinstance(path, int):
+        return path
+    dirfile = None
+    if dirfd != AT_FDCWD and not path.startswith("/"):
+        dirfile = fd_file(proc, dirfd)
+        if dirfile is None:
+            return -errno.EBADF
+    if not path:
+        return None, dirfile
+    base = "/"
+    if dirfile is not None:
+        if not st.S_ISDIR(dirfile.stat().mode):
+            return -errno.ENOTDIR
+        base = dirfile.path
+    found = lookup(kernel, path, follow=follow, base=base)
+    return found if isinstance(found, int) else (found, dirfile)
+
+
+def open_lookup(kernel, proc, found: Lookup, flags: int, mode: int):
+    """An OpenFile for a resolved path, or -errno."""
+    if found.device is not None:
+        if flags & O_CREAT and flags & O_EXCL:
+            return -errno.EEXIST
+        if flags & O_DIRECTORY:
+            return -errno.ENOTDIR
+        return found.device(kernel, proc, flags)
+    if kernel.devices.is_directory(found.path) or (not found.parts and kernel.root is None):
+        return virtual_directory(found.path, flags)
+    return kernel.root.open(found.parts, flags, mode)
+
+
+class VirtualDirectory(OpenFile):
+    """/, /dev, /proc and /proc/self without a host root: directories you can only stat."""
+
+    def __init__(self, path, flags):
+        super().__init__(flags, path)
+
+    def read(self, kernel, proc, count, sink):
+        return -errno.EISDIR
+
+    def stat(self):
+        return Stat(st.S_IFDIR | 0o555, nlink=2, ino=hash(self.path) & 0xFFFF)
+
+
+def virtual_directory(path: str, flags: int):
+    if flags & O_ACCMODE != O_RDONLY or flags & O_CREAT:
+        return -errno.EISDIR
+    return VirtualDirectory(path, flags)
+
+
+def stat_lookup(kernel, proc, found: Lookup):
+    """A Stat for a resolved path, without opening a host file; or -errno."""
+    if found.device is None and kernel.root is not None and not kernel.devices.is_directory(found.path):
+        return kernel.root.lstat(found.parts)
+    file = open_lookup(kernel, proc, found, O_RDONLY | O_PATH, 0)
+    if isinstance(file, int):
+        return file
+    file.get()
+    try:
+        return file.stat()
+    finally:
+        file.put()
+
+
+# ---- system calls -----------------------------------------------------------------------
+
+def sys_read(kernel, proc, fd, buf, count, *_):
+    file = fd_file(proc, fd)
+    if file is None or not file.readable():
+        return -errno.EBADF
+    return do_read(kernel, proc, file, count, lambda data: copy_to_user(proc.mm, kernel.mmu, buf, data))
+
+
+def sys_write(kernel, proc, fd, buf, count, *_):
+    file = fd_file(proc, fd)
+    if file is None or not file.writable():
+        return -errno.EBADF
+    try:
+        data = copy_from_user(proc.mm, kernel.mmu, buf, min(count, MAX_RW_COUNT))
+    except UserFault:
+        return -errno.EFAULT
+    return do_write(kernel, proc, file, data)
+
+
+def sys_readv(kernel, proc, fd, iov, iovcnt, *_):
+    file = fd_file(proc, fd)
+    if file is None or not file.readable():
+        return -errno.EBADF
+    vectors = user_iovecs(kernel, proc, iov, iovcnt)
+    if isinstance(vectors, int):
+        return vectors
+    total = sum(length for _, length in vectors)
+    return do_read(kernel, proc, file, total, scatter_sink(kernel, proc, vectors)) if total else 0
+
+
+def sys_writev(kernel, proc, fd, iov, iovcnt, *_):
+    file = fd_file(proc, fd)
+    if file is None or not file.writable():
+        return -errno.EBADF
+    vectors = user_iovecs(kernel, proc, iov, iovcnt)
+    if isinstance(vectors, int):
+        return vectors
+    try:
+        data = gather(kernel, proc, vectors)
+    except UserFault:
+        return -errno.EFAULT
+    return do_write(kernel, proc, file, data[:MAX_RW_COUNT])
+
+
+def sys_pread64(kernel, proc, fd, buf, count, offset, *_):
+    file = fd_file(proc, fd)
+    if file is None or not file.readable():
+        return -errno.EBADF
+    if not isinstance(file, SeekableFile):
+        return -errno.ESPIPE
+    if offset >= 2**63:
+        return -errno.EINVAL
+    data = file.pread(offset, min(count, MAX_RW_COUNT))
+    if isinstance(data, int):
+        return data
+    return put_user(kernel, proc, buf, data) or len(data)
+
+
+def sys_pwrite64(kernel, proc, fd, buf, count, offset, *_):
+    file = fd_file(proc, fd)
+    if file is None or not file.writable():
+        return -errno.EBADF
+    if not isinstance(file, SeekableFile):
+        return -errno.ESPIPE
+    if offset >= 2**63:
+        return -errno.EINVAL
+    try:
+        data = copy_from_user(proc.mm, kernel.mmu, buf, min(count, MAX_RW_COUNT))
+    except UserFault:
+        return -errno.EFAULT
+    return file.pwrite(offset, data)
+
+
+def sys_open(kernel, proc, path, flags, mode, *_):
+    return sys_openat(kernel, proc, AT_FDCWD, path, flags, mode)
+
+
+def sys_openat(kernel, proc, dirfd, path, flags, mode, *_):
+    dirfd = signed32(dirfd)
+    resolved = resolve_at(kernel, proc, dirfd, path, follow=not flags & O_NOFOLLOW)
+    if isinstance(resolved, int):
+        return resolved
+    found, _ = resolved
+    file = open_lookup(kernel, proc, found, flags & ~O_CLOEXEC, mode & 0o7777)
+    if isinstance(file, int):
+        return file
+    file.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE      # what F_GETFL will show
+    fd = proc.files.install(file, cloexec=bool(flags & O_CLOEXEC))
+    if fd < 0:
+        file.get()
+        file.put()           # nobody holds it: release
+    return fd
+
+
+def sys_close(kernel, proc, fd, *_):
+    return proc.files.close(fd)
+
+
+def sys_fstat(kernel, proc, fd, buf, *_):
+    file = fd_file(proc, fd)
+    if file is None:
+        return -errno.EBADF
+    return put_user(kernel, proc, buf, file.stat().pack())
+
+
+def sys_stat(kernel, proc, path, buf, *_):
+    return sys_newfstatat(kernel, proc, AT_FDCWD, path, buf, 0)
+
+
+def sys_lstat(kernel, proc, path, buf, *_):
+    return sys_newfstatat(kernel, proc, AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW)
+
+
+def sys_newfstatat(kernel, proc, dirfd, path, buf, flag, *_):
+    """fstatat: AT_EMPTY_PATH with "" is fstat(dirfd) (what glibc's fstat calls)."""
+    if flag & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE):
+        return -errno.EINVAL
+    dirfd = signed32(dirfd)
+    resolved = resolve_at(kernel, proc, dirfd, path, follow=not flag & AT_SYMLINK_NOFOLLOW,
+                          empty_ok=bool(flag & AT_EMPTY_PATH))
+    if isinstance(resolved, int):
+        return resolved
+    found, dirfile = resolved
+    if found is None:
+        result = dirfile.stat() if dirfile is not None else stat_lookup(kernel, proc, lookup(kernel, "/"))
+    else:
+        result = stat_lookup(kernel, proc, found)
+    if isinstance(result, int):
+        return result
+    return put_user(kernel, proc, buf, result.pack())
+
+
+def sys_access(kernel, proc, path, mode, *_):
+    return sys_faccessat(kernel, proc, AT_FDCWD, path, mode)
+
+
+def sys_faccessat(kernel, proc, dirfd, path, mode, *_):
+    """We run as root: only existence, EROFS for writes to the read-only root, and X_OK."""
+    if mode & ~(R_OK | W_OK | X_OK):
+        return -errno.EINVAL
+    resolved = resolve_at(kernel, proc, signed32(dirfd), path)
+    if isinstance(resolved, int):
+        return resolved
+    found, _ = resolved
+    result = stat_lookup(kernel, proc, found)
+    if isinstance(result, int):
+        return result
+    if mode & W_OK and found.device is None and not st.S_ISCHR(result.mode):
+        if kernel.root is None or not kernel.root.writable:
+            return -errno.EROFS
+    if mode & X_OK and not st.S_ISDIR(result.mode) and not result.mode & 0o111:
+        return -errno.EACCES        # root may execute only what someone may execute
+    return 0
+
+
+def sys_lseek(kernel, proc, fd, offset, whence, *_):
+    file = fd_file(proc, fd)
+    if file is None:
+        return -errno.EBADF
+    if whence & 0xFFFFFFFF > SEEK_MAX:
+        return -errno.EINVAL          # checked before the file's llseek (ksys_lseek)
+    if offset >= 2**63:
+        offset -= 2**64
+    return file.lseek(offset, whence)
+
+
+def sys_ioctl(kernel, proc, fd, request, arg, *_):
+    file = fd_file(proc, fd)
+    if file is None:
+        return -errno.EBADF
+    return file.ioctl(kernel, proc, request & 0xFFFFFFFF, arg)
+
+
+def sys_pipe(kernel, proc, fds, *_):
+    return sys_pipe2(kernel, proc, fds, 0)
+
+
+def sys_pipe2(kernel, proc, fds, flags, *_):
+    """Two fds for a new pipe, written as int[2]; on -EFAULT both are closed again."""
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
+        return -errno.EINVAL
+    pipe = Pipe()
+    status = flags & O_NONBLOCK
+    cloexec = bool(flags & O_CLOEXEC)
+    reader = proc.files.install(PipeReader(pipe, status), cloexec=cloexec)
+    if reader < 0:
+        return reader
+    writer = proc.files.install(PipeWriter(pipe, status), cloexec=cloexec)
+    if writer < 0:
+        proc.files.close(reader)
+        return writer
+    error = put_user(kernel, proc, fds, struct.pack("<ii", reader, writer))
+    if error:
+        proc.files.close(reader)
+        proc.files.close(writer)
+    return error
+
+
+def sys_dup(kernel, proc, fd, *_):
+    file = fd_file(proc, fd)
+    if file is None:
+        return -errno.EBADF
+    return proc.files.install(file)
+
+
+def sys_dup2(kernel, proc, oldfd, newfd, *_):
+    file = fd_file(proc, oldfd)
+    if file is None:
+        return -errno.EBADF
+    if oldfd == newfd:
+        return newfd
+    return sys_dup3(kernel, proc, oldfd, newfd, 0)
+
+
+def sys_dup3(kernel, proc, oldfd, newfd, flags, *_):
+    if flags & ~O_CLOEXEC:
+        return -errno.EINVAL
+    if oldfd == newfd:
+        return -errno.EINVAL
+    file = fd_file(proc, oldfd)
+    if file is None or not 0 <= newfd < NR_OPEN_DEFAULT:
+        return -errno.EBADF
+    return proc.files.install_at(newfd, file, cloexec=bool(flags & O_CLOEXEC))
+
+
+def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
+    files = proc.files
+    entry = files.entries.get(fd) if files is not None else None
+    if entry is None:
+        return -errno.EBADF
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        if arg >= NR_OPEN_DEFAULT:
+            return -errno.EINVAL
+        return files.install(entry.file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if entry.cloexec else 0
+    if cmd == F_SETFD:
+        entry.cloexec = bool(arg & FD_CLOEXEC)
+        return 0
+    if cmd == F_GETFL:
+        return entry.file.flags
+    if cmd == F_SETFL:
+        file = entry.file
+        file.flags = (file.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
+        return 0
+    return -errno.EINVAL          # simplification: no locks, owners, leases or seals
+
+
+def sys_readlink(kernel, proc, path, buf, bufsiz, *_):
+    return sys_readlinkat(kernel, proc, AT_FDCWD, path, buf, bufsiz)
+
+
+def sys_readlinkat(kernel, proc, dirfd, path, buf, bufsiz, *_):
+    """The target of a symlink, not NUL-terminated, cut to `bufsiz`; -EINVAL if not a link."""
+    if signed32(bufsiz) <= 0:
+        return -errno.EINVAL
+    resolved = resolve_at(kernel, proc, signed32(dirfd), path, follow=False)
+    if isinstance(resolved, int):
+        return resolved
+    found, _ = resolved
+    if found.device is not None:
+        target = kernel.devices.readlink(found.path, kernel, proc)
+    elif kernel.root is not None and not kernel.devices.is_directory(found.path):
+        target = kernel.root.readlink_if_symlink(list(found.parts))
+    else:
+        target = None
+    if isinstance(target, int):
+        return target
+    if target is None:
+        return -errno.EINVAL
+    data = os.fsencode(target)[:bufsiz]
+    return put_user(kernel, proc, buf, data) or len(data)
+
+
+def sys_getcwd(kernel, proc, buf, size, *_):
+    """The cwd is always "/"; the result counts the NUL (the raw syscall, not glibc's)."""
+    cwd = b"/\0"
+    if size < len(cwd):
+        return -errno.ERANGE
+    return put_user(kernel, proc, buf, cwd) or len(cwd)
+
+
+def signed32(value: int) -> int:
+    """An int argument (AT_FDCWD is -100) from a 64-bit register."""
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+SYSCALLS = {
+    0: sys_read,
+    1: sys_write,
+    2: sys_open,
+    3: sys_close,
+    4: sys_stat,
+    5: sys_fstat,
+    6: sys_lstat,
+    8: sys_lseek,
+    16: sys_ioctl,
+    17: sys_pread64,
+    18: sys_pwrite64,
+    19: sys_readv,
+    20: sys_writev,
+    21: sys_access,
+    22: sys_pipe,
+    32: sys_dup,
+    33: sys_dup2,
+    72: sys_fcntl,
+    79: sys_getcwd,
+    89: sys_readlink,
+    257: sys_openat,
+    262: sys_newfstatat,
+    267: sys_readlinkat,
+    269: sys_faccessat,
+    292: sys_dup3,
+    293: sys_pipe2,
+}

@@ -1,0 +1,239 @@
+"""Process system calls: fork/clone, wait4, exit, kill, getpid, and what glibc's start-up asks.
+
+fork copies the address space VMA by VMA through each VMA's `copy_vma` pagetable op
+(copy-on-write for ordinary memory); the child resumes after the `syscall` instruction
+with rax = 0. wait4 reports a zombie child with Linux's status encoding:
+
+    exited:   (status & 0xff) << 8          WIFEXITED, WEXITSTATUS
+    signaled: signo (& 0x7f)                WIFSIGNALED, WTERMSIG
+"""
+
+import copy
+import errno
+import os
+import signal
+import struct
+
+from ..paging import (ENTRY_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
+from .mm import Mm, UserFault, copy_to_user, has_pt_op, DEFAULT_OPS
+from .pagetable import PageTables
+from .process import BLOCKED, ZOMBIE, Process
+from .sched import Block
+from .signals import SigInfo
+
+WNOHANG = 1
+CLONE_VM, CLONE_THREAD = 0x100, 0x10000
+CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID = 0x200000, 0x1000000, 0x100000
+ARCH_SET_FS, ARCH_GET_FS = 0x1002, 0x1003
+RLIMIT_STACK, RLIMIT_NOFILE = 3, 7
+RLIM_INFINITY = (1 << 64) - 1
+RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 4096)}
+
+
+# -- address spaces ------------------------------------------------------------------
+
+def dup_mm(kernel, parent: Mm) -> Mm:
+    """fork's copy of an address space: new page tables, every VMA through copy_vma."""
+    pt = PageTables(kernel.mem, kernel.frames)
+    pt.share_kernel_half(kernel.kernel_pt)
+    child = copy.copy(parent)
+    child.pt, child.vmas, child.active = pt, [], False
+    for vma in parent.vmas:
+        new = copy.copy(vma)
+        child.insert_vma(new)
+        ops = vma.ops if has_pt_op(vma, "copy_vma") else DEFAULT_OPS
+        ops.copy_vma(child, parent, vma)
+    return child
+
+
+def exit_mmap(kernel, mm: Mm) -> None:
+    """Tear down an address space: every VMA through unmap_page_range, then the tables."""
+    for vma in list(mm.vmas):
+        ops = vma.ops if has_pt_op(vma, "unmap_page_range") else DEFAULT_OPS
+        ops.unmap_page_range(mm, vma, vma.start, vma.end)
+    mm.vmas.clear()
+    free_user_tables(kernel, mm.pt.pml4_pa, level=4)
+
+
+def free_user_tables(kernel, table_pa: int, level: int) -> None:
+    """Free the page-table pages under the user half of `table_pa`, then the table."""
+    count = PTRS_PER_TABLE // 2 if level == 4 else PTRS_PER_TABLE
+    if level > 1:
+        for index in range(count):
+            entry = kernel.mem.read_u64(table_pa + index * ENTRY_SIZE)
+            if entry & PTE_P and not (level == 2 and entry & PTE_PS):
+                free_user_tables(kernel, entry & PHYS_ADDR_MASK, level - 1)
+    kernel.frames.put_frame(table_pa)
+
+
+# -- fork, exit, wait ----------------------------------------------------------------
+
+def sys_fork(kernel, proc, *_):
+    return kernel.fork(proc, flags=0, child_tid=0)
+
+
+def sys_clone(kernel, proc, flags, stack, parent_tid, child_tid, tls, *_):
+    if flags & (CLONE_VM | CLONE_THREAD) or stack:
+        return -errno.ENOSYS             # threads are not supported; fork-like clones are
+    return kernel.fork(proc, flags=flags, child_tid=child_tid, parent_tid=parent_tid)
+
+
+def sys_exit(kernel, proc, status, *_):
+    kernel.exit_process(proc, (status & 0xFF) << 8)
+    return 0
+
+
+def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
+    if options & ~(WNOHANG | 0x2 | 0x8 | 0x4000_0000 | 0x8000_0000 | 0x2000_0000):
+        return -errno.EINVAL
+    candidates = [c for c in proc.children if pid in (-1, 0) or c.pid == pid or (pid < -1)]
+    if not candidates:
+        return -errno.ECHILD
+
+    def zombie():
+        return next((c for c in proc.children if c.state == ZOMBIE and c in candidates), None)
+
+    def reap():
+        child = zombie()
+        try:
+            if status_va:
+                copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
+            if rusage_va:
+                copy_to_user(proc.mm, kernel.mmu, rusage_va, bytes(144))
+        except UserFault:
+            return -errno.EFAULT
+        kernel.reap(proc, child)
+        return child.pid
+
+    if zombie() is not None:
+        return reap()
+    if options & WNOHANG:
+        return 0
+    return Block(ready=lambda: zombie() is not None, complete=reap, what=f"wait4({pid})")
+
+
+def sys_kill(kernel, proc, pid, sig, *_):
+    if not 0 <= sig <= 64:
+        return -errno.EINVAL
+    if pid > 0:
+        targets = [p for p in kernel.procs.values() if p.pid == pid and p.state != ZOMBIE]
+    elif pid == -1:
+        targets = [p for p in kernel.procs.values() if p.pid != 1 and p is not proc and p.state != ZOMBIE]
+    else:
+        targets = [p for p in kernel.procs.values() if p.state != ZOMBIE]    # one process group
+    if not targets:
+        return -errno.ESRCH
+    for target in targets:
+        if sig:
+            kernel.send_signal(target, SigInfo(sig, code=0, pid=proc.pid))
+    return 0
+
+
+def sys_sched_yield(kernel, proc, *_):
+    kernel.request_resched()
+    return 0
+
+
+# -- identity and start-up -------------------------------------------------------------
+
+def sys_getpid(kernel, proc, *_):
+    return proc.pid
+
+
+def sys_getppid(kernel, proc, *_):
+    return proc.ppid
+
+
+def sys_getuid(kernel, proc, *_):
+    return 0
+
+
+def sys_arch_prctl(kernel, proc, code, addr, *_):
+    if code == ARCH_SET_FS:
+        if addr >= 1 << 47:
+            return -errno.EPERM
+        proc.fs_base = addr
+        kernel.cpu.set_fs_base(addr)
+        return 0
+    if code == ARCH_GET_FS:
+        try:
+            copy_to_user(proc.mm, kernel.mmu, addr, struct.pack("<Q", proc.fs_base))
+        except UserFault:
+            return -errno.EFAULT
+        return 0
+    return -errno.EINVAL
+
+
+def sys_set_tid_address(kernel, proc, tidptr, *_):
+    proc.clear_child_tid = tidptr
+    return proc.pid
+
+
+def sys_set_robust_list(kernel, proc, head, length, *_):
+    return 0 if length == 24 else -errno.EINVAL
+
+
+def sys_rseq(kernel, proc, *_):
+    return -errno.ENOSYS                  # glibc copes: it then runs without rseq
+
+
+def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
+    if pid not in (0, proc.pid):
+        return -errno.ESRCH
+    if new_va:
+        return -errno.EPERM
+    if old_va:
+        soft, hard = RLIMITS.get(resource, (RLIM_INFINITY, RLIM_INFINITY))
+        try:
+            copy_to_user(proc.mm, kernel.mmu, old_va, struct.pack("<QQ", soft, hard))
+        except UserFault:
+            return -errno.EFAULT
+    return 0
+
+
+def sys_getrandom(kernel, proc, buf, length, flags, *_):
+    if flags & ~0x7:
+        return -errno.EINVAL
+    length = min(length, 1 << 25)
+    try:
+        copy_to_user(proc.mm, kernel.mmu, buf, os.urandom(length))
+    except UserFault:
+        return -errno.EFAULT
+    return length
+
+
+UTS_FIELDS = ("Linux", "emu", "6.1.0-emu", "#1 SMP emu", "x86_64", "(none)")
+
+
+def sys_uname(kernel, proc, buf, *_):
+    data = b"".join(field.encode().ljust(65, b"\0") for field in UTS_FIELDS)
+    try:
+        copy_to_user(proc.mm, kernel.mmu, buf, data)
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
+SYSCALLS = {
+    24: sys_sched_yield,
+    39: sys_getpid,
+    56: sys_clone,
+    57: sys_fork,
+    60: sys_exit,
+    61: sys_wait4,
+    62: sys_kill,
+    63: sys_uname,
+    102: sys_getuid,        # getuid
+    104: sys_getuid,        # getgid
+    107: sys_getuid,        # geteuid
+    108: sys_getuid,        # getegid
+    110: sys_getppid,
+    158: sys_arch_prctl,
+    186: sys_getpid,        # gettid: one thread per process
+    218: sys_set_tid_address,
+    231: sys_exit,          # exit_group: one thread per process
+    273: sys_set_robust_list,
+    302: sys_prlimit64,
+    318: sys_getrandom,
+    334: sys_rseq,
+}

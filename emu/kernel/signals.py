@@ -1,0 +1,230 @@
+"""Signals: actions, masks, the signal frame on the user stack, rt_sigreturn (Linux x86-64).
+
+A signal is *generated* (by a fault, kill(), a pipe with no reader, a child's exit) and
+*delivered* when its process next returns to user mode:
+
+- default action: terminate (the wait status carries the signal), or ignore;
+- a handler: emu builds Linux's `struct rt_sigframe` on the user stack (below the
+  128-byte red zone), points rip at the handler with rdi = signal number,
+  rsi = &frame.info, rdx = &frame.uc, and the handler's `ret` lands on the
+  SA_RESTORER trampoline, which calls rt_sigreturn to restore the saved registers.
+
+    rt_sigframe (arch/x86/include/asm/sigframe.h):
+        +0    pretcode             the restorer: the handler's return address
+        +8    struct ucontext      uc_flags, uc_link, uc_stack (24), uc_mcontext (256),
+                                   uc_sigmask (8)                            = 304 bytes
+        +312  struct siginfo       128 bytes: si_signo, si_errno, si_code, pad, union
+
+Simplifications, said here: no alternate signal stack (sigaltstack), no FPU/SSE state
+in the frame (fpstate = NULL, as for a task that never used the FPU), no real-time
+signal queueing (one pending instance per signal), no stop/continue signals (SIGSTOP
+and friends are ignored), and no core dumps (RLIMIT_CORE = 0: the wait status never
+has the 0x80 core flag).
+"""
+
+import errno
+import signal
+import struct
+from dataclasses import dataclass, field
+
+from .mm import UserFault, copy_from_user, copy_to_user
+
+NSIG = 64
+SIGKILL, SIGSTOP = 9, 19
+SIG_DFL, SIG_IGN = 0, 1
+SA_SIGINFO = 0x4
+SA_ONSTACK = 0x0800_0000
+SA_RESTART = 0x1000_0000
+SA_NODEFER = 0x4000_0000
+SA_RESETHAND = 0x8000_0000
+SA_RESTORER = 0x0400_0000
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+SI_USER = 0
+UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+
+# Default actions (signal(7)).
+DEFAULT_IGNORE = {signal.SIGCHLD, signal.SIGCONT, signal.SIGURG, signal.SIGWINCH,
+                  signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+
+# struct sigcontext (arch/x86/include/uapi/asm/sigcontext.h), the general registers part.
+SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp",
+                   "rbx", "rdx", "rax", "rcx", "rsp", "rip", "rflags")
+UCONTEXT_SIZE = 304
+MCONTEXT_OFFSET = 40                   # after uc_flags, uc_link, uc_stack
+SIGMASK_OFFSET = MCONTEXT_OFFSET + 256
+SIGINFO_SIZE = 128
+FRAME_SIZE = 8 + UCONTEXT_SIZE + SIGINFO_SIZE
+RED_ZONE = 128
+USER_CS, USER_DS = 0x33, 0x2B
+# Flags a user may change by sigreturn (Linux FIX_EFLAGS): CF PF AF ZF SF TF DF OF AC RF ...
+FIX_EFLAGS = 0x0004_0DD5 | 0x0001_0000 | 0x0100
+RFLAGS_TF, RFLAGS_DF = 1 << 8, 1 << 10
+
+
+@dataclass
+class SigAction:
+    handler: int = SIG_DFL
+    flags: int = 0
+    restorer: int = 0
+    mask: int = 0
+
+
+@dataclass
+class SignalState:
+    """Per-process: an action per signal, the blocked mask and the pending set."""
+    actions: dict = field(default_factory=dict)        # signo -> SigAction
+    blocked: int = 0
+    pending: dict = field(default_factory=dict)        # signo -> SigInfo
+
+    def action(self, sig: int) -> SigAction:
+        return self.actions.get(sig) or SigAction()
+
+    def fork(self) -> "SignalState":
+        """A child inherits actions and mask; pending signals are not inherited."""
+        return SignalState(dict(self.actions), self.blocked, {})
+
+    def deliverable(self):
+        """The lowest-numbered pending signal that is not blocked, or None."""
+        for sig in sorted(self.pending):
+            if not self.blocked & sigbit(sig):
+                return sig
+        return None
+
+
+@dataclass(frozen=True)
+class SigInfo:
+    signo: int
+    code: int = SI_USER
+    addr: int = 0           # si_addr for SIGSEGV/SIGBUS/SIGILL/SIGFPE
+    pid: int = 0            # si_pid for kill() and SIGCHLD
+    uid: int = 0
+    status: int = 0         # si_status for SIGCHLD
+
+    def pack(self) -> bytes:
+        if self.signo in (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGTRAP):
+            union = struct.pack("<Q", self.addr)
+        elif self.signo == signal.SIGCHLD:
+            union = struct.pack("<iIi", self.pid, self.uid, self.status)
+        else:
+            union = struct.pack("<iI", self.pid, self.uid)
+        body = struct.pack("<iiii", self.signo, 0, self.code, 0) + union
+        return body.ljust(SIGINFO_SIZE, b"\0")
+
+
+def sigbit(sig: int) -> int:
+    return 1 << (sig - 1)
+
+
+def default_is_ignore(sig: int) -> bool:
+    return sig in DEFAULT_IGNORE
+
+
+def will_terminate(state: SignalState, sig: int) -> bool:
+    """Whether delivering `sig` now kills the process (default action, no handler)."""
+    act = state.action(sig)
+    return sig == SIGKILL or (act.handler == SIG_DFL and not default_is_ignore(sig))
+
+
+def setup_frame(kernel, proc, sig: int, info: SigInfo, regs: dict) -> dict:
+    """Push an rt_sigframe for `sig` on the user stack; return the handler's registers.
+
+    `regs` are the interrupted user registers (names as in SIGCONTEXT_REGS). Raises
+    UserFault if the stack cannot be written (the caller then kills with SIGSEGV, as
+    Linux's force_sigsegv does).
+    """
+    act = proc.signals.action(sig)
+    sp = regs["rsp"] - RED_ZONE - FRAME_SIZE
+    sp = (sp & ~0xF) - 8                          # as if `call`ed: (rsp + 8) % 16 == 0
+    mcontext = struct.pack(f"<{len(SIGCONTEXT_REGS)}Q", *(regs[name] for name in SIGCONTEXT_REGS))
+    mcontext += struct.pack("<HHHH", USER_CS, 0, 0, USER_DS)
+    mcontext += struct.pack("<QQQQQ", 0, 0, proc.signals.blocked, info.addr, 0)   # err trapno oldmask cr2 fpstate
+    mcontext = mcontext.ljust(256, b"\0")
+    ucontext = struct.pack("<QQQiiQ", 0, 0, 0, 2, 0, 0) + mcontext + struct.pack("<Q", proc.signals.blocked)
+    frame = struct.pack("<Q", act.restorer) + ucontext + info.pack()
+    copy_to_user(proc.mm, kernel.mmu, sp, frame)
+    if not act.flags & SA_NODEFER:
+        proc.signals.blocked |= sigbit(sig)
+    proc.signals.blocked = (proc.signals.blocked | act.mask) & ~UNBLOCKABLE
+    if act.flags & SA_RESETHAND:
+        proc.signals.actions[sig] = SigAction()
+    new = dict(regs)
+    new.update(rip=act.handler, rsp=sp, rdi=sig, rsi=sp + 8 + UCONTEXT_SIZE, rdx=sp + 8, rax=0,
+               rflags=regs["rflags"] & ~(RFLAGS_TF | RFLAGS_DF))
+    return new
+
+
+def restore_frame(kernel, proc, rsp: int) -> dict:
+    """rt_sigreturn: read the ucontext at `rsp` (the handler's `ret` popped pretcode).
+
+    Returns the registers to resume with; restores the blocked mask. Raises UserFault.
+    """
+    raw = copy_from_user(proc.mm, kernel.mmu, rsp, UCONTEXT_SIZE)
+    values = struct.unpack_from(f"<{len(SIGCONTEXT_REGS)}Q", raw, MCONTEXT_OFFSET)
+    regs = dict(zip(SIGCONTEXT_REGS, values))
+    mask = struct.unpack_from("<Q", raw, SIGMASK_OFFSET)[0]
+    proc.signals.blocked = mask & ~UNBLOCKABLE
+    return regs
+
+
+# -- system calls --------------------------------------------------------------------
+
+def sys_rt_sigaction(kernel, proc, sig, act_va, oldact_va, sigsetsize, *_):
+    if sigsetsize != 8:
+        return -errno.EINVAL
+    if not 1 <= sig <= NSIG or (act_va and sig in (SIGKILL, SIGSTOP)):
+        return -errno.EINVAL
+    try:
+        if oldact_va:
+            old = proc.signals.action(sig)
+            copy_to_user(proc.mm, kernel.mmu, oldact_va,
+                         struct.pack("<QQQQ", old.handler, old.flags, old.restorer, old.mask))
+        if act_va:
+            handler, flags, restorer, mask = struct.unpack(
+                "<QQQQ", copy_from_user(proc.mm, kernel.mmu, act_va, 32))
+            proc.signals.actions[sig] = SigAction(handler, flags, restorer, mask & ~UNBLOCKABLE)
+            if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
+                proc.signals.pending.pop(sig, None)      # POSIX: discard pending instances
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
+def sys_rt_sigprocmask(kernel, proc, how, set_va, oldset_va, sigsetsize, *_):
+    if sigsetsize != 8:
+        return -errno.EINVAL
+    try:
+        old = proc.signals.blocked
+        if set_va:
+            new = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0]
+            if how == SIG_BLOCK:
+                proc.signals.blocked |= new
+            elif how == SIG_UNBLOCK:
+                proc.signals.blocked &= ~new
+            elif how == SIG_SETMASK:
+                proc.signals.blocked = new
+            else:
+                return -errno.EINVAL
+            proc.signals.blocked &= ~UNBLOCKABLE
+        if oldset_va:
+            copy_to_user(proc.mm, kernel.mmu, oldset_va, struct.pack("<Q", old))
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
+def sys_rt_sigreturn(kernel, proc, *_):
+    rsp = kernel.cpu.reg("rsp")
+    try:
+        regs = restore_frame(kernel, proc, rsp)
+    except UserFault:
+        kernel.kill(proc, signal.SIGSEGV)
+        return 0
+    kernel.resume_with(proc, regs)
+    return regs["rax"]
+
+
+SYSCALLS = {
+    13: sys_rt_sigaction,
+    14: sys_rt_sigprocmask,
+    15: sys_rt_sigreturn,
+}

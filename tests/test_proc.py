@@ -1,0 +1,38 @@
+"""Processes and signals: fork/wait/kill/COW and signal handlers, natively and under emu.
+
+Both guests check themselves (TAP); each must print the same lines and exit with the
+same status on the host's Linux and under emu. Frames must all come back at exit.
+"""
+
+import io
+
+import pytest
+
+from emu.machine import Machine, Options
+from tests.emu_runner import run_emu, run_native
+
+pytestmark = pytest.mark.usefixtures("guests")
+
+
+@pytest.mark.parametrize("name", ["proc_fork", "signals"])
+def test_same_as_native(name):
+    native = run_native(f"guest/{name}.elf")
+    emulated = run_emu("run", "--timeout", "60", f"guest/{name}.elf")
+    assert "not ok" not in emulated.stdout, emulated.stdout + emulated.stderr
+    assert emulated.stdout == native.stdout
+    assert emulated.returncode == native.returncode == 0
+
+
+def test_every_frame_comes_back_after_fork_and_exit(guests):
+    """Reference counts return to their start when all processes have exited."""
+    machine = Machine(Options(stdout=io.BytesIO()))
+    before = (machine.frames.stats.small_in_use, machine.frames.stats.huge_in_use)
+    report = machine.run(str(guests / "proc_fork.elf"), ["proc_fork.elf"], [])
+    assert report.status == 0
+    assert (machine.frames.stats.small_in_use, machine.frames.stats.huge_in_use) == before
+
+
+def test_a_busy_loop_is_preempted(guests):
+    """A child spinning for ever does not starve its parent (the parent kills it)."""
+    result = run_emu("run", "--timeout", "60", "guest/proc_fork.elf")
+    assert "ok 8 - the spinning child died of SIGTERM" in result.stdout
