@@ -8,10 +8,11 @@ SS, RSP, RFLAGS, CS, RIP and the error code on the new stack, load CR2 for a #PF
 and enter the handler in ring 0. An exception while doing that is a double fault
 (#DF, vector 8); one more is a triple fault, which stops emu.
 
-Ring 0 is entered by restoring a CPU context saved while the stub ran in ring 0 at
-boot (register writes cannot change the CPL in 64-bit mode), with the interrupted
-program's general registers copied into it, so the handler sees them as the CPU
-would leave them.
+Register writes cannot change the CPL in 64-bit mode, so ring 0 is entered by editing
+the interrupted CPU context: its CPL, CS and SS are replaced by those of a context saved
+while the stub ran in ring 0 at boot, and it is restored (ContextLayout.enter_ring0).
+Every other register, SSE and x87 state and FS/GS bases included, stays as the
+CPU would leave it.
 """
 
 import ctypes
@@ -75,40 +76,91 @@ class Exception_:
 
 
 class ContextLayout:
-    """Where the 16 general registers sit inside a saved Unicorn context.
+    """Where registers sit inside a saved Unicorn context, found and checked at start-up.
 
-    QEMU's CPUX86State starts with `regs[16]`, and a Unicorn context is a copy of it
-    after a small header. Finding the offset once (by writing known values) lets
-    delivery copy all 16 registers with one memmove instead of 32 register calls.
+    A Unicorn context is a copy of QEMU's CPUX86State (qemu/target/i386/cpu.h) after a
+    small header. The fields exception delivery needs, in QEMU's order:
+
+        regs[16] eip eflags cc_dst cc_src cc_src2 cc_op df hflags hflags2 segs[6] ldt tr
+        gdt idt cr[5] ...                   segs[i] = {selector, base, limit, flags}, 24 bytes
+
+    hflags holds the CPL (bits 1:0) and the code-segment mode; segs[CS] and segs[SS] hold
+    the loaded descriptors. Entering ring 0 changes exactly those (SDM 6.12.1: the CPU
+    loads CS and SS from the gate and the TSS; everything else, including the SSE and x87
+    registers and the FS/GS bases, stays), so delivery copies them from a context saved in
+    ring 0 into the interrupted one, instead of the other way round.
+
+    Every offset is checked by writing known values through the API, so a Unicorn build
+    with another layout is refused at start-up (EmulatorBug), not silently corrupted.
     """
+    ES, CS, SS = 0, 1, 2
+    SEGMENT_SIZE = 24
 
     def __init__(self, uc: Uc):
         saved = uc.context_save()
         marks = [0x1122_3344_0000_0000 + i * 0x101 for i in range(17)]
         for name, value in zip(GPR_ORDER + ("rip",), marks):
             uc.reg_write(UC_REG[name], value)
+        uc.reg_write(ux.UC_X86_REG_CR2, 0x5566_7788_99AA_BBCC)
+        uc.reg_write(ux.UC_X86_REG_CS, 0x0123)        # in 64-bit mode: only the selector
+        uc.reg_write(ux.UC_X86_REG_SS, 0x0456)
         raw = bytes(uc.context_save())
-        self.gpr_offset = raw.find(struct.pack("<16Q", *marks[:16]))
-        # QEMU keeps `eip` right after `regs[16]` (CPUX86State); check it is so.
-        self.rip_offset = self.gpr_offset + 128
-        if self.gpr_offset < 0 or raw[self.rip_offset:self.rip_offset + 8] != struct.pack("<Q", marks[16]):
-            raise EmulatorBug("cannot find the general registers in a Unicorn context")
         uc.context_restore(saved)
+        base = self.gpr_offset = raw.find(struct.pack("<16Q", *marks[:16]))
+        self.rip_offset = base + 128
+        self.eflags_offset = base + 136
+        self.hflags_offset = base + 176
+        self.segs_offset = base + 184
+        self.cr2_offset = base + 424 + 2 * 8
+        checks = [
+            base >= 0,
+            raw[self.rip_offset:self.rip_offset + 8] == struct.pack("<Q", marks[16]),
+            raw[self.cr2_offset:self.cr2_offset + 8] == struct.pack("<Q", 0x5566_7788_99AA_BBCC),
+            raw[self.segment(self.CS):self.segment(self.CS) + 4] == struct.pack("<I", 0x0123),
+            raw[self.segment(self.SS):self.segment(self.SS) + 4] == struct.pack("<I", 0x0456),
+            # hflags in 64-bit mode: HF_LMA (bit 14) and HF_CS64 (bit 15) set.
+            (struct.unpack_from("<I", raw, self.hflags_offset)[0] >> 14) & 3 == 3,
+        ]
+        if not all(checks):
+            raise EmulatorBug("this Unicorn's CPU context has an unexpected layout")
+
+    def segment(self, index: int) -> int:
+        return self.segs_offset + index * self.SEGMENT_SIZE
+
+    @staticmethod
+    def view(ctx, size: int = 1024):
+        """The first `size` bytes of a saved context, writable in place."""
+        return memoryview((ctypes.c_char * size).from_address(ctx.context.value)).cast("B")
 
     def read_rip(self, ctx) -> int:
-        return struct.unpack("<Q", ctypes.string_at(ctx.context.value + self.rip_offset, 8))[0]
+        return struct.unpack_from("<Q", self.view(ctx), self.rip_offset)[0]
 
     def read_gprs(self, ctx) -> dict:
-        raw = ctypes.string_at(ctx.context.value + self.gpr_offset, 128)
-        return dict(zip(GPR_ORDER, struct.unpack("<16Q", raw)))
+        return dict(zip(GPR_ORDER, struct.unpack_from("<16Q", self.view(ctx), self.gpr_offset)))
 
     def write_gprs(self, ctx, regs: dict) -> None:
-        raw = struct.pack("<16Q", *(regs[name] & (2**64 - 1) for name in GPR_ORDER))
-        ctypes.memmove(ctx.context.value + self.gpr_offset, raw, 128)
+        struct.pack_into("<16Q", self.view(ctx), self.gpr_offset,
+                         *(regs[name] & (2**64 - 1) for name in GPR_ORDER))
 
-    def copy_gprs(self, src, dst, *, rsp: int) -> None:
-        ctypes.memmove(dst.context.value + self.gpr_offset, src.context.value + self.gpr_offset, 128)
-        struct.pack_into("<Q", (ctypes.c_char * 8).from_address(dst.context.value + self.gpr_offset + 32), 0, rsp)
+    def selectors(self, ctx) -> tuple:
+        view = self.view(ctx)
+        return (struct.unpack_from("<I", view, self.segment(self.CS))[0],
+                struct.unpack_from("<I", view, self.segment(self.SS))[0])
+
+    def enter_ring0(self, ctx, ring0, *, rsp: int, clear_flags: int, cr2: int | None) -> None:
+        """Make `ctx` (interrupted) the CPU state at an exception handler's first
+        instruction: CPL 0 with the kernel's CS and SS from `ring0`, the new RSP, IF/TF/NT/RF
+        cleared in RFLAGS, CR2 loaded for a #PF."""
+        view, kernel = self.view(ctx), self.view(ring0)
+        view[self.hflags_offset:self.hflags_offset + 8] = kernel[self.hflags_offset:self.hflags_offset + 8]
+        for index in (self.CS, self.SS):
+            offset = self.segment(index)
+            view[offset:offset + self.SEGMENT_SIZE] = kernel[offset:offset + self.SEGMENT_SIZE]
+        struct.pack_into("<Q", view, self.gpr_offset + 4 * 8, rsp)
+        eflags = struct.unpack_from("<Q", view, self.eflags_offset)[0]
+        struct.pack_into("<Q", view, self.eflags_offset, eflags & ~clear_flags)
+        if cr2 is not None:
+            struct.pack_into("<Q", view, self.cr2_offset, cr2)
 
 
 class Cpu:
@@ -123,12 +175,10 @@ class Cpu:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
         self.layout = ContextLayout(self.uc)
-        self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT)
-        self.ring0_contexts = {}        # cr3 -> that context with this CR3
+        self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT): its CS, SS, CPL
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""
         self.stopped = False
-        self.fs_base = 0
         self.insn_count = 0
         self.max_insns = None
         mmu.attach(self.uc, self.read_cpl)
@@ -172,7 +222,6 @@ class Cpu:
             self.set_reg("rip", regs["rip"])
 
     def set_fs_base(self, value: int) -> None:
-        self.fs_base = value
         self.set_reg("fs_base", value)
 
     def read_cpl(self) -> int:
@@ -198,19 +247,6 @@ class Cpu:
         self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
         self.mmu.load_cr3(cr3)
 
-    def ring0_context_for(self, cr3: int):
-        """The boot-time ring-0 context with CR3 = `cr3` (one per address space, cached).
-
-        Made by restoring the boot context and writing CR3 (which also flushes QEMU's
-        TLB), so it is built outside the hot path, once per address space.
-        """
-        context = self.ring0_contexts.get(cr3)
-        if context is None:
-            self.uc.context_restore(self.ring0_context)
-            self.uc.reg_write(ux.UC_X86_REG_CR3, cr3)
-            context = self.ring0_contexts[cr3] = self.uc.context_save()
-        return context
-
     # -- the run loop -----------------------------------------------------------------
 
     def run(self, *, timeout: float | None = None, max_insns: int | None = None) -> None:
@@ -228,6 +264,7 @@ class Cpu:
             # Preemption: with another process ready to run, stop after a slice of
             # instructions (Unicorn counts them in C; without a second process, no cost).
             count = PREEMPT_SLICE if self.kernel.runnable_count() > 1 else 0
+            self.mmu.pending_fault = None
             try:
                 self.uc.emu_start(rip, NEVER, timeout=budget_us, count=count)
             except UcError as err:
@@ -266,8 +303,7 @@ class Cpu:
             return self.deliver(Exception_(6, 0))
         if err.errno != UC_ERR_EXCEPTION or self.mmu.pending_fault is None:
             raise EmulatorBug(f"Unicorn stopped: {err} at rip {self.reg('rip'):#x}")
-        fault, access = self.mmu.pending_fault
-        self.mmu.pending_fault = None
+        fault, access = self.mmu.take_pending_fault()
         if isinstance(fault, GeneralProtection):
             return self.deliver(Exception_(13, 0))
         rip = self.reg("rip")
@@ -283,7 +319,8 @@ class Cpu:
         """Enter the IDT handler for `exc` as the CPU does; return the handler's rip."""
         interrupted = self.uc.context_save()
         rip, rsp = self.layout.read_rip(interrupted), self.layout.read_gprs(interrupted)["rsp"]
-        rflags, cs, ss = (self.reg(name) for name in ("rflags", "cs", "ss"))
+        cs, ss = self.layout.selectors(interrupted)
+        rflags = self.reg("rflags")          # computed by QEMU from its lazy flags
         try:
             handler = self.idt_gate(exc.vector)
             from_user = cs & 3 == 3
@@ -299,16 +336,10 @@ class Cpu:
                                   f"at rip {rip:#x})") from None
             self.double_fault_cause = f"{exc.name} ({why})"
             return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc)
-        ring0 = self.ring0_context_for(self.mmu.cr3)
-        self.layout.copy_gprs(interrupted, ring0, rsp=new_rsp)
-        self.uc.context_restore(ring0)
+        self.layout.enter_ring0(interrupted, self.ring0_context, rsp=new_rsp, cr2=exc.cr2,
+                                clear_flags=RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF)
+        self.uc.context_restore(interrupted)
         self.mmu.cpl = 0
-        new_flags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF)
-        self.set_reg("rflags", new_flags)
-        if self.fs_base:
-            self.set_reg("fs_base", self.fs_base)
-        if exc.cr2 is not None:
-            self.set_reg("cr2", exc.cr2)
         return handler
 
     def idt_gate(self, vector: int) -> int:
@@ -352,7 +383,6 @@ class Cpu:
         frame_pa = frame_va - KERNEL_VIRT_OFFSET
         if value & 0xFF == HC_BOOT:
             self.ring0_context = uc.context_save()
-            self.ring0_contexts[self.mmu.cr3] = self.ring0_context
             self.idtr = self.read_idtr()
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:

@@ -376,13 +376,10 @@ class Mmu:
             if self.cpl == 3 and va >> 63 and self.read_cpl and self.read_cpl() == 0:
                 self.cpl = 0            # the hint was stale (inside iretq): retry as ring 0
                 return self.fill_slow(va, uc_access, entry, None)
-            # Keep the first fault: it is the one the guest's instruction raised.
-            if self.pending_fault is None:
-                self.pending_fault = (fault, access)
-                if isinstance(fault, GeneralProtection):
-                    self.counters.gp_faults += 1
-                else:
-                    self.counters.faults += 1
+            # Keep the last refusal: QEMU also asks for translations it only probes (it
+            # may look up code pages it will not run) and goes on when refused; the fill
+            # that stops emulation is the last one before emu_start returns.
+            self.pending_fault = (fault, access)
             return False
         cached.gen = self.gen
         entry.paddr = tr.pa
@@ -463,6 +460,16 @@ class Mmu:
             self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
         self.gen += 1
         self.counters.unicorn_flushes += 1
+
+    def take_pending_fault(self):
+        """The fault that stopped emulation, (fault, Access), counted and cleared."""
+        fault, access = self.pending_fault
+        self.pending_fault = None
+        if isinstance(fault, GeneralProtection):
+            self.counters.gp_faults += 1
+        else:
+            self.counters.faults += 1
+        return fault, access
 
     def invlpg(self, va: int) -> None:
         """INVLPG va: drop the translation covering va, 4 KiB or the whole 2 MiB page."""

@@ -68,7 +68,6 @@ def test_pipe_between_processes():
     assert emulated.stdout.splitlines()[:4] == reference.stdout.splitlines()[:4]
 
 
-@pytest.mark.xfail(reason="a second fork's child dies of SIGSEGV at its first call (kernel/cpu, not fs)")
 @pytest.mark.skipif(57 not in SYSCALLS, reason="needs fork")
 def test_pipe_between_processes_whole_guest():
     emulated = run_emu("run", "guest/fs_pipe_fork.elf", timeout=60)

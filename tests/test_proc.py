@@ -36,3 +36,10 @@ def test_a_busy_loop_is_preempted(guests):
     """A child spinning for ever does not starve its parent (the parent kills it)."""
     result = run_emu("run", "--timeout", "60", "guest/proc_fork.elf")
     assert "ok 8 - the spinning child died of SIGTERM" in result.stdout
+
+
+def test_sse_registers_survive_page_faults():
+    """Exception entry changes CPL, CS, SS, RSP and RFLAGS only: XMM state must stay."""
+    native = run_native("guest/sse_fault.elf")
+    emulated = run_emu("run", "guest/sse_fault.elf")
+    assert emulated.stdout == native.stdout and emulated.returncode == 0

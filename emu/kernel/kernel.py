@@ -428,7 +428,6 @@ class Kernel:
             cpu.switch_cr3(nxt.mm.pt.pml4_pa)
             nxt.mm.active = True
             self.trace_sched(f"switch pid {prev.pid} -> pid {nxt.pid}")
-        cpu.fs_base = nxt.fs_base
         self.mmu.cpl = 3
         self.current = nxt
 

@@ -1,0 +1,23 @@
+/* sse_fault: SSE and x87-free state survives a page fault (the kernel's entry must not clobber it). */
+#include "rt.h"
+
+static char fresh[8 * 4096] __attribute__((aligned(4096)));
+
+int main(void)
+{
+    int same = 1;
+    for (int page = 0; page < 8; page++) {
+        unsigned long in[2] = {0x1122334455667788UL + page, 0x99aabbccddeeff00UL}, out[2];
+        asm volatile("movdqu %1, %%xmm7\n\t"
+                     "movb $1, (%2)\n\t"           /* first touch of a page: a #PF round trip */
+                     "movdqu %%xmm7, %0"
+                     : "=m"(out) : "m"(in), "r"(fresh + page * 4096) : "xmm7", "memory");
+        same &= out[0] == in[0] && out[1] == in[1];
+    }
+    ok(same, "xmm7 keeps its value across 8 page faults");
+    unsigned long flags_before, flags_after;
+    asm volatile("stc\n\tpushfq\n\tpop %0\n\tmovb $1, (%2)\n\tpushfq\n\tpop %1"
+                 : "=&r"(flags_before), "=&r"(flags_after) : "r"(fresh + 4096 * 7 + 8) : "memory", "cc");
+    ok((flags_before & 1) && (flags_after & 1), "the carry flag survives a fault round trip");
+    return done_testing();
+}
