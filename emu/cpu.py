@@ -24,6 +24,7 @@ from unicorn import (UC_ARCH_X86, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID, UC_HOOK
                      UC_MODE_64, UC_PROT_ALL, Uc, UcError)
 from unicorn import x86_const as ux
 
+from .errors import EmulatorBug
 from .mmu import Access, GeneralProtection, Mmu, PageFault
 from .paging import (pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
 from .kernel.stub import (HC_BOOT, HC_PORT, HC_TRAP, KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS)
@@ -49,10 +50,6 @@ UC_REG = {name: getattr(ux, f"UC_X86_REG_{name.upper()}") for name in GPR_ORDER}
 UC_REG.update(rip=ux.UC_X86_REG_RIP, rflags=ux.UC_X86_REG_RFLAGS, cs=ux.UC_X86_REG_CS,
               ss=ux.UC_X86_REG_SS, fs_base=ux.UC_X86_REG_FS_BASE, gs_base=ux.UC_X86_REG_GS_BASE,
               cr2=ux.UC_X86_REG_CR2, cr3=ux.UC_X86_REG_CR3)
-
-
-class EmulatorBug(Exception):
-    """Something emu itself got wrong (never a guest's fault)."""
 
 
 class TripleFault(Exception):

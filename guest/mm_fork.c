@@ -36,6 +36,9 @@ int main(void)
     volatile unsigned char *shared = map(MAP_SHARED | MAP_ANONYMOUS);
     volatile unsigned char *ro = map(ANON);
     volatile unsigned char *wipe = map(ANON);
+    int zero_fd = sys_open("/dev/zero", O_RDWR, 0);
+    volatile unsigned char *zshared = sys_mmap(0, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, zero_fd, 0);
+    ok(zero_fd >= 0 && zshared != MAP_FAILED, "mmap: MAP_SHARED of /dev/zero");
     volatile unsigned char *heap = (unsigned char *)sys_brk(0);
     ok(sys_brk((void *)(heap + PAGE)) == (long)(heap + PAGE), "brk: one page of heap");
     priv[0] = 'A';
@@ -57,6 +60,7 @@ int main(void)
             bad |= 2;
         shared[0] = 2;
         shared[PAGE] = 3;
+        zshared[PAGE] = 5;        /* first touched by the child: must still be shared */
         if (wipe[0] != 0)
             bad |= 4;
         if (heap[0] != 'H')
@@ -81,6 +85,7 @@ int main(void)
     ok(heap[0] == 'H', "parent: nor did the child's heap write");
     ok(shared[0] == 2, "parent: sees the child's write to a MAP_SHARED page");
     ok(shared[PAGE] == 3, "parent: ... also to a page first touched by the child");
+    ok(zshared[PAGE] == 5, "parent: sees the child's write to shared /dev/zero memory");
     ok(wipe[0] == 'W', "parent: keeps its MADV_WIPEONFORK data");
     ok(ro[0] == 'p', "parent: its own write to the formerly read-only page");
     return done_testing();

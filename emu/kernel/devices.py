@@ -13,7 +13,7 @@ import stat as st
 
 from ..paging import HPAGE_SIZE
 from .fs import O_ACCMODE, O_RDONLY, O_WRONLY, SeekableFile, Stat, next_ino
-from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE
+from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, make_shared_anon
 
 MEM_MAJOR = 1                   # drivers/char/mem.c: /dev/null is 1:3, /dev/zero 1:5
 PROC_DEV = os.makedev(0, 22)    # procfs is mounted on an anonymous device number
@@ -81,14 +81,14 @@ class ZeroFile(CharDevice):
         return len(data)
 
     def mmap(self, kernel, proc, vma) -> int:
-        """mmap_zero: the mapping becomes anonymous (vma_set_anonymous): no backing, no name.
-
-        Linux makes a MAP_SHARED mapping of /dev/zero shmem (shmem_zero_setup), the same
-        as MAP_SHARED|MAP_ANONYMOUS; here it is whatever the anonymous mmap makes of
-        VM_SHARED.
-        """
-        vma.backing = None
+        """mmap_zero: a private mapping becomes anonymous memory (vma_set_anonymous); a
+        shared one becomes shared anonymous memory, as MAP_SHARED|MAP_ANONYMOUS does
+        (Linux's shmem_zero_setup)."""
         vma.name = ""
+        if vma.shared:
+            make_shared_anon(vma)
+        else:
+            vma.backing = None
         return 0
 
 

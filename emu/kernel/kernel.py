@@ -28,7 +28,7 @@ from .devices import standard_devices
 from .exec import build_mm, build_stack
 from .fs import FdTable
 from .hostfs import HostRoot
-from .mm import UserFault, VmFault, copy_to_user
+from .mm import UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
 from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
 from .sched import Block
@@ -168,12 +168,10 @@ class Kernel:
             what = {Access.WRITE: "write to a read-only", Access.FETCH: "execute in a no-execute",
                     Access.READ: "read of an unreadable"}[access]
             return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", trap)
-        try:
-            result = vma.ops.fault(proc.mm, vma, cr2, access == Access.WRITE)
-        except OutOfMemory:              # no frame for the page or for a page table
-            result = VmFault.OOM
+        result = handle_mm_fault(proc.mm, vma, cr2, access == Access.WRITE)
         if self.tracer:
-            self.tracer.line("fault", f"  handled by {vma.ops.name}.fault in {vma.name or 'anon'}: {result.name}")
+            ops = pt_ops(vma, "fault")
+            self.tracer.line("fault", f"  handled by {ops.name}.fault in {vma.name or 'anon'}: {result.name}")
         if result == VmFault.OOM:
             self.force_signal(signal.SIGKILL, 0, cr2, "out of memory", trap)
         elif result == VmFault.SIGBUS:

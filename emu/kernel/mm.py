@@ -27,6 +27,7 @@ import enum
 from dataclasses import dataclass, field
 
 from ..mmu import Access
+from ..errors import EmulatorBug
 from ..paging import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P,
                       PTE_RW, PTE_US, USER_TOP)
 from ..physmem import OutOfMemory
@@ -267,8 +268,6 @@ def pte_leaves(mm: "Mm", start: int, end: int):
         yield va, leaf
 
 
-class EmulatorBug(Exception):
-    """emu's own kernel broke an invariant (not the guest's fault)."""
 
 
 class DefaultOps(PagetableOps):

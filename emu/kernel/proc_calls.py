@@ -15,7 +15,8 @@ import signal
 import struct
 
 from ..paging import (ENTRY_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
-from .mm import Mm, UserFault, copy_to_user, has_pt_op, DEFAULT_OPS
+from .mm import VM_DONTCOPY, Mm, UserFault, copy_to_user, pt_ops
+from .mm import exit_mmap as mm_exit_mmap
 from .pagetable import PageTables
 from .process import BLOCKED, ZOMBIE, Process
 from .sched import Block
@@ -37,21 +38,18 @@ def dup_mm(kernel, parent: Mm) -> Mm:
     pt = PageTables(kernel.mem, kernel.frames)
     pt.share_kernel_half(kernel.kernel_pt)
     child = copy.copy(parent)
-    child.pt, child.vmas, child.active = pt, [], False
+    child.pt, child.vmas, child.active, child.rss = pt, [], False, 0
     for vma in parent.vmas:
-        new = copy.copy(vma)
-        child.insert_vma(new)
-        ops = vma.ops if has_pt_op(vma, "copy_vma") else DEFAULT_OPS
-        ops.copy_vma(child, parent, vma)
+        if vma.flags & VM_DONTCOPY:                 # madvise(MADV_DONTFORK)
+            continue
+        child.insert_vma(copy.copy(vma))
+        pt_ops(vma, "copy_vma").copy_vma(child, parent, vma)
     return child
 
 
 def exit_mmap(kernel, mm: Mm) -> None:
-    """Tear down an address space: every VMA through unmap_page_range, then the tables."""
-    for vma in list(mm.vmas):
-        ops = vma.ops if has_pt_op(vma, "unmap_page_range") else DEFAULT_OPS
-        ops.unmap_page_range(mm, vma, vma.start, vma.end)
-    mm.vmas.clear()
+    """Tear down an address space: every VMA through its ops, then the PML4 itself."""
+    mm_exit_mmap(mm)
     free_user_tables(kernel, mm.pt.pml4_pa, level=4)
 
 
