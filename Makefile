@@ -17,6 +17,9 @@ GUEST_SRC   := $(wildcard guest/*.c)
 GUEST_ELF   := $(GUEST_SRC:.c=.elf)
 # The same self-checking program as a static-pie (ET_DYN, loaded at a chosen base).
 PIE_ELF     := guest/auxv_pie.elf
+# Ordinary C programs linked statically with the machine's glibc.
+LIBC_SRC    := $(wildcard guest/libc/*.c)
+LIBC_ELF    := $(LIBC_SRC:.c=.elf)
 KERNEL_ELF  := guest/kernel/stub.elf
 
 .PHONY: all venv guests run test bench clean
@@ -30,7 +33,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-guests: $(KERNEL_ELF) $(GUEST_ELF) $(PIE_ELF)
+guests: $(KERNEL_ELF) $(GUEST_ELF) $(PIE_ELF) $(LIBC_ELF)
 
 $(KERNEL_ELF): guest/kernel/stub.S guest/kernel/stub.ld
 	$(CC) -c -o guest/kernel/stub.o guest/kernel/stub.S
@@ -38,6 +41,9 @@ $(KERNEL_ELF): guest/kernel/stub.S guest/kernel/stub.ld
 
 guest/%.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(RUNTIME_SRC) $<
+
+guest/libc/%.elf: guest/libc/%.c
+	$(CC) -static -O2 -Wall -o $@ $<
 
 guest/%_pie.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 	$(CC) $(filter-out -static,$(GUEST_CFLAGS)) -fPIE -static-pie -nostdlib -Wl,--build-id=none -o $@ $(RUNTIME_SRC) $<
@@ -52,4 +58,4 @@ bench: venv guests
 	$(VPY) bench/run.py
 
 clean:
-	rm -f guest/*.elf guest/*.o guest/kernel/*.o guest/kernel/*.elf
+	rm -f guest/*.elf guest/libc/*.elf guest/*.o guest/kernel/*.o guest/kernel/*.elf

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-insns", type=positive_int, metavar="N",
                      help="stop the guest after N instructions (exit status 124; slows emu down)")
     run.add_argument("--trace", type=checked(parse_categories), default=set(), metavar="CATEGORIES",
-                     help="comma-separated: walk,tlb,fault,syscall (or all)")
+                     help="comma-separated: walk,tlb,fault,syscall,sched (or all)")
     run.add_argument("--trace-file", metavar="FILE", help="write the trace here instead of stderr")
     run.add_argument("--stats", action="store_true", help="print MMU and TLB counters at exit")
     run.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",

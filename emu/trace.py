@@ -1,4 +1,4 @@
-"""--trace: one readable line per event (walk, tlb, fault, syscall), to stderr or a file.
+"""--trace: one readable line per event (walk, tlb, fault, syscall, sched), to stderr or a file.
 
 Every line starts with its category in brackets and shows virtual and physical
 addresses both, as fixed-width hex, so a line can be read on its own.
@@ -8,7 +8,7 @@ import sys
 
 from .paging import ENTRY_NAMES, PAGE_SIZE, entry_flags_str
 
-CATEGORIES = ("walk", "tlb", "fault", "syscall")
+CATEGORIES = ("walk", "tlb", "fault", "syscall", "sched")
 ACCESS_NAMES = {0: "read", 1: "write", 2: "fetch", 16: "read", 17: "write", 18: "fetch"}
 
 

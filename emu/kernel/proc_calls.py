@@ -127,6 +127,21 @@ def sys_kill(kernel, proc, pid, sig, *_):
     return 0
 
 
+def sys_tgkill(kernel, proc, tgid, tid, sig, *_):
+    """tgkill: one thread per process here, so thread `tid` of group `tgid` is process tid."""
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= 64:
+        return -errno.EINVAL
+    if tgid != tid:
+        return -errno.ESRCH
+    return sys_kill(kernel, proc, tid, sig)
+
+
+def sys_tkill(kernel, proc, tid, sig, *_):
+    if tid <= 0:
+        return -errno.EINVAL
+    return sys_kill(kernel, proc, tid, sig)
+
+
 def sys_sched_yield(kernel, proc, *_):
     kernel.request_resched()
     return 0
@@ -228,8 +243,10 @@ SYSCALLS = {
     110: sys_getppid,
     158: sys_arch_prctl,
     186: sys_getpid,        # gettid: one thread per process
+    200: sys_tkill,
     218: sys_set_tid_address,
     231: sys_exit,          # exit_group: one thread per process
+    234: sys_tgkill,
     273: sys_set_robust_list,
     302: sys_prlimit64,
     318: sys_getrandom,

@@ -1,0 +1,29 @@
+"""Real glibc programs (gcc -static): the same output and status natively and under emu.
+
+They also pin the system calls glibc's start-up and these programs need: under
+`--trace syscall`, nothing may come back -ENOSYS except rseq (which glibc handles).
+"""
+
+import re
+
+import pytest
+
+from tests.emu_runner import run_emu, run_native
+
+pytestmark = pytest.mark.usefixtures("guests")
+PROGRAMS = [("hello", ("one",)), ("fork_pipe", ()), ("segv", ())]
+
+
+@pytest.mark.parametrize("name,args", PROGRAMS, ids=[name for name, _ in PROGRAMS])
+def test_same_as_native(name, args):
+    native = run_native(f"guest/libc/{name}.elf", *args)
+    emulated = run_emu("run", "--timeout", "60", f"guest/libc/{name}.elf", *args)
+    assert emulated.stdout == native.stdout
+    assert emulated.returncode == native.returncode == 0
+
+
+@pytest.mark.parametrize("name,args", PROGRAMS, ids=[name for name, _ in PROGRAMS])
+def test_no_missing_syscalls(name, args):
+    result = run_emu("run", "--trace", "syscall", f"guest/libc/{name}.elf", *args)
+    missing = {m for m in re.findall(r"\] pid \d+ (\w+)\(.*not implemented", result.stderr)}
+    assert missing <= {"rseq"}, missing
