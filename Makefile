@@ -56,6 +56,7 @@ test: venv guests
 
 bench: venv guests
 	$(VPY) bench/run.py
+	$(VPY) bench/kernel.py
 
 clean:
 	rm -f guest/*.elf guest/libc/*.elf guest/*.o guest/kernel/*.o guest/kernel/*.elf
