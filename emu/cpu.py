@@ -26,7 +26,7 @@ from unicorn import x86_const as ux
 
 from .errors import EmulatorBug
 from .mmu import Access, GeneralProtection, Mmu, PageFault
-from .paging import (pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
+from .paging import (PAGE_SIZE, pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
 from .kernel.stub import (HC_BOOT, HC_PORT, HC_TRAP, KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS)
 
 MSR_EFER = 0xC000_0080
@@ -47,6 +47,7 @@ PREEMPT_SLICE = 200_000            # instructions a process runs before another 
 GPR_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 UC_REG = {name: getattr(ux, f"UC_X86_REG_{name.upper()}") for name in GPR_ORDER}
+GPR_INDEX = {name: index for index, name in enumerate(GPR_ORDER)}
 UC_REG.update(rip=ux.UC_X86_REG_RIP, rflags=ux.UC_X86_REG_RFLAGS, cs=ux.UC_X86_REG_CS,
               ss=ux.UC_X86_REG_SS, fs_base=ux.UC_X86_REG_FS_BASE, gs_base=ux.UC_X86_REG_GS_BASE,
               cr2=ux.UC_X86_REG_CR2, cr3=ux.UC_X86_REG_CR3)
@@ -129,9 +130,6 @@ class ContextLayout:
         """The first `size` bytes of a saved context, writable in place."""
         return memoryview((ctypes.c_char * size).from_address(ctx.context.value)).cast("B")
 
-    def read_rip(self, ctx) -> int:
-        return struct.unpack_from("<Q", self.view(ctx), self.rip_offset)[0]
-
     def read_gprs(self, ctx) -> dict:
         return dict(zip(GPR_ORDER, struct.unpack_from("<16Q", self.view(ctx), self.gpr_offset)))
 
@@ -139,16 +137,15 @@ class ContextLayout:
         struct.pack_into("<16Q", self.view(ctx), self.gpr_offset,
                          *(regs[name] & (2**64 - 1) for name in GPR_ORDER))
 
-    def selectors(self, ctx) -> tuple:
-        view = self.view(ctx)
+    def selectors(self, view) -> tuple:
+        """(CS, SS) selectors from a context's view."""
         return (struct.unpack_from("<I", view, self.segment(self.CS))[0],
                 struct.unpack_from("<I", view, self.segment(self.SS))[0])
 
-    def enter_ring0(self, ctx, ring0, *, rsp: int, clear_flags: int, cr2: int | None) -> None:
-        """Make `ctx` (interrupted) the CPU state at an exception handler's first
-        instruction: CPL 0 with the kernel's CS and SS from `ring0`, the new RSP, IF/TF/NT/RF
-        cleared in RFLAGS, CR2 loaded for a #PF."""
-        view, kernel = self.view(ctx), self.view(ring0)
+    def enter_ring0(self, view, kernel, *, rsp: int, clear_flags: int, cr2: int | None) -> None:
+        """Make the interrupted context (`view`) the CPU state at an exception handler's
+        first instruction: CPL 0 with the kernel's CS and SS (from the ring-0 context's
+        view `kernel`), the new RSP, IF/TF/NT/RF cleared in RFLAGS, CR2 loaded for a #PF."""
         view[self.hflags_offset:self.hflags_offset + 8] = kernel[self.hflags_offset:self.hflags_offset + 8]
         for index in (self.CS, self.SS):
             offset = self.segment(index)
@@ -158,6 +155,25 @@ class ContextLayout:
         struct.pack_into("<Q", view, self.eflags_offset, eflags & ~clear_flags)
         if cr2 is not None:
             struct.pack_into("<Q", view, self.cr2_offset, cr2)
+
+
+class SavedState:
+    """The CPU state where emulation stopped, saved once: a fault path reads its registers
+    from the saved bytes instead of asking Unicorn for each one."""
+
+    def __init__(self, cpu: "Cpu"):
+        self.cpu = cpu
+        self.layout = cpu.layout
+        self.context = cpu.uc.context_save()
+        self.view = self.layout.view(self.context)
+
+    def reg(self, name: str) -> int:
+        index = GPR_INDEX.get(name)
+        if index is not None:
+            return struct.unpack_from("<Q", self.view, self.layout.gpr_offset + 8 * index)[0]
+        if name == "rip":
+            return struct.unpack_from("<Q", self.view, self.layout.rip_offset)[0]
+        return self.cpu.reg(name)          # the CPU itself still holds this same state
 
 
 class Cpu:
@@ -303,20 +319,21 @@ class Cpu:
         fault, access = self.mmu.take_pending_fault()
         if isinstance(fault, GeneralProtection):
             return self.deliver(Exception_(13, 0))
-        rip = self.reg("rip")
-        cr2 = self.kernel.exact_fault_address(fault.va, access, rip)
+        saved = SavedState(self)
+        rip = saved.reg("rip")
+        cr2 = self.kernel.exact_fault_address(fault.va, access, rip, saved.reg)
         if self.tracer:
             self.tracer.line("fault", f"#PF va {cr2:#018x} {access.name.lower()} error {int(fault.error_code):#x} "
                                       f"({pf_error_str(fault.error_code)}) rip {rip:#018x}: {fault.reason}")
-        return self.deliver(Exception_(14, int(fault.error_code), cr2))
+        return self.deliver(Exception_(14, fault.error_code, cr2), saved=saved)
 
     # -- exception delivery (SDM 6.12.1) ------------------------------------------------
 
-    def deliver(self, exc: Exception_, *, first: Exception_ | None = None) -> int:
+    def deliver(self, exc: Exception_, *, first: Exception_ | None = None, saved: SavedState | None = None) -> int:
         """Enter the IDT handler for `exc` as the CPU does; return the handler's rip."""
-        interrupted = self.uc.context_save()
-        rip, rsp = self.layout.read_rip(interrupted), self.layout.read_gprs(interrupted)["rsp"]
-        cs, ss = self.layout.selectors(interrupted)
+        saved = saved or SavedState(self)
+        rip, rsp = saved.reg("rip"), saved.reg("rsp")
+        cs, ss = self.layout.selectors(saved.view)
         rflags = self.reg("rflags")          # computed by QEMU from its lazy flags
         try:
             handler = self.idt_gate(exc.vector)
@@ -332,10 +349,10 @@ class Cpu:
                 raise TripleFault(f"triple fault: {why} while delivering #DF (after {first.name} "
                                   f"at rip {rip:#x})") from None
             self.double_fault_cause = f"{exc.name} ({why})"
-            return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc)
-        self.layout.enter_ring0(interrupted, self.ring0_context, rsp=new_rsp, cr2=exc.cr2,
+            return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc, saved=saved)
+        self.layout.enter_ring0(saved.view, self.ring0_view, rsp=new_rsp, cr2=exc.cr2,
                                 clear_flags=RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF)
-        self.uc.context_restore(interrupted)
+        self.uc.context_restore(saved.context)
         self.mmu.cpl = 0
         return handler
 
@@ -363,11 +380,12 @@ class Cpu:
     def write_kernel(self, va: int, data: bytes) -> None:
         try:
             pa = self.mmu.pa(va, Access.WRITE, cpl=0)
-            last = self.mmu.pa(va + len(data) - 1, Access.WRITE, cpl=0)
+            if (va & (PAGE_SIZE - 1)) + len(data) > PAGE_SIZE:      # the frame spans two pages
+                split = PAGE_SIZE - (va & (PAGE_SIZE - 1))
+                self.mem.write(self.mmu.pa(va + split, Access.WRITE, cpl=0), data[split:])
+                data = data[:split]
         except (PageFault, GeneralProtection) as fault:
             raise DeliveryFault(f"{fault} (pushing the exception frame)") from None
-        if last - pa != len(data) - 1:
-            raise EmulatorBug("exception frame straddles non-contiguous pages")
         self.mem.write(pa, data)
 
     # -- hooks ------------------------------------------------------------------------
@@ -380,6 +398,7 @@ class Cpu:
         frame_pa = frame_va - KERNEL_VIRT_OFFSET
         if value & 0xFF == HC_BOOT:
             self.ring0_context = uc.context_save()
+            self.ring0_view = self.layout.view(self.ring0_context)
             self.idtr = self.read_idtr()
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:

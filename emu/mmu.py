@@ -48,7 +48,7 @@ from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_TLB_VIRT
 
 from .paging import (CR0_PG, CR0_WP, CR3_ADDR_MASK, CR4_PGE, EFER_NXE, ENTRY_SIZE, HPAGE_SIZE, HUGE_PHYS_MASK,
                      PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_G, PTE_NX, PTE_P, PTE_PS, PTE_RW,
-                     PTE_US, RSVD_HIGH, RSVD_PDE_2M, PFErr, is_canonical, table_index)
+                     PTE_US, RSVD_HIGH, RSVD_PDE_2M, PFErr, is_canonical, pf_error_str, table_index)
 from .tlb import Tlb, TlbEntry
 
 
@@ -76,11 +76,14 @@ class PageFault(Exception):
     """#PF (vector 14): the walk of `va` failed; `error_code` as the CPU pushes it."""
     vector = 14
 
-    def __init__(self, va: int, error_code: PFErr, reason: str):
-        super().__init__(f"#PF at {va:#018x} ({error_code!r}): {reason}")
+    def __init__(self, va: int, error_code: int, reason: str):
+        super().__init__(va, error_code, reason)
         self.va = va
-        self.error_code = error_code
+        self.error_code = error_code      # an int: compare with PFErr flags, show with pf_error_str
         self.reason = reason
+
+    def __str__(self) -> str:              # made only when shown: faults are a hot path
+        return f"#PF at {self.va:#018x} ({pf_error_str(self.error_code)}): {self.reason}"
 
 
 class GeneralProtection(Exception):
@@ -130,7 +133,7 @@ class Translation:
         return self.pa & ~(self.page_size - 1)
 
 
-def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd: bool = False) -> PFErr:
+def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd: bool = False) -> int:
     """The #PF error code for a failed `access` (SDM 4.7, figure 4-12)."""
     code = 0                    # plain ints here: IntFlag arithmetic is slow on the fault path
     if present:
@@ -143,7 +146,7 @@ def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd
         code |= PFErr.U.value
     if access == Access.FETCH and nxe:
         code |= PFErr.I.value
-    return PFErr(code)
+    return code
 
 
 def walk(mem, va: int, access: Access, regs: PagingRegs, *, cpl: int,
@@ -304,7 +307,11 @@ class Mmu:
                     self.tracer.tlb_hit(va, cached, uc_access, self.cpl)
                 return True
         elif not self.tracing:
-            new = self.walk_fast(va, uc_access)
+            try:
+                new = self.walk_fast(va, uc_access)
+            except PageFault as fault:
+                self.pending_fault = (fault, ACCESS_FROM_UC[uc_access])
+                return False
             if new is not None:
                 new.gen = self.gen
                 entry.paddr = new.pa
@@ -318,8 +325,10 @@ class Mmu:
         Then no fault is possible and at most the leaf changes (A, and D for a write: the
         retry after a demand fault is this case), so the walk reduces to four reads and
         perhaps one write. Caches and returns the new TlbEntry; returns None, having changed
-        nothing, for everything else (a fault, an upper A bit to set, a 2 MiB page), which
-        `fill_slow` handles with the full `walk`. The two agree (tests/test_walk_fast.py).
+        nothing, for everything else (an upper A bit to set, a 2 MiB page, a protection
+        fault), which `fill_slow` handles with the full `walk`. A PTE that is not present
+        raises the PageFault the full walk would raise. The two agree
+        (tests/test_walk_fast.py).
         """
         if (va >> 47) not in (0, 0x1FFFF):
             return None
@@ -340,7 +349,10 @@ class Mmu:
             pte = _unpack_u64(buf, pte_pa)[0]
         except struct.error:             # a table beyond RAM: the full walk explains it
             return None
-        if pte & (PTE_P | must_be_clear) != PTE_P:
+        if not pte & PTE_P:              # the demand-paging case: the full walk would say the same
+            raise PageFault(va, fault_error_code(ACCESS_FROM_UC[uc_access], self.cpl, bool(self.efer & EFER_NXE),
+                                                 present=False), "not present at level 1")
+        if pte & must_be_clear:
             return None
         both &= pte
         either |= pte

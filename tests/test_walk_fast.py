@@ -40,15 +40,22 @@ def test_walk_fast_agrees_with_walk(mem, seed):
         mmu = Mmu(mem, Tlb())
         mmu.cr3, mmu.cr0, mmu.cr4, mmu.efer, mmu.cpl = regs.cr3, regs.cr0, regs.cr4, regs.efer, cpl
         before = {name: mem.read_u64(pa) for name, pa in pas.items()}
-        fast = mmu.walk_fast(case["va"] & ~0xFFF, UC_ACCESS[case["access"]])
+        fast_fault = None
+        try:
+            fast = mmu.walk_fast(case["va"] & ~0xFFF, UC_ACCESS[case["access"]])
+        except PageFault as fault:
+            fast, fast_fault = None, fault
         after_fast = {name: mem.read_u64(pa) for name, pa in pas.items()}
         for name, pa in pas.items():                      # the same memory for the full walk
             mem.write_u64(pa, before[name])
         try:
             full = walk(mem, case["va"], case["access"], regs, cpl=cpl)
-        except (PageFault, GeneralProtection):
+        except (PageFault, GeneralProtection) as fault:
             assert fast is None and after_fast == before
+            if fast_fault is not None:                      # the same fault, the same error code
+                assert isinstance(fault, PageFault) and fault.error_code == fast_fault.error_code
             return
+        assert fast_fault is None
         after_full = {name: mem.read_u64(pa) for name, pa in pas.items()}
         if fast is None:
             assert after_fast == before
@@ -74,9 +81,13 @@ def test_the_random_cases_exercise_both_paths(mem):
         pas = write_path(mem, case["va"], case["flags"], case["frame"], case["leaf_2m"])
         mmu = Mmu(mem, Tlb())
         mmu.cr3, mmu.cr0, mmu.efer, mmu.cpl = PML4_PA, CR0_PG | CR0_WP, EFER_LME | EFER_NXE, 0
-        if mmu.walk_fast(case["va"] & ~0xFFF, UC_ACCESS[case["access"]]) is None:
+        try:
+            answer = mmu.walk_fast(case["va"] & ~0xFFF, UC_ACCESS[case["access"]])
+        except PageFault:
+            answer = "fault"
+        if answer is None:
             declined += 1
-        else:
+        elif answer != "fault":
             answered += 1
         clear_path(mem, pas)
     assert answered >= 30 and declined >= 30, (answered, declined)

@@ -50,6 +50,7 @@ SI_CODE_NAMES = {
     signal.SIGFPE: {FPE_INTDIV: "FPE_INTDIV"},
 }
 # Exceptions from user mode and the signal Linux sends for each (arch/x86/kernel/traps.c).
+PF_P, PF_W, PF_RSVD, PF_I = PFErr.P.value, PFErr.W.value, PFErr.RSVD.value, PFErr.I.value
 TRAP_SIGNALS = {
     0: (signal.SIGFPE, FPE_INTDIV, "divide error (#DE)"),
     6: (signal.SIGILL, ILL_ILLOPN, "invalid opcode (#UD)"),
@@ -156,15 +157,15 @@ class Kernel:
 
     def do_page_fault(self, trap: "TrapContext", cr2: int) -> None:
         """Linux's do_user_addr_fault: VMA lookup, access check, the VMA's fault op."""
-        error = PFErr(trap.frame["error_code"])
-        access = Access.FETCH if error & PFErr.I else Access.WRITE if error & PFErr.W else Access.READ
+        error = trap.frame["error_code"]
+        access = Access.FETCH if error & PF_I else Access.WRITE if error & PF_W else Access.READ
         proc = self.current
         vma = proc.mm.find_vma(cr2)
         if vma is None:
             return self.force_signal(signal.SIGSEGV, SEGV_MAPERR, cr2, "no mapping", trap)
-        if error & PFErr.RSVD:
+        if error & PF_RSVD:
             return self.panic(f"reserved bit set in a page table entry for {cr2:#x} (corrupt page tables)")
-        if not vma.allows(access) or (error & PFErr.P and not error & PFErr.W):
+        if not vma.allows(access) or (error & PF_P and not error & PF_W):
             what = {Access.WRITE: "write to a read-only", Access.FETCH: "execute in a no-execute",
                     Access.READ: "read of an unreadable"}[access]
             return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", trap)
@@ -179,12 +180,12 @@ class Kernel:
         elif result == VmFault.SIGSEGV:
             self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, "fault op refused", trap)
 
-    def exact_fault_address(self, page_va: int, access: Access, rip: int) -> int:
+    def exact_fault_address(self, page_va: int, access: Access, rip: int, read_reg) -> int:
         """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/insn.py)."""
         if access == Access.FETCH:
-            return insn.fault_address(page_va, PAGE_SIZE, None, self.cpu.reg, fetch=True, rip=rip)
+            return insn.fault_address(page_va, PAGE_SIZE, None, read_reg, fetch=True, rip=rip)
         recipes = self.recipes.get(self.read_code(rip), rip)
-        return insn.fault_address(page_va, PAGE_SIZE, recipes, self.cpu.reg, fetch=False, rip=rip)
+        return insn.fault_address(page_va, PAGE_SIZE, recipes, read_reg, fetch=False, rip=rip)
 
     def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
         """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""

@@ -450,6 +450,10 @@ def make_shared_anon(vma: Vma) -> None:
     vma.pgoff = 0
 
 
+def vma_start(vma: Vma) -> int:
+    return vma.start
+
+
 def can_merge(prev: Vma, vma: Vma) -> bool:
     """May `prev` and `vma` (just after it) become one VMA? (Linux's is_mergeable_vma).
 
@@ -500,7 +504,7 @@ class Mm:
 
     def find_vma(self, va: int) -> Vma | None:
         """The VMA containing `va`, or None."""
-        index = bisect.bisect_right([v.start for v in self.vmas], va) - 1
+        index = bisect.bisect_right(self.vmas, va, key=vma_start) - 1
         if index >= 0 and self.vmas[index].contains(va):
             return self.vmas[index]
         return None
