@@ -41,6 +41,7 @@ DOUBLE_FAULT = 8
 IDT_GATE_P = 1 << 47
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
 NEVER = 0xFFFF_FFFF_FFFF_FFFF
+_unpack_u64 = struct.Struct("<Q").unpack_from
 PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn      # emu_start's `until`: an address no code can be at
 
 # Unicorn register ids of the 16 general registers, in QEMU's CPUX86State.regs order.
@@ -189,6 +190,7 @@ class Cpu:
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
         self.layout = ContextLayout(self.uc)
         self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT): its CS, SS, CPL
+        self.hc_frame_pa, self.hc_cr2_pa = stub.pa("hc_frame"), stub.pa("hc_cr2")   # the mailbox
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""
         self.stopped = False
@@ -201,8 +203,6 @@ class Cpu:
         self.uc.hook_add(UC_HOOK_INSN, self.on_out, aux1=ux.UC_X86_INS_OUT)
         self.uc.hook_add(UC_HOOK_INSN, self.on_syscall, aux1=ux.UC_X86_INS_SYSCALL)
         self.uc.hook_add(UC_HOOK_INTR, self.on_interrupt)
-        iretq = stub.symbols["trap_iretq"]
-        self.uc.hook_add(UC_HOOK_CODE, self.on_iretq, begin=iretq, end=iretq)
 
     # -- registers --------------------------------------------------------------------
 
@@ -394,17 +394,19 @@ class Cpu:
         """`out HC_PORT, al` from the stub: a hypercall into the Python kernel."""
         if port != HC_PORT:
             return
-        frame_va = struct.unpack("<Q", self.mem.read(self.stub.pa("hc_frame"), 8))[0]
-        frame_pa = frame_va - KERNEL_VIRT_OFFSET
+        frame_pa = _unpack_u64(self.mem.buf, self.hc_frame_pa)[0] - KERNEL_VIRT_OFFSET
         if value & 0xFF == HC_BOOT:
             self.ring0_context = uc.context_save()
             self.ring0_view = self.layout.view(self.ring0_context)
             self.idtr = self.read_idtr()
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:
-            frame = dict(zip(TRAPFRAME_FIELDS, TRAPFRAME.unpack(self.mem.read(frame_pa, TRAPFRAME.size))))
-            cr2 = struct.unpack("<Q", self.mem.read(self.stub.pa("hc_cr2"), 8))[0]
+            frame = dict(zip(TRAPFRAME_FIELDS, TRAPFRAME.unpack_from(self.mem.buf, frame_pa)))
+            cr2 = _unpack_u64(self.mem.buf, self.hc_cr2_pa)[0]
             self.kernel.on_trap(self, frame, cr2, frame_pa)
+        # The stub now restores the frame and irets; from here on the MMU assumes CPL 3
+        # (the hint rule in emu/mmu.py: its last ring-0 accesses are all to the kernel half).
+        self.mmu.cpl = 3
         if self.stopped or self.kernel.work_pending:
             uc.emu_stop()
 
@@ -422,10 +424,6 @@ class Cpu:
             intno, error = 13, intno * 8 + 2
         self.pending = Exception_(intno, error)
         uc.emu_stop()
-
-    def on_iretq(self, uc, address, size, _data):
-        # The stub is about to return to ring 3: from here on assume CPL 3 (see emu/mmu.py).
-        self.mmu.cpl = 3
 
     def on_count(self, uc, address, size, _data):
         self.insn_count += 1

@@ -34,9 +34,11 @@ leaf's D bit is already set. The first write to a clean page therefore comes bac
 through `tlb_fill` as a write, and the walk sets D in guest memory (SDM 4.8).
 
 Privilege: the hook is not told the CPL, and reading CS costs microseconds, so the
-MMU keeps `cpl`, a hint that is 0 only while the CPU is surely in ring 0 (between
-exception delivery and the stub's `iretq`). A hint of 3 that would fault is checked
-against the real CS before a fault is raised.
+MMU keeps `cpl`, a hint that is 0 only while the CPU is surely in ring 0 (from exception
+delivery to the end of the stub's hypercall). After the hypercall the stub, still in
+ring 0, only restores the trap frame and irets: all its accesses are to the kernel
+half. So a hint of 3 that would fault on a kernel-half address is checked against the
+real CS (one register read) before a fault is raised.
 """
 
 import enum
@@ -383,7 +385,7 @@ class Mmu:
         try:
             tr, cached = self.translate_entry(va, access, cpl=self.cpl, count_miss=cached is None)
         except (PageFault, GeneralProtection) as fault:
-            # A stale hint is possible only inside the stub's iretq, whose accesses are
+            # A stale hint is possible only in the stub's return path, whose accesses are
             # to the kernel half: only a fault there is worth reading CS for.
             if self.cpl == 3 and va >> 63 and self.read_cpl and self.read_cpl() == 0:
                 self.cpl = 0            # the hint was stale (inside iretq): retry as ring 0

@@ -97,8 +97,15 @@ class FileBacking:
     """Bytes of a program file that appear at given addresses (the PT_LOAD segments)."""
     pieces: list      # (va, data) pairs
 
+    def __post_init__(self):
+        spans = [(va, va + len(data)) for va, data in self.pieces if data]
+        self.file_start = min((lo for lo, _ in spans), default=0)
+        self.file_end = max((hi for _, hi in spans), default=0)
+
     def read_page(self, page_va: int) -> bytes | None:
         """The page's contents from the file, or None if no file byte falls in it (.bss)."""
+        if page_va >= self.file_end or page_va + PAGE_SIZE <= self.file_start:
+            return None                   # beyond the file's bytes: the common .bss case
         page = None
         for va, data in self.pieces:
             start, end = max(va, page_va), min(va + len(data), page_va + PAGE_SIZE)
