@@ -367,6 +367,8 @@ class Kernel:
             self.cpu.uc.emu_stop()
 
     def runnable_count(self) -> int:
+        if len(self.procs) == 1:
+            return 1
         return sum(1 for p in self.procs.values() if p.state == RUNNABLE or (p.state == BLOCKED and p.block.ready()))
 
     def return_to_user(self, cpu) -> int | None:

@@ -26,7 +26,7 @@ import bisect
 import enum
 from dataclasses import dataclass, field
 
-from ..mmu import Access
+from ..mmu import Access, GeneralProtection, PageFault
 from ..errors import EmulatorBug
 from ..paging import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P,
                       PTE_RW, PTE_US, USER_TOP)
@@ -590,15 +590,23 @@ class UserFault(Exception):
 def user_page(mm: Mm, mmu, va: int, access: Access) -> int:
     """Physical address of user `va` for a kernel `access`, faulting the page in.
 
-    access_ok(), then the VMA's `pin_pages` op (has_pt_op dispatch: a hugetlb mapping
-    may supply its own). Raises UserFault where a user access would be refused.
-    `mmu` is unused: pin_pages walks `mm`'s own tables, loaded or not.
+    access_ok() and the VMA's rights first (so PROT_NONE memory is -EFAULT for the kernel
+    too). Then, if `mm` is the loaded address space, the MMU translates it as a ring-0
+    copy instruction would (TLB, walk, Accessed/Dirty); if that faults (not present,
+    copy-on-write) or `mm` is not loaded, the VMA's `pin_pages` op (has_pt_op dispatch: a
+    hugetlb mapping may supply its own) faults the page in. Raises UserFault where a
+    user access would be refused.
     """
     if not 0 <= va < USER_TOP:           # access_ok(): never a kernel address
         raise UserFault(va)
     vma = mm.find_vma(va)
-    if vma is None:
+    if vma is None or not vma.allows(access):
         raise UserFault(va)
+    if mm.active:
+        try:
+            return mmu.pa(va, access, cpl=0)
+        except (PageFault, GeneralProtection):
+            pass                          # not present or write-protected: pin_pages resolves it
     return pt_ops(vma, "pin_pages").pin_pages(mm, vma, va, access == Access.WRITE)
 
 
