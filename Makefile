@@ -49,7 +49,7 @@ guest/%_pie.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 	$(CC) $(filter-out -static,$(GUEST_CFLAGS)) -fPIE -static-pie -nostdlib -Wl,--build-id=none -o $@ $(RUNTIME_SRC) $<
 
 run: venv guests
-	$(VENV)/bin/emu run guest/hello.elf
+	$(VENV)/bin/emu run guest/test_cow.elf
 
 test: venv guests
 	$(VPY) -m pytest -q

@@ -9,7 +9,10 @@ from . import __version__
 from .cpu import EmulatorBug, TripleFault
 from .elf import ElfError
 from .kernel.stub import StubMissing
+from .kernel.hugetlb import PoolTooBig
+from .kernel.kernel import DEFAULT_HUGEPAGES
 from .machine import DEFAULT_MEMORY, Machine, Options
+from .plugins import PluginError, discover
 from .physmem import OutOfMemory, check_memory_size, parse_size
 from .tlb import parse_geometry
 from .trace import Tracer, parse_categories
@@ -86,11 +89,51 @@ def build_parser() -> argparse.ArgumentParser:
                      help="show host directory DIR as the guest's / (read-only; default: no host files)")
     run.add_argument("--root-writable", action="store_true",
                      help="let the guest create and write files under --root")
+    run.add_argument("--hugepages", type=non_negative_int, default=None, metavar="N",
+                     help=f"2 MiB pages in the huge page pool (default {DEFAULT_HUGEPAGES}, "
+                          f"or a quarter of --memory if that is less)")
+    run.add_argument("--no-zero-page", dest="zero_page", action="store_false",
+                     help="/dev/page-huge without its huge zero page (the 2007 device as posted)")
+    run.add_argument("--plugin", dest="plugin_files", action="append", default=[], metavar="FILE.py",
+                     help="load an emu plugin from a file (repeatable)")
+    plugins = commands.add_parser("plugins", help="list the plugins emu finds",
+                                  description="List installed plugins (entry-point group emu.plugins) and --plugin files.")
+    plugins.add_argument("--plugin", dest="plugin_files", action="append", default=[], metavar="FILE.py",
+                         help="also load this plugin file")
     return parser
+
+
+def non_negative_int(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a number of pages: {text!r}")
+    return int(text)
+
+
+def plugins_command(args) -> int:
+    try:
+        found = discover(args.plugin_files)
+        machine = Machine(Options(memory=DEFAULT_MEMORY, plugin_files=tuple(args.plugin_files)))
+    except (PluginError, PoolTooBig) as err:
+        print(f"emu: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    registry = machine.kernel.devices
+    for plugin in found:
+        devices = [path for path, opener in registry.openers.items()
+                   if getattr(opener, "__module__", "") == plugin.module.__name__]
+        print(f"{plugin.name:12} {plugin.origin}")
+        if plugin.description:
+            print(f"{'':12} {plugin.description}")
+        for path in devices:
+            print(f"{'':12} device {path}")
+    if not found:
+        print("no plugins found")
+    return 0
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "plugins":
+        return plugins_command(args)
     status = run_command(args)
     if status == 128 + 13:              # the guest died of SIGPIPE: our stdout is gone too
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -108,11 +151,12 @@ def run_command(args) -> int:
     tracer = Tracer(args.trace, trace_stream) if args.trace else None
     options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout,
                       max_insns=args.max_insns, tracer=tracer, root=args.root,
-                      root_writable=args.root_writable)
+                      root_writable=args.root_writable, hugepages=args.hugepages,
+                      zero_page=args.zero_page, plugin_files=tuple(args.plugin_files))
     try:
         machine = Machine(options)
         report = machine.run(args.elf, [args.elf, *args.args], args.env)
-    except (ElfError, StubMissing) as err:
+    except (ElfError, StubMissing, PluginError, PoolTooBig) as err:
         print(f"emu: {err}", file=sys.stderr)
         return USAGE_ERROR
     except TripleFault as err:

@@ -7,6 +7,7 @@ from .elf import load_elf
 from .kernel.kernel import Kernel
 from .kernel.stub import KERNEL_PA, load_stub
 from .mmu import Mmu
+from .plugins import discover
 from .physmem import FrameAllocator, PhysicalMemory
 from .tlb import Tlb
 
@@ -25,6 +26,9 @@ class Options:
     stderr: object = None
     root: str | None = None             # --root: a host directory shown as the guest's /
     root_writable: bool = False
+    hugepages: int | None = None        # --hugepages: the pool (None: 32, at most a quarter of RAM)
+    zero_page: bool = True              # --no-zero-page turns /dev/page-huge's zero page off
+    plugin_files: tuple = ()            # --plugin FILE.py, on top of the installed plugins
 
 
 class Machine:
@@ -34,9 +38,11 @@ class Machine:
         self.frames = FrameAllocator(KERNEL_IMAGE_END, options.memory)
         self.mmu = Mmu(self.mem, Tlb(options.tlb_geometry), tracer=options.tracer)
         self.stub = load_stub()
+        self.plugins = discover(options.plugin_files)
         self.kernel = Kernel(self.mem, self.frames, self.mmu, self.stub, tracer=options.tracer,
                              stdout=options.stdout, stderr=options.stderr,
-                             root=options.root, root_writable=options.root_writable)
+                             root=options.root, root_writable=options.root_writable,
+                             hugepages=options.hugepages, zero_page=options.zero_page, plugins=self.plugins)
         self.cpu = Cpu(self.mem, self.mmu, self.stub, self.kernel, tracer=options.tracer)
 
     def run(self, path: str, argv: list, envp: list):

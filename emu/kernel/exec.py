@@ -56,10 +56,11 @@ def segment_vmas(image: ElfImage) -> list:
     return vmas
 
 
-def build_mm(mem, frames, kernel_pt: PageTables, image: ElfImage, mmu) -> Mm:
+def build_mm(mem, frames, kernel_pt: PageTables, image: ElfImage, mmu, kernel=None) -> Mm:
     pt = PageTables(mem, frames)
     pt.share_kernel_half(kernel_pt)
-    mm = Mm(mem, frames, pt, mmu=mmu)
+    mm = Mm(mem, frames, pt, mmu=mmu, kernel=kernel,
+            hugetlb_pool=getattr(kernel, "hugetlb_pool", None))
     for vma in segment_vmas(image):
         mm.insert_vma(vma)
     mm.insert_vma(Vma(STACK_TOP - STACK_SIZE, STACK_TOP, VM_READ | VM_WRITE | VM_GROWSDOWN, name="[stack]"))

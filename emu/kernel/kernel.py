@@ -25,7 +25,9 @@ from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
 from . import proc_calls
 from .devices import standard_devices
+from ..plugins import register_all
 from .exec import build_mm, build_stack
+from .hugetlb import HugePagePool
 from .fs import FdTable
 from .hostfs import HostRoot
 from .mm import UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
@@ -57,6 +59,7 @@ TRAP_SIGNALS = {
     13: (signal.SIGSEGV, SI_KERNEL, "general protection fault (#GP)"),
 }
 CLD_EXITED, CLD_KILLED = 1, 2
+DEFAULT_HUGEPAGES = 32        # 64 MiB of 2 MiB pages: enough for every shipped guest
 DOUBLE_FAULT = 8
 TIMEOUT_STATUS = 124           # what timeout(1) exits with
 DEADLOCK_STATUS = 124          # every process waits forever: what a timeout would end with
@@ -73,7 +76,7 @@ class Report:
 
 class Kernel:
     def __init__(self, mem, frames, mmu, stub, *, tracer=None, stdout=None, stderr=None,
-                 root=None, root_writable=False):
+                 root=None, root_writable=False, hugepages=None, zero_page=True, plugins=()):
         self.mem = mem
         self.frames = frames
         self.mmu = mmu
@@ -83,6 +86,11 @@ class Kernel:
         self.devices = standard_devices()        # /dev and /proc (emu/kernel/devices.py)
         self.root = HostRoot(root, writable=root_writable) if root else None     # --root DIR
         self.kernel_pt = self.map_stub()
+        if hugepages is None:               # the default: 32, or a quarter of RAM if that is less
+            hugepages = min(DEFAULT_HUGEPAGES, frames.total_chunks // 4)
+        self.hugetlb_pool = HugePagePool(mem, frames, hugepages, zero_page=zero_page)   # emu/kernel/hugetlb.py
+        self.plugins = list(plugins)
+        register_all(self, self.plugins)         # devices and their pagetable_ops (emu/plugins.py)
         self.procs = {}                 # pid -> Process, zombies included until reaped
         self.init = None                # process 1: emu's exit status is its own
         self.current = None             # the process on the CPU
@@ -115,7 +123,7 @@ class Kernel:
     def exec_first(self, cpu, image, argv, envp) -> None:
         """Create process 1 from `image`; the stub's boot hypercall will enter it."""
         self.cpu = cpu
-        mm = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu)
+        mm = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu, self)
         self.init = self.current = self.new_process(0, image.path, mm, files=FdTable.standard(self))
         cpu.set_paging(mm.pt.pml4_pa)
         mm.active = True

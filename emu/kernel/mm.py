@@ -493,6 +493,8 @@ class Mm:
     start_brk: int | None = None
     brk: int | None = None
     mmap_base: int | None = None
+    kernel: object = None         # the kernel (the hugetlb code finds other processes through it)
+    hugetlb_pool: object = None   # the huge page pool (emu/kernel/hugetlb.py), if any
 
     def flush_tlb_page(self, va: int) -> None:
         """After changing the entry for `va`: INVLPG, if these page tables are loaded.

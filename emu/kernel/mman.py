@@ -15,6 +15,7 @@ import errno
 
 from ..mmu import Access
 from ..paging import PAGE_SHIFT, PAGE_SIZE
+from .hugetlb import hugetlb_mmap_anon
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
                  RESOLVED, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon, page_up, pt_ops,
@@ -175,6 +176,7 @@ def calc_vm_prot_bits(prot: int) -> int:
 
 # ---- mmap -----------------------------------------------------------------------
 
+
 def sys_mmap(kernel, proc, va, length, prot, flags, fd, off):
     """mmap(2): Linux's sys_mmap (x86) -> ksys_mmap_pgoff -> do_mmap, in their order of checks."""
     fd = fd & 0xFFFF_FFFF
@@ -191,7 +193,9 @@ def sys_mmap(kernel, proc, va, length, prot, flags, fd, off):
         if flags & MAP_HUGETLB:
             return -errno.EINVAL
     elif flags & MAP_HUGETLB:
-        return -errno.ENOMEM        # no huge pages reserved (Linux with nr_hugepages = 0)
+        if kernel.hugetlb_pool is None:
+            return -errno.ENOMEM    # no huge pages at all (Linux with nr_hugepages = 0)
+        return hugetlb_mmap_anon(kernel, proc, va, length, prot, flags)
     return do_mmap(kernel, proc, file, va, length, prot, flags, off >> PAGE_SHIFT)
 
 
@@ -208,7 +212,11 @@ def do_mmap(kernel, proc, file, va, length, prot, flags, pgoff):
         return -errno.ENOMEM
     if pgoff + (length >> PAGE_SHIFT) > U64 >> PAGE_SHIFT:
         return -errno.EOVERFLOW
-    va = get_unmapped_area(mm, va, length, flags)
+    file_area = getattr(file, "get_unmapped_area", None) if file is not None else None
+    if file_area is not None:           # a device with its own placement (hugetlb_get_unmapped_area)
+        va = file_area(mm, va, length, flags, fixed=bool(flags & MAP_FIXED))
+    else:
+        va = get_unmapped_area(mm, va, length, flags)
     if va < 0:
         return va
     if flags & MAP_FIXED_NOREPLACE and mm.vmas_in(va, va + length):
@@ -305,7 +313,23 @@ def sys_munmap(kernel, proc, va, length, *_):
     length = page_up(length)
     if not length:
         return -errno.EINVAL
+    error = check_splits(proc.mm, va, va + length)
+    if error:
+        return error
     do_munmap(proc.mm, va, length)
+    return 0
+
+
+def check_splits(mm: Mm, start: int, end: int) -> int:
+    """0, or -errno if a VMA may not be cut at `start` or `end` (Linux's vm_ops->may_split:
+    a huge page mapping only on a 2 MiB boundary). Checked before anything changes."""
+    for vma in mm.vmas_in(start, end):
+        may_split = getattr(vma.ops, "may_split", None)
+        for cut in (start, end):
+            if may_split is not None and vma.start < cut < vma.end:
+                error = may_split(vma, cut)
+                if error:
+                    return error
     return 0
 
 
@@ -355,6 +379,9 @@ def sys_mprotect(kernel, proc, start, length, prot, *_):
         return -errno.ENOMEM
     if grows & PROT_GROWSUP:
         return -errno.EINVAL               # no VM_GROWSUP mappings on x86
+    error = check_splits(mm, start, end)
+    if error:
+        return error
     return mprotect_vmas(mm, start, end, calc_vm_prot_bits(prot))
 
 
