@@ -40,9 +40,10 @@ VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "
 DOUBLE_FAULT = 8
 IDT_GATE_P = 1 << 47
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
-NEVER = 0xFFFF_FFFF_FFFF_FFFF
+NEVER = 0xFFFF_FFFF_FFFF_FFFF      # emu_start's `until` (ignored: exits are on, and none is set)
 _unpack_u64 = struct.Struct("<Q").unpack_from
-PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn      # emu_start's `until`: an address no code can be at
+PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn
+NO_PREEMPTION = 1 << 62            # a count that never runs out
 
 # Unicorn register ids of the 16 general registers, in QEMU's CPUX86State.regs order.
 GPR_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -68,6 +69,7 @@ class Exception_:
     vector: int
     error_code: int = 0
     cr2: int | None = None
+    rip: int | None = None      # the faulting instruction, when Unicorn has moved past it
 
     @property
     def name(self) -> str:
@@ -195,6 +197,7 @@ class Cpu:
         self.double_fault_cause = ""
         self.stopped = False
         self.insn_count = 0
+        self.counting = False           # Unicorn's instruction counter (preemption) is in use
         self.max_insns = None
         mmu.attach(self.uc, self.read_cpl)
         # No stop address: with exits enabled and none listed, `until` is ignored.
@@ -276,7 +279,13 @@ class Cpu:
                 budget_us = max(1, int((deadline - time.monotonic()) * 1e6))
             # Preemption: with another process ready to run, stop after a slice of
             # instructions (Unicorn counts them in C; without a second process, no cost).
-            count = PREEMPT_SLICE if self.kernel.runnable_count() > 1 else 0
+            if self.kernel.runnable_count() > 1:
+                count = PREEMPT_SLICE
+                self.counting = True
+            else:
+                # Once Unicorn's instruction counter is on, keep it on: removing its hook
+                # later makes QEMU fetch stale code (a refused fetch of the stub's page).
+                count = NO_PREEMPTION if self.counting else 0
             self.mmu.pending_fault = None
             try:
                 self.uc.emu_start(rip, NEVER, timeout=budget_us, count=count)
@@ -302,7 +311,7 @@ class Cpu:
             if deadline is not None and time.monotonic() >= deadline:
                 self.kernel.limit_reached(f"stopped after {timeout:g} s (--timeout)")
                 break
-            if count and self.read_cpl() == 3:      # the slice ran out in user mode
+            if count == PREEMPT_SLICE and self.read_cpl() == 3:      # the slice ran out in user mode
                 self.kernel.request_resched()
                 rip = self.kernel.return_to_user(self)
                 if rip is None:
@@ -331,6 +340,8 @@ class Cpu:
 
     def deliver(self, exc: Exception_, *, first: Exception_ | None = None, saved: SavedState | None = None) -> int:
         """Enter the IDT handler for `exc` as the CPU does; return the handler's rip."""
+        if exc.rip is not None and saved is None:
+            self.set_reg("rip", exc.rip)
         saved = saved or SavedState(self)
         rip, rsp = saved.reg("rip"), saved.reg("rsp")
         cs, ss = self.layout.selectors(saved.view)
@@ -392,6 +403,12 @@ class Cpu:
 
     def on_out(self, uc, port, size, value, _data):
         """`out HC_PORT, al` from the stub: a hypercall into the Python kernel."""
+        if self.mmu.cpl != 0 and self.read_cpl() != 0:
+            # Unicorn runs the hook without the CPU's I/O permission check: do it here.
+            # IOPL is 0 and the TSS has no I/O bitmap, so `out` in ring 3 is #GP(0).
+            self.pending = Exception_(13, 0, rip=uc.reg_read(ux.UC_X86_REG_RIP))
+            uc.emu_stop()
+            return
         if port != HC_PORT:
             return
         frame_pa = _unpack_u64(self.mem.buf, self.hc_frame_pa)[0] - KERNEL_VIRT_OFFSET

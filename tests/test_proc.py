@@ -43,3 +43,10 @@ def test_sse_registers_survive_page_faults():
     native = run_native("guest/sse_fault.elf")
     emulated = run_emu("run", "guest/sse_fault.elf")
     assert emulated.stdout == native.stdout and emulated.returncode == 0
+
+
+def test_process_and_signal_corners():
+    """SIGPIPE while blocked, wait4(-1), IOPL via sigreturn, real-time signals, SA_RESTART."""
+    native = run_native("guest/proc_edges.elf")
+    emulated = run_emu("run", "--timeout", "60", "guest/proc_edges.elf")
+    assert emulated.stdout == native.stdout and emulated.returncode == native.returncode == 0

@@ -34,7 +34,7 @@ from .mm import UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
 from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
 from .sched import Block
-from .signals import (SIG_DFL, SIG_IGN, SIGCONTEXT_REGS, SigInfo, SignalState, default_is_ignore, setup_frame,
+from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, default_is_ignore, setup_frame,
                       sigbit, will_terminate)
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS
 from .syscalls import SYSCALL_NAMES, SYSCALLS
@@ -59,6 +59,8 @@ TRAP_SIGNALS = {
     13: (signal.SIGSEGV, SI_KERNEL, "general protection fault (#GP)"),
 }
 CLD_EXITED, CLD_KILLED = 1, 2
+RESTART_SYSCALL = object()     # a Block's result meaning: restart the system call (SA_RESTART)
+SYSCALL_INSN_SIZE = 2          # 0f 05
 DEFAULT_HUGEPAGES = 32        # 64 MiB of 2 MiB pages: enough for every shipped guest
 DOUBLE_FAULT = 8
 TIMEOUT_STATUS = 124           # what timeout(1) exits with
@@ -227,7 +229,7 @@ class Kernel:
         self.exit_process(proc, sig)
 
     def report_kill(self, sig: int, code: int, addr: int, what: str, rip: int) -> None:
-        name = signal.Signals(sig).name
+        name = signal_name(sig)
         code_name = SI_CODE_NAMES.get(sig, {}).get(code, str(code))
         how = f"{name} ({code_name})" if code else name
         where = f"at address {addr:#018x}" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
@@ -247,12 +249,16 @@ class Kernel:
             return                                   # discarded at once (POSIX)
         if will_terminate(proc.signals, sig) and (sig == signal.SIGKILL or not proc.signals.blocked & sigbit(sig)):
             if proc is self.init and sig != signal.SIGPIPE:     # shells say nothing for SIGPIPE
-                self.report.lines = [f"emu: {proc.path} (pid {proc.pid}) killed by {signal.Signals(sig).name}"]
+                self.report.lines = [f"emu: {proc.path} (pid {proc.pid}) killed by {signal_name(sig)}"]
             self.exit_process(proc, sig)
             return
         proc.signals.pending[sig] = info
-        if proc.state == BLOCKED and not proc.signals.blocked & sigbit(sig):
-            proc.block = Block(ready=lambda: True, complete=lambda: -errno.EINTR, what="interrupted")
+        if proc.state == BLOCKED and not proc.signals.blocked & sigbit(sig) and not proc.block.ready():
+            # The wait is interrupted: -EINTR, or with SA_RESTART the call is made again once
+            # the handler returns (Linux's -ERESTARTSYS). A wait that can finish finishes.
+            restart = bool(proc.signals.action(sig).flags & SA_RESTART)
+            proc.block = Block(ready=lambda: True, complete=lambda: RESTART_SYSCALL if restart else -errno.EINTR,
+                               what="interrupted", nr=proc.block.nr)
         if proc is self.current:
             self.work_pending = True
             self.cpu.uc.emu_stop()
@@ -409,14 +415,22 @@ class Kernel:
             self.switch_to(cpu, nxt)
             if nxt.state != BLOCKED:
                 return True
-            result = nxt.block.complete()
+            block = nxt.block
+            result = block.complete()
+            if not nxt.alive:                  # finishing the wait killed it (SIGPIPE, say)
+                prev = nxt
+                continue
             if isinstance(result, Block):
                 nxt.block = result
                 nxt.context = cpu.uc.context_save()
                 prev = nxt
                 continue
             nxt.state, nxt.block = RUNNABLE, None
-            cpu.set_reg("rax", result & (2**64 - 1))
+            if result is RESTART_SYSCALL:      # SA_RESTART: run the call again after the handler
+                cpu.set_reg("rip", cpu.reg("rip") - SYSCALL_INSN_SIZE)
+                cpu.set_reg("rax", block.nr)
+            else:
+                cpu.set_reg("rax", result & (2**64 - 1))
             return True
 
     def pick_next(self, prev: Process) -> Process | None:
@@ -479,6 +493,7 @@ class Kernel:
             shown_result = f"blocks ({result.what})" if isinstance(result, Block) else result
             self.tracer.line("syscall", f"pid {proc.pid} {name}({shown}, ...) = {shown_result}{note}")
         if isinstance(result, Block):
+            result.nr = nr
             proc.state, proc.block = BLOCKED, result
             self.request_resched()
             return

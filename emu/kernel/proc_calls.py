@@ -81,7 +81,14 @@ def sys_exit(kernel, proc, status, *_):
     return 0
 
 
+def as_int(value: int) -> int:
+    """A 64-bit register holding a C `int` argument (pid_t, a signal number) as a signed int."""
+    value &= 0xFFFF_FFFF
+    return value - (1 << 32) if value & 0x8000_0000 else value
+
+
 def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
+    pid, options = as_int(pid), as_int(options)
     if options & ~(WNOHANG | 0x2 | 0x8 | 0x4000_0000 | 0x8000_0000 | 0x2000_0000):
         return -errno.EINVAL
     candidates = [c for c in proc.children if pid in (-1, 0) or c.pid == pid or (pid < -1)]
@@ -111,6 +118,7 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
 
 
 def sys_kill(kernel, proc, pid, sig, *_):
+    pid, sig = as_int(pid), as_int(sig)
     if not 0 <= sig <= 64:
         return -errno.EINVAL
     if pid > 0:
@@ -129,6 +137,7 @@ def sys_kill(kernel, proc, pid, sig, *_):
 
 def sys_tgkill(kernel, proc, tgid, tid, sig, *_):
     """tgkill: one thread per process here, so thread `tid` of group `tgid` is process tid."""
+    tgid, tid, sig = as_int(tgid), as_int(tid), as_int(sig)
     if tgid <= 0 or tid <= 0 or not 0 <= sig <= 64:
         return -errno.EINVAL
     if tgid != tid:
@@ -137,6 +146,7 @@ def sys_tgkill(kernel, proc, tgid, tid, sig, *_):
 
 
 def sys_tkill(kernel, proc, tid, sig, *_):
+    tid = as_int(tid)
     if tid <= 0:
         return -errno.EINVAL
     return sys_kill(kernel, proc, tid, sig)

@@ -22,3 +22,4 @@ class Block:
     ready: Callable[[], bool]
     complete: Callable[[], int]
     what: str = ""
+    nr: int = -1              # the system call that waits (set by the kernel), for SA_RESTART

@@ -111,6 +111,14 @@ class SigInfo:
         return body.ljust(SIGINFO_SIZE, b"\0")
 
 
+def signal_name(sig: int) -> str:
+    """'SIGSEGV', or for a real-time signal 'SIGRTMIN+6' (glibc's SIGRTMIN is 34)."""
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"SIGRTMIN+{sig - 34}" if sig >= 34 else f"signal {sig}"
+
+
 def sigbit(sig: int) -> int:
     return 1 << (sig - 1)
 
@@ -161,6 +169,8 @@ def restore_frame(kernel, proc, rsp: int) -> dict:
     raw = copy_from_user(proc.mm, kernel.mmu, rsp, UCONTEXT_SIZE)
     values = struct.unpack_from(f"<{len(SIGCONTEXT_REGS)}Q", raw, MCONTEXT_OFFSET)
     regs = dict(zip(SIGCONTEXT_REGS, values))
+    # Only the flags a program may set come from the frame (IOPL, IF ... stay): FIX_EFLAGS.
+    regs["rflags"] = (kernel.cpu.reg("rflags") & ~FIX_EFLAGS) | (regs["rflags"] & FIX_EFLAGS)
     mask = struct.unpack_from("<Q", raw, SIGMASK_OFFSET)[0]
     proc.signals.blocked = mask & ~UNBLOCKABLE
     return regs
