@@ -213,16 +213,12 @@ def vma_file_identity(vma) -> tuple:
 
 
 def generate_maps(kernel, proc) -> str:
-    """Every VMA of the process, lowest address first.
-
-    Simplification: the file offset column is the Vma's `offset` attribute if it has one
-    (emu's exec does not record segment offsets yet), else 0.
-    """
+    """Every VMA of the process, lowest address first (fs/proc/task_mmu.c show_map_vma)."""
     lines = []
     for vma in proc.mm.vmas:
         dev, ino = vma_file_identity(vma)
         name = vma.name if not vma.name or vma.name.startswith("[") else os.path.abspath(vma.name)
-        lines.append(format_maps_line(vma.start, vma.end, vma.flags, getattr(vma, "offset", 0), dev, ino, name))
+        lines.append(format_maps_line(vma.start, vma.end, vma.flags, vma.offset, dev, ino, name))
     return "".join(line + "\n" for line in lines)
 
 

@@ -52,7 +52,9 @@ def segment_vmas(image: ElfImage) -> list:
             start = vmas[-1].end
         end = page_up(seg.va + seg.memsz)
         if start < end:
-            vmas.append(Vma(start, end, flags, name=image.path, backing=backing))
+            file_offset = seg.offset - (seg.va - start)     # the file offset at the VMA's start
+            vmas.append(Vma(start, end, flags, name=image.path, backing=backing,
+                            pgoff=max(file_offset, 0) >> 12))
     return vmas
 
 

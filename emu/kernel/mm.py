@@ -185,7 +185,9 @@ class Vma:
 
     @property
     def offset(self) -> int:
-        return self.pgoff << PAGE_SHIFT if self.file is not None else 0
+        """The file offset at `start` (a mapped file or a program's segment), else 0."""
+        mapped_file = self.file is not None or isinstance(self.backing, FileBacking)
+        return self.pgoff << PAGE_SHIFT if mapped_file else 0
 
     def page_offset(self, va: int) -> int:
         """The page offset of `va` in what this VMA maps (Linux's linear_page_index)."""

@@ -17,6 +17,7 @@ import struct
 from ..paging import (ENTRY_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
 from .mm import VM_DONTCOPY, Mm, UserFault, copy_to_user, pt_ops
 from .mm import exit_mmap as mm_exit_mmap
+from ..physmem import OutOfMemory
 from .pagetable import PageTables
 from .process import BLOCKED, ZOMBIE, Process
 from .sched import Block
@@ -34,16 +35,23 @@ RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 4096)}
 # -- address spaces ------------------------------------------------------------------
 
 def dup_mm(kernel, parent: Mm) -> Mm:
-    """fork's copy of an address space: new page tables, every VMA through copy_vma."""
+    """fork's copy of an address space: new page tables, every VMA through copy_vma.
+
+    Raises OutOfMemory with nothing leaked: a half-made copy is torn down again.
+    """
     pt = PageTables(kernel.mem, kernel.frames)
     pt.share_kernel_half(kernel.kernel_pt)
     child = copy.copy(parent)
     child.pt, child.vmas, child.active, child.rss = pt, [], False, 0
-    for vma in parent.vmas:
-        if vma.flags & VM_DONTCOPY:                 # madvise(MADV_DONTFORK)
-            continue
-        child.insert_vma(copy.copy(vma))
-        pt_ops(vma, "copy_vma").copy_vma(child, parent, vma)
+    try:
+        for vma in parent.vmas:
+            if vma.flags & VM_DONTCOPY:             # madvise(MADV_DONTFORK)
+                continue
+            child.insert_vma(copy.copy(vma))
+            pt_ops(vma, "copy_vma").copy_vma(child, parent, vma)
+    except OutOfMemory:
+        exit_mmap(kernel, child)
+        raise
     return child
 
 

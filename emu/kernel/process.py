@@ -16,10 +16,11 @@ class Process:
     exit_status: int | None = None      # a wait status: WIFEXITED / WIFSIGNALED encoding
     fs_base: int = 0
     context: object = None              # saved user CPU state (UcContext) while not running
-    ring0_context: object = None        # this address space's ring-0 context for delivery
     block: object = None                # emu.kernel.sched.Block while BLOCKED
     children: list = field(default_factory=list)
     signals: object = None              # emu.kernel.signals.SignalState
+    clear_child_tid: int = 0            # set_tid_address / CLONE_CHILD_CLEARTID: only kept, as
+                                        # emu has no threads to wake at exit
 
     @property
     def alive(self) -> bool:
