@@ -17,5 +17,12 @@ def format_stats(machine) -> str:
     lines.append(f"  Unicorn TLB fills {m.fills}, Unicorn TLB flushes {m.unicorn_flushes}, "
                  f"#PF raised by the MMU {m.faults}, #GP (non-canonical) {m.gp_faults}")
     frames = machine.frames.stats
-    lines.append(f"  frames in use at exit: {frames.small_in_use} x 4K, {frames.huge_in_use} x 2M")
+    lines.append(f"  frames in use at exit: {frames.small_in_use} x 4K, {frames.huge_in_use} x 2M "
+                 f"(the huge page pool and zero page included)")
+    pool = machine.kernel.hugetlb_pool
+    if pool is not None:
+        lines.append(f"  huge page pool: HugePages_Total {pool.nr_huge_pages}, HugePages_Free {pool.free_huge_pages}, "
+                     f"HugePages_Rsvd {pool.resv_huge_pages}, HugePages_Surp {pool.surplus_huge_pages}, "
+                     f"zero page {'on' if pool.zero_page_pa is not None else 'off'}, "
+                     f"faults that found it empty {pool.exhausted}")
     return "\n".join(lines)

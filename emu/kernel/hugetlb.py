@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from ..paging import (HPAGE_MASK, HPAGE_SIZE, HUGE_PHYS_MASK, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P,
                       PTE_PS, PTE_RW, PTE_US)
 from ..physmem import OutOfMemory
-from .mm import (VM_EXEC, VM_HUGETLB, VM_SHARED, VM_WRITE, Access, PagetableOps, UserFault, VmFault,
-                 vma_open)
+from .mm import (PTE_PROT_BITS, VM_EXEC, VM_HUGETLB, VM_SHARED, VM_WRITE, Access, PagetableOps, UserFault,
+                 VmFault, pte_prot, vma_open)
 
 VM_NORESERVE = 0x0020_0000
 PAGES_PER_HPAGE = HPAGE_SIZE // PAGE_SIZE
@@ -369,11 +369,12 @@ def hugetlb_change_protection(mm, vma, start: int, end: int, new_flags: int) -> 
     for haddr, slot, entry in huge_leaves(mm, start, end):
         page = huge_pte_page(entry)
         exclusive = not pool.is_zero_page(page) and (new_flags & VM_SHARED or pool.page_count(page) == 1)
-        new = entry & ~(PTE_RW | PTE_NX)
-        if new_flags & VM_WRITE and exclusive:
-            new |= PTE_RW | PTE_D
-        if not new_flags & VM_EXEC:
-            new |= PTE_NX
+        prot = pte_prot(new_flags)             # the 4 KiB rule: PROT_NONE is U/S=0 (see mm.py)
+        if not exclusive:
+            prot &= ~PTE_RW
+        new = (entry & ~PTE_PROT_BITS) | prot
+        if new & PTE_RW:
+            new |= PTE_D
         if new != entry:
             mm.mem.write_u64(slot, new)
             mm.flush_tlb_page(haddr)
