@@ -22,18 +22,24 @@ from emu.machine import Machine, Options  # noqa: E402
 REPEAT = 3
 
 
-def emu_seconds(elf: str, *args: str) -> float:
+def emu_seconds(elf: str, *args: str, **options) -> float:
     """Wall time of Machine.run for `elf args` (best of REPEAT); the guest must exit 0."""
-    best = float("inf")
+    return emu_run(elf, *args, **options)[0]
+
+
+def emu_run(elf: str, *args: str, **options):
+    """(best wall time, huge pages taken from the pool in one run) for `elf args` under emu."""
+    best, allocations = float("inf"), 0
     for _ in range(REPEAT):
-        machine = Machine(Options(stdout=io.BytesIO(), stderr=io.BytesIO()))
+        machine = Machine(Options(stdout=io.BytesIO(), stderr=io.BytesIO(), **options))
         start = time.perf_counter()
         report = machine.run(str(REPO / elf), [elf, *args], [])
         elapsed = time.perf_counter() - start
         if report.status != 0:
             raise SystemExit(f"{elf} {' '.join(args)} exited {report.status} under emu: {report.lines}")
         best = min(best, elapsed)
-    return best
+        allocations = machine.kernel.hugetlb_pool.allocations
+    return best, allocations
 
 
 def native_seconds(elf: str, *args: str) -> float:
@@ -75,6 +81,7 @@ def main() -> int:
     sys_emu = per_op(emu_seconds, "guest/bench_syscall.elf", calls)
     sys_native = per_op(native_seconds, "guest/bench_syscall.elf", calls)
     print(row(f"write(/dev/null, 1 byte) x {calls}", sys_emu, sys_native))
+    huge = bench_huge()
     print(f"(took {time.perf_counter() - started:.0f} s)")
     print(f"SUMMARY fault: {fault_emu * 1e6:.1f} us per 4 KiB demand fault (target <= 25 us): "
           f"{'MET' if fault_emu <= 25e-6 else 'MISSED'}; native {fault_native * 1e6:.2f} us, "
@@ -82,7 +89,59 @@ def main() -> int:
     print(f"SUMMARY fork+cow: {cow_emu * cow_pages * 1e3:.0f} ms vs native {cow_native * cow_pages * 1e3:.1f} ms "
           f"({cow_emu / cow_native:.0f}x)")
     print(f"SUMMARY syscall: {sys_emu * 1e6:.1f} us per write to /dev/null (native {sys_native * 1e6:.2f} us)")
+    read_zero, read_plain = huge["read"], huge["read-no-zero-page"]
+    print(f"SUMMARY zero page: read-touch of {HUGE_PAGES} huge pages costs {read_zero[0] * 1e6:.0f} us per fault "
+          f"and {read_zero[1]} pool pages with the zero page, {read_plain[0] * 1e6:.0f} us and {read_plain[1]} "
+          f"pages without: the zero page removes {100 * (1 - read_zero[0] / read_plain[0]):.0f}% of the fault time")
     return 0
+
+
+HUGE_PAGES = 64
+
+
+def bench_huge() -> dict:
+    """/dev/page-huge: read-touch with and without the zero page, write-touch, fork + COW."""
+    n, pool = HUGE_PAGES, 2 * HUGE_PAGES + 2
+    print(f"\n/dev/page-huge, {n} huge pages (per huge page; --hugepages {pool})")
+    print(f"  {'operation':<44} {'emu us':>10} {'pool pages':>11}")
+    results = {}
+    for label, mode, zero in (("read", "read", True), ("read-no-zero-page", "read", False),
+                              ("write", "write", True), ("forkcow", "forkcow", True)):
+        full, taken = emu_run("guest/bench_huge.elf", mode, str(n), hugepages=pool, zero_page=zero)
+        empty, _ = emu_run("guest/bench_huge.elf", mode, "0", hugepages=pool, zero_page=zero)
+        results[label] = ((full - empty) / n, taken)
+        print(f"  {label + ' touch' if mode != 'forkcow' else 'write, fork, child rewrites (COW)':<44} "
+              f"{results[label][0] * 1e6:10.1f} {taken:11d}")
+    native = native_hugetlb(n, pool)
+    if native is None:
+        print("  native MAP_HUGETLB: skipped (needs root and a host huge page pool we can set)")
+    else:
+        for mode, seconds in native.items():
+            emu_time = emu_run("guest/bench_huge.elf", f"hugetlb-{mode}", str(n), hugepages=pool)[0]
+            emu_zero = emu_run("guest/bench_huge.elf", f"hugetlb-{mode}", "0", hugepages=pool)[0]
+            per = (emu_time - emu_zero) / n
+            print(f"  MAP_HUGETLB {mode:<32} {per * 1e6:10.1f}   native {seconds * 1e6:8.1f} us  ({per / seconds:.0f}x)")
+    return results
+
+
+def native_hugetlb(n: int, pool: int):
+    """Per-page native MAP_HUGETLB times, with the host pool set to `pool` and restored; None if impossible."""
+    path = Path("/proc/sys/vm/nr_hugepages")
+    try:
+        old = path.read_text()
+        if int(old) != 0:
+            return None                      # someone else uses the host's pool: leave it alone
+        path.write_text(str(pool))
+    except (OSError, ValueError):
+        return None
+    try:
+        if int(path.read_text()) < pool:
+            return None
+        return {mode: per_op_args(native_seconds, "guest/bench_huge.elf", n, (f"hugetlb-{mode}", str(n)),
+                                  (f"hugetlb-{mode}", "0"))
+                for mode in ("read", "write", "forkcow")}
+    finally:
+        path.write_text(old)
 
 
 if __name__ == "__main__":

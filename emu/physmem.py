@@ -21,6 +21,7 @@ from .paging import HPAGE_SIZE, PAGE_SIZE
 MIN_MEMORY = 16 * 1024 * 1024          # room for the kernel stub, page tables and a program
 FRAMES_PER_CHUNK = HPAGE_SIZE // PAGE_SIZE
 ZERO_PAGE = bytes(PAGE_SIZE)
+ZERO_HPAGE = bytes(HPAGE_SIZE)
 
 
 class OutOfMemory(Exception):
@@ -69,7 +70,8 @@ class PhysicalMemory:
         self.buf[pa:pa + len(data)] = data
 
     def zero(self, pa: int, size: int) -> None:
-        self.buf[pa:pa + size] = ZERO_PAGE if size == PAGE_SIZE else bytes(size)
+        zeros = ZERO_PAGE if size == PAGE_SIZE else ZERO_HPAGE if size == HPAGE_SIZE else bytes(size)
+        self.buf[pa:pa + size] = zeros
 
     def copy(self, dst_pa: int, src_pa: int, size: int) -> None:
         self.buf[dst_pa:dst_pa + size] = self.buf[src_pa:src_pa + size]

@@ -28,6 +28,7 @@ from .mm import (PTE_PROT_BITS, VM_EXEC, VM_HUGETLB, VM_SHARED, VM_WRITE, Access
                  VmFault, pte_prot, vma_open)
 
 VM_NORESERVE = 0x0020_0000
+MAP_HUGE_SHIFT, MAP_HUGE_MASK = 26, 0x3F
 PAGES_PER_HPAGE = HPAGE_SIZE // PAGE_SIZE
 
 
@@ -70,14 +71,18 @@ class HugePagePool:
         except OutOfMemory:
             raise PoolTooBig(f"{nr_pages} huge pages (+1 for the zero page) do not fit in guest RAM; "
                              f"lower --hugepages or raise --memory") from None
-        if self.zero_page_pa is not None:
-            mem.zero(self.zero_page_pa, HPAGE_SIZE)
+        # Clearing every page now also makes the host commit its memory, as Linux commits
+        # the pool when nr_hugepages is set: a fault then pays for clearing 2 MiB, not for
+        # 512 first touches of the host's own pages.
+        for pa in self.free_list + ([self.zero_page_pa] if self.zero_page_pa is not None else []):
+            mem.zero(pa, HPAGE_SIZE)
         self.nr_huge_pages = self.free_huge_pages = nr_pages
         self.resv_huge_pages = 0
         self.surplus_huge_pages = 0
         self.refcount = {}                   # pa of a page in use -> mappings of it
         self.mutex = InstantiationMutex()
         self.exhausted = 0                   # faults that found the pool empty
+        self.allocations = 0                 # pages taken from the pool, ever
 
     def is_zero_page(self, pa: int) -> bool:
         return pa == self.zero_page_pa
@@ -89,6 +94,7 @@ class HugePagePool:
             self.exhausted += 1
             return None
         pa = self.free_list.pop()
+        self.allocations += 1
         self.free_huge_pages -= 1
         if reserved:
             self.resv_huge_pages -= 1
@@ -393,15 +399,17 @@ def hugetlb_may_split(vma, va: int) -> int:
 def hugetlb_get_unmapped_area(mm, hint: int, length: int, flags: int, *, fixed: bool) -> int:
     """Where a huge mapping of `length` goes: 2 MiB aligned (Linux's hugetlb_get_unmapped_area).
 
-    An unaligned length, or an unaligned MAP_FIXED address, is -EINVAL; an aligned, free
-    hint is used; otherwise the highest aligned free range below the mmap base.
+    An unaligned length, or an unaligned MAP_FIXED address, is -EINVAL; a hint is rounded up
+    to 2 MiB (ALIGN(addr, huge_page_size(h))) and used if free; otherwise the highest aligned
+    free range below the mmap base.
     """
     from .mman import holes, mmap_base, range_is_free, TASK_SIZE
     if length & ~HPAGE_MASK or length > TASK_SIZE:
         return -errno.EINVAL if length & ~HPAGE_MASK else -errno.ENOMEM
     if fixed:
         return -errno.EINVAL if hint & ~HPAGE_MASK else hint
-    if hint and not hint & ~HPAGE_MASK and hint + length <= TASK_SIZE and range_is_free(mm, hint, length):
+    hint = (hint + HPAGE_SIZE - 1) & HPAGE_MASK        # an unaligned hint is rounded up, not ignored
+    if hint and hint + length <= TASK_SIZE and range_is_free(mm, hint, length):
         return hint
     base = mm.mmap_base if getattr(mm, "mmap_base", None) is not None else mmap_base()
     for lo, hi in reversed(list(holes(mm))):
@@ -431,7 +439,12 @@ def hugetlb_fault(mm, vma, va: int, write_access: bool) -> VmFault:
         if huge_pte_none(entry):
             if isinstance(vma.backing, Reservation) and vma.backing.unmapped:
                 return VmFault.SIGBUS            # HPAGE_RESV_UNMAPPED: killed for the owner's sake
-            page = shared_huge_page(mm, vma, haddr) if vma.flags & VM_SHARED else alloc_huge_page(mm, vma, haddr)
+            if vma.flags & VM_SHARED:
+                page = shared_huge_page(mm, vma, haddr)         # cleared when first added
+            else:
+                page = alloc_huge_page(mm, vma, haddr)
+                if page is not None:
+                    clear_huge_page(mm.mem, page)               # a pool page may hold old data
             if page is None:
                 return VmFault.SIGBUS
             writable = bool(vma.flags & VM_WRITE) and bool(vma.flags & VM_SHARED or write_access)
@@ -479,24 +492,43 @@ HUGETLB_OPS = HugetlbOps()
 def hugetlb_mmap_anon(kernel, proc, va: int, length: int, prot: int, flags: int) -> int:
     """mmap(MAP_ANONYMOUS|MAP_HUGETLB): the length is rounded up to 2 MiB; unless
     MAP_NORESERVE, every page is reserved now (-ENOMEM if the pool cannot promise them)."""
-    from .mman import (MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_TYPE,
-                       calc_vm_prot_bits, do_munmap)
+    from .mman import (LEGACY_MAP_MASK, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_NONBLOCK,
+                       MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE,
+                       MAP_TYPE, calc_vm_prot_bits, do_munmap, populate, round_hint_to_min)
     from .mm import VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, Vma
     pool = kernel.hugetlb_pool
     mm = proc.mm
+    size_log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK
+    if size_log == 30:                      # x86 with GBPAGES has a 1 GiB hstate; emu's holds no page
+        return -errno.ENOMEM
+    if size_log not in (0, 21):             # ksys_mmap_pgoff: no hstate of that size
+        return -errno.EINVAL
     if not length:
         return -errno.EINVAL
     length = (length + HPAGE_SIZE - 1) & HPAGE_MASK
     kind = flags & MAP_TYPE
+    if kind == MAP_SHARED_VALIDATE:         # do_mmap: legal for hugetlbfs, which adds no flags of its own
+        if flags & ~LEGACY_MAP_MASK:
+            return -errno.EOPNOTSUPP
+        kind = MAP_SHARED
     if kind not in (MAP_PRIVATE, MAP_SHARED):
         return -errno.EINVAL
-    va = hugetlb_get_unmapped_area(mm, va, length, flags, fixed=bool(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+    fixed = bool(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+    if not fixed:
+        va = round_hint_to_min(va)          # do_mmap does this before get_unmapped_area
+    va = hugetlb_get_unmapped_area(mm, va, length, flags, fixed=fixed)
     if va < 0:
         return va
     if flags & MAP_FIXED_NOREPLACE and mm.vmas_in(va, va + length):
         return -errno.EEXIST
+    if flags & MAP_GROWSDOWN:               # do_mmap: a file mapping cannot grow down
+        return -errno.EINVAL
     pages = length // HPAGE_SIZE
     noreserve = bool(flags & MAP_NORESERVE)
+    # What MAP_FIXED replaces is unmapped (its reservations returned) before the new
+    # mapping reserves, as mmap_region closes the old VMAs before the file's mmap; if the
+    # reservation then fails, the old mapping stays gone (vms_abort_munmap_vmas).
+    do_munmap(mm, va, length)
     if not noreserve and not pool.reserve(pages):
         return -errno.ENOMEM
     vm_flags = calc_vm_prot_bits(prot) | VM_HUGETLB | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
@@ -506,8 +538,12 @@ def hugetlb_mmap_anon(kernel, proc, va: int, length: int, prot: int, flags: int)
         vm_flags |= VM_SHARED | VM_MAYSHARE
         backing = SharedHugeObject(reserved=0 if noreserve else pages)
     else:
-        backing = Reservation(pages=set() if noreserve else set(range(va, va + length, HPAGE_SIZE)))
-    do_munmap(mm, va, length)
+        # MAP_NORESERVE: no resv_map and no HPAGE_RESV_OWNER (hugetlb_reserve_pages returns
+        # before setting them), so a failed copy-on-write is SIGBUS for the mapper too.
+        backing = Reservation(pages=set() if noreserve else set(range(va, va + length, HPAGE_SIZE)),
+                              owner=not noreserve)
     mm.insert_vma(Vma(va, va + length, vm_flags, name="/anon_hugepage (deleted)", backing=backing,
                       ops=HUGETLB_OPS))
+    if flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE:     # do_mmap's *populate, as for any mapping
+        populate(mm, va, va + length)
     return va
