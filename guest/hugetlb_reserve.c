@@ -22,6 +22,10 @@
 #define WTERMSIG(s) ((s) & 0x7f)
 #define EINVAL 22
 #define ENOMEM 12
+#define EOPNOTSUPP 95
+#define MAP_NONBLOCK 0x10000
+#define MAP_HUGE_SHIFT 26
+#define SIGSEGV_ 11
 
 /* The value of one "Name:   N" line of /proc/meminfo. */
 static long meminfo(const char *name)
@@ -180,6 +184,54 @@ int main(void)
     ok(fx == (char *)a + HPAGE, "MAP_FIXED over the second page, aligned");
     expect(0, +2, "the replaced page's reservation went back, the new one was taken");
     ok(sys_munmap(a, 2 * HPAGE) == 0, "munmap");
+    expect(0, 0, "back where we started");
+    ok(sys_mmap(0, HPAGE, RW, MAP_PRIVATE | HUGE_ANON | (20 << MAP_HUGE_SHIFT), -1, 0) == (void *)-EINVAL,
+       "MAP_HUGE_1MB: no such huge page size, EINVAL");
+    ok(sys_mmap(0, HPAGE, RW, MAP_PRIVATE | HUGE_ANON | MAP_GROWSDOWN, -1, 0) == (void *)-EINVAL,
+       "MAP_GROWSDOWN is EINVAL");
+    ok(sys_mmap(0, HPAGE, RW, MAP_SHARED_VALIDATE | HUGE_ANON | 0x80000, -1, 0) == (void *)-EOPNOTSUPP,
+       "MAP_SHARED_VALIDATE with MAP_SYNC is EOPNOTSUPP");
+    expect(0, 0, "nothing reserved by the refusals");
+
+    step(8, "placement, MAP_FIXED replacing, MAP_POPULATE, MAP_SHARED_VALIDATE");
+    a = sys_mmap(0, 3 * HPAGE, RW, MAP_PRIVATE | HUGE_ANON, -1, 0);
+    sys_munmap(a, 3 * HPAGE);
+    void *h = sys_mmap((char *)a + 4096, HPAGE, RW, MAP_PRIVATE | HUGE_ANON, -1, 0);
+    ok(h == (char *)a + HPAGE, "an unaligned hint is rounded up to 2 MiB and used");
+    sys_munmap(h, HPAGE);
+    a = sys_mmap(0, (room / 2) * HPAGE, RW, MAP_PRIVATE | HUGE_ANON, -1, 0);
+    void *other = sys_mmap(0, (room - room / 2) * HPAGE, RW, MAP_PRIVATE | HUGE_ANON, -1, 0);
+    ok(pointer_ok(a) && pointer_ok(other), "two mappings reserve the whole pool");
+    sys_munmap(other, (room - room / 2) * HPAGE);
+    ((volatile char *)a)[0] = 'o';
+    expect(-1, room / 2 - 1, "one faulted");
+    fx = sys_mmap(a, room * HPAGE, RW, MAP_PRIVATE | MAP_FIXED | HUGE_ANON, -1, 0);
+    ok(fx == a, "MAP_FIXED of the whole pool over it: the old reservations are returned first");
+    expect(0, room, "the old page freed, the whole pool reserved anew");
+    ok(((volatile char *)a)[0] == 0, "the new mapping reads zeros");
+    expect(-1, room - 1, "the read consumed one of the new reservations");
+    other = sys_mmap(0, HPAGE, RW, MAP_PRIVATE | HUGE_ANON, -1, 0);
+    ok(other == (void *)-ENOMEM, "the pool is fully promised");
+    fx = sys_mmap(a, (room + 1) * HPAGE, RW, MAP_PRIVATE | MAP_FIXED | HUGE_ANON, -1, 0);
+    ok(fx == (void *)-ENOMEM, "MAP_FIXED bigger than the pool: ENOMEM");
+    expect(0, 0, "and the mapping it replaced is gone, with its page and reservations");
+    status = touch_in_child(a, 0);
+    ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV_, "a child touching it: SIGSEGV (signal %d)",
+       WTERMSIG(status));
+    ok(sys_munmap(a, room * HPAGE) == 0, "munmap of the gap is fine");
+    a = sys_mmap(0, 2 * HPAGE, RW, MAP_PRIVATE | HUGE_ANON | MAP_POPULATE, -1, 0);
+    expect(-2, 0, "MAP_POPULATE faults both pages in, from the reservation");
+    ok(is_zero(a, 2 * HPAGE), "cleared");
+    sys_munmap(a, 2 * HPAGE);
+    a = sys_mmap(0, 2 * HPAGE, PROT_READ, MAP_PRIVATE | HUGE_ANON | MAP_POPULATE | MAP_NONBLOCK, -1, 0);
+    expect(0, +2, "MAP_POPULATE|MAP_NONBLOCK populates nothing");
+    sys_munmap(a, 2 * HPAGE);
+    volatile char *v = sys_mmap(0, HPAGE, RW, MAP_SHARED_VALIDATE | HUGE_ANON, -1, 0);
+    ok(pointer_ok((void *)v), "MAP_SHARED_VALIDATE works like MAP_SHARED");
+    expect(0, +1, "one page reserved");
+    v[0] = 1;
+    expect(-1, 0, "and consumed");
+    sys_munmap((void *)v, HPAGE);
     expect(0, 0, "back where we started");
     return done_testing();
 }
