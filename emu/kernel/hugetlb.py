@@ -365,6 +365,17 @@ def unmap_hugepage_range(mm, vma, start: int, end: int) -> None:
         pool.unreserve(len(unused))
 
 
+def restore_reservations(mm, vma, start: int, end: int) -> None:
+    """After MADV_DONTNEED: the owner of a private mapping has its reservations back for
+    [start, end), as far as the pool can still promise them (Linux restores the reserve)."""
+    resv = vma.backing if isinstance(vma.backing, Reservation) else None
+    if resv is None or not resv.owner:
+        return
+    for haddr in range(start, end, HPAGE_SIZE):
+        if haddr not in resv.pages and mm.hugetlb_pool.reserve(1):
+            resv.pages.add(haddr)
+
+
 def hugetlb_change_protection(mm, vma, start: int, end: int, new_flags: int) -> None:
     """mprotect: rewrite the present huge PDEs of [start, end) for `new_flags`.
 

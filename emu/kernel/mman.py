@@ -14,8 +14,8 @@ so mmap_base is Linux's value for a process with ADDR_NO_RANDOMIZE.
 import errno
 
 from ..mmu import Access
-from ..paging import PAGE_SHIFT, PAGE_SIZE
-from .hugetlb import hugetlb_mmap_anon
+from ..paging import HPAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
                  RESOLVED, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon, page_up, pt_ops,
@@ -491,8 +491,10 @@ def sys_madvise(kernel, proc, start, length, advice, *_):
 
 def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
     """Apply one advice to [start, end) inside `vma`; 0 or -errno."""
+    if advice in MADV_ZAP and vma.flags & VM_HUGETLB:
+        return madvise_dontneed_huge(mm, vma, start, end, advice)
     if advice in MADV_ZAP:
-        if vma.flags & VM_HUGETLB or (advice == MADV_FREE and (vma.shared or vma.file is not None)):
+        if advice == MADV_FREE and (vma.shared or vma.file is not None):
             return -errno.EINVAL
         # MADV_DONTNEED: the next touch maps a fresh zero page (private anonymous),
         # the file's page, or the shared object's page again. MADV_FREE may keep the data until memory is short;
@@ -508,6 +510,8 @@ def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
         mm.merge_around(start, end)
         return 0
     if advice == MADV_REMOVE:
+        if vma.flags & VM_HUGETLB and not vma.shared:
+            return -errno.EACCES              # madvise_remove needs VM_SHARED|VM_WRITE
         return -errno.EINVAL if not vma.shared else -errno.EOPNOTSUPP   # simplification
     if advice in (MADV_POPULATE_READ, MADV_POPULATE_WRITE):
         write = advice == MADV_POPULATE_WRITE
@@ -516,6 +520,19 @@ def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
         for va in range(start, end, PAGE_SIZE):
             if handle_mm_fault(mm, vma, va, write) not in RESOLVED:
                 return -errno.EFAULT
+    return 0
+
+
+def madvise_dontneed_huge(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
+    """MADV_DONTNEED on huge pages (Linux >= 5.18): the start must be 2 MiB aligned, the end
+    is rounded down; the pages are unmapped and an owner's reservations restored, so the
+    next touch gets a fresh page. MADV_FREE is not supported for hugetlb (-EINVAL)."""
+    if advice != MADV_DONTNEED or start & ~HPAGE_MASK:
+        return -errno.EINVAL
+    end &= HPAGE_MASK
+    if end > start:
+        pt_ops(vma, "unmap_page_range").unmap_page_range(mm, vma, start, end)
+        restore_reservations(mm, vma, start, end)
     return 0
 
 
