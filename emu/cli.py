@@ -8,6 +8,8 @@ import sys
 from . import __version__
 from .cpu import EmulatorBug, TripleFault
 from .elf import ElfError
+from .explain import parse_access, walk_command
+from .mmu import Access
 from .kernel.stub import StubMissing
 from .kernel.hugetlb import PoolTooBig
 from .kernel.kernel import DEFAULT_HUGEPAGES
@@ -96,6 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="/dev/page-huge without its huge zero page (the 2007 device as posted)")
     run.add_argument("--plugin", dest="plugin_files", action="append", default=[], metavar="FILE.py",
                      help="load an emu plugin from a file (repeatable)")
+    walk = commands.add_parser("walk", help="run a program to a point and explain the page walk of a va",
+                               description="Run ELF until --at SYMBOL, --after-insns N or its exit, then explain "
+                                           "the translation of VA level by level (changes no A/D bit).")
+    walk.add_argument("elf", metavar="ELF", help="the program (a static x86-64 ELF)")
+    walk.add_argument("va", metavar="VA", help="the virtual address: a number (0x...) or a symbol of ELF")
+    walk.add_argument("args", metavar="ARGS", nargs="*", help="the program's arguments (after --)")
+    walk.add_argument("--at", metavar="SYMBOL", help="stop when rip reaches SYMBOL (or an address)")
+    walk.add_argument("--after-insns", type=positive_int, metavar="N", help="stop after N instructions (slow)")
+    walk.add_argument("--access", type=checked(parse_access), default=Access.READ, metavar="KIND",
+                      help="read (default), write or fetch")
+    walk.add_argument("--cpl", type=int, choices=(0, 3), default=3, help="the privilege level (default 3)")
+    for flag, kwargs in (("--memory", dict(type=memory_size, default=DEFAULT_MEMORY, metavar="SIZE")),
+                         ("--tlb", dict(type=checked(parse_geometry), default={}, metavar="GEOMETRY")),
+                         ("--timeout", dict(type=positive_float, metavar="SECONDS")),
+                         ("--hugepages", dict(type=non_negative_int, default=None, metavar="N")),
+                         ("--env", dict(action="append", default=[], metavar="NAME=VALUE")),
+                         ("--root", dict(type=directory, metavar="DIR")),
+                         ("--plugin", dict(dest="plugin_files", action="append", default=[], metavar="FILE.py"))):
+        walk.add_argument(flag, help="as for emu run", **kwargs)
+    walk.add_argument("--no-zero-page", dest="zero_page", action="store_false", help="as for emu run")
     plugins = commands.add_parser("plugins", help="list the plugins emu finds",
                                   description="List installed plugins (entry-point group emu.plugins) and --plugin files.")
     plugins.add_argument("--plugin", dest="plugin_files", action="append", default=[], metavar="FILE.py",
@@ -134,10 +156,24 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "plugins":
         return plugins_command(args)
+    if args.command == "walk":
+        return walk_cli(args)
     status = run_command(args)
     if status == 128 + 13:              # the guest died of SIGPIPE: our stdout is gone too
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status
+
+
+def walk_cli(args) -> int:
+    """`emu walk`: the run options, then emu/explain.py's walk_command."""
+    options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout, root=args.root,
+                      hugepages=args.hugepages, zero_page=args.zero_page, plugin_files=tuple(args.plugin_files),
+                      stdout=sys.stderr.buffer)
+    try:
+        return walk_command(args, options)
+    except (ElfError, StubMissing, PluginError, PoolTooBig, OutOfMemory) as err:
+        print(f"emu: {err}", file=sys.stderr)
+        return USAGE_ERROR
 
 
 def run_command(args) -> int:

@@ -24,6 +24,7 @@ from unicorn import (UC_ARCH_X86, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID, UC_HOOK
                      UC_MODE_64, UC_PROT_ALL, Uc, UcError)
 from unicorn import x86_const as ux
 
+from . import insn
 from .errors import EmulatorBug
 from .mmu import Access, GeneralProtection, Mmu, PageFault
 from .paging import (PAGE_SIZE, pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
@@ -328,13 +329,17 @@ class Cpu:
         fault, access = self.mmu.take_pending_fault()
         if isinstance(fault, GeneralProtection):
             return self.deliver(Exception_(13, 0))
+        start = time.perf_counter()             # the fault path, timed for --stats
         saved = SavedState(self)
         rip = saved.reg("rip")
         cr2 = self.kernel.exact_fault_address(fault.va, access, rip, saved.reg)
-        if self.tracer:
-            self.tracer.line("fault", f"#PF va {cr2:#018x} {access.name.lower()} error {int(fault.error_code):#x} "
-                                      f"({pf_error_str(fault.error_code)}) rip {rip:#018x}: {fault.reason}")
-        return self.deliver(Exception_(14, fault.error_code, cr2), saved=saved)
+        if self.tracer and self.tracer.wants("fault"):
+            self.tracer.page_fault(pid=self.kernel.current.pid, va=cr2, access=access.name.lower(),
+                                   error_code=int(fault.error_code), error=pf_error_str(fault.error_code), rip=rip,
+                                   insn=insn.disassemble(self.kernel.read_code(rip), rip), reason=fault.reason)
+        handler = self.deliver(Exception_(14, fault.error_code, cr2), saved=saved)
+        self.kernel.fault_stats.delivery_seconds += time.perf_counter() - start
+        return handler
 
     # -- exception delivery (SDM 6.12.1) ------------------------------------------------
 

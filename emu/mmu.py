@@ -43,6 +43,7 @@ real CS (one register read) before a fault is raised.
 
 import enum
 import struct
+from time import perf_counter
 from dataclasses import dataclass, field
 
 from unicorn import UC_MEM_FETCH, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
@@ -244,6 +245,7 @@ class MmuCounters:
     gp_faults: int = 0
     unicorn_flushes: int = 0
     fills: int = 0
+    miss_seconds: float = 0.0     # time in tlb_fill when emu's TLB could not serve it (walks, faults)
 
 
 class Mmu:
@@ -309,17 +311,24 @@ class Mmu:
                     self.tracer.tlb_hit(va, cached, uc_access, self.cpl)
                 return True
         elif not self.tracing:
+            start = perf_counter()          # a miss: timed for --stats (never on the hit path)
             try:
                 new = self.walk_fast(va, uc_access)
             except PageFault as fault:
                 self.pending_fault = (fault, ACCESS_FROM_UC[uc_access])
+                self.counters.miss_seconds += perf_counter() - start
                 return False
+            self.counters.miss_seconds += perf_counter() - start
             if new is not None:
                 new.gen = self.gen
                 entry.paddr = new.pa
                 entry.perms = new.perms_user if self.cpl == 3 else new.perms_kernel
                 return True
-        return self.fill_slow(va, uc_access, entry, cached)
+        start = perf_counter()
+        try:
+            return self.fill_slow(va, uc_access, entry, cached)
+        finally:
+            self.counters.miss_seconds += perf_counter() - start
 
     def walk_fast(self, va: int, uc_access: int):
         """The common TLB miss, walked quickly: a 4 KiB page whose PML4E, PDPTE and PDE are
@@ -435,9 +444,12 @@ class Mmu:
         steps = [] if self.trace_walk else None
         try:
             tr = walk(self.mem, va, access, self.regs, cpl=cpl, steps=steps)
-        finally:
+        except (PageFault, GeneralProtection) as fault:
             if steps is not None:
-                self.tracer.walk(va, access, cpl, steps)
+                self.tracer.walk(va, access, cpl, steps, fault=fault)
+            raise
+        if steps is not None:
+            self.tracer.walk(va, access, cpl, steps, tr=tr)
         size_tlb = self.tlb.by_size[tr.page_size]
         size_tlb.counters.walks += 1
         if count_miss:

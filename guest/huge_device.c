@@ -7,6 +7,7 @@
 #define WTERMSIG(s) ((s) & 0x7f)
 #define WEXITSTATUS(s) (((s) >> 8) & 0xff)
 #define MAP_FIXED_ 0x10
+#define MADV_DONTFORK 10
 
 static int dev;
 
@@ -90,7 +91,7 @@ int main(void)
     sys_pipe(fds);
     ok(sys_write(fds[1], p + 4096, 4096) == 4096, "write() from a huge page");
     char *q = huge_map(0, HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE);
-    ok(sys_read(fds[0], q + 8192, 4096) == 4096, "read() into a never-touched huge page (zero page broken)");
+    ok(sys_read(fds[0], q + 8192, 4096) == 4096, "read() into a never-touched huge page (the kernel faults it in for writing)");
     ok(memcmp(q + 8192, p + 4096, 4096) == 0 && q[0] == 0, "the data arrived, the rest is zero");
     sys_munmap(q, HPAGE);
 
@@ -130,6 +131,23 @@ int main(void)
     ok(WTERMSIG(wait_status(pid)) == SIGSEGV, "the middle is gone (SIGSEGV)");
     sys_munmap(three, 3 * HPAGE);
     sys_munmap(p, 4 * HPAGE);
+
+    /* a read-only mapping stays read-only after a read; no 4 KiB splits by madvise or mremap */
+    char *ro = huge_map(0, HPAGE, PROT_READ, MAP_PRIVATE);
+    ok(ro[4096] == 0, "a PROT_READ mapping reads zeros");
+    pid = sys_fork();
+    if (pid == 0) {
+        ro[0] = 1;
+        sys_exit(0);
+    }
+    ok(WTERMSIG(wait_status(pid)) == SIGSEGV, "and writing it after the read is SIGSEGV");
+    sys_munmap(ro, HPAGE);
+    char *two = huge_map(0, 2 * HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    two[HPAGE + 8192] = 'X';
+    ok(sys_madvise(two, 4096, MADV_DONTFORK) == -EINVAL, "madvise(MADV_DONTFORK) of 4 KiB of a huge page is EINVAL");
+    ok(sys_mremap(two, 2 * HPAGE, 3UL << 20, 0, 0) == two, "mremap 4 MiB -> 3 MiB keeps both huge pages (lengths round up)");
+    ok(two[HPAGE + 8192] == 'X', "the second page keeps its data");
+    sys_munmap(two, 2 * HPAGE);
 
     /* 64 map/write/unmap cycles */
     int cycles = 1;

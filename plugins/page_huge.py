@@ -44,8 +44,9 @@ def page_fault(mm, vma, va: int, write_access: bool) -> VmFault:
     """The device's fault op: map the huge page covering `va`.
 
     Not present: a read maps the zero page (read-only, nothing allocated); a write, or
-    any access without the zero page, allocates a page from the pool, clears it and maps
-    it writable. An empty pool is SIGBUS (the device has no reservations). A write to a
+    any access without the zero page, allocates a page from the pool and clears it; a
+    write maps it writable, a read read-only (the VMA check already refused writes to a
+    read-only mapping). An empty pool is SIGBUS (the device has no reservations). A write to a
     present read-only entry is hugetlb_cow: copy, or reuse in place, or replace the zero page.
     """
     pool = mm.hugetlb_pool
@@ -56,15 +57,18 @@ def page_fault(mm, vma, va: int, write_access: bool) -> VmFault:
     with pool.mutex:                       # released on every return (the seed leaked it on OOM)
         entry = mm.mem.read_u64(ptep)
         if huge_pte_none(entry):
+            mm.rss += PAGES_PER_HPAGE      # the seed's add_mm_counter(mm, file_rss, ...)
             if not write_access and pool.zero_page_pa is not None:
                 set_huge_pte_at(mm, haddr, ptep, make_huge_pte(vma, pool.zero_page_pa, writable=False))
                 return VmFault.MINOR
             page = alloc_huge_page(mm, vma, haddr)
             if page is None:
+                mm.rss -= PAGES_PER_HPAGE
                 return VmFault.SIGBUS
             clear_huge_page(mm.mem, page)
-            mm.rss += PAGES_PER_HPAGE      # the seed's add_mm_counter(mm, file_rss, ...)
-            set_huge_pte_at(mm, haddr, ptep, make_huge_pte(vma, page, writable=True))
+            # Writable for a write; a read maps it read-only (the seed's make_huge_pte(vma,
+            # page, 0)) and the first write then keeps it in place (hugetlb_cow, count 1).
+            set_huge_pte_at(mm, haddr, ptep, make_huge_pte(vma, page, writable=write_access))
             return VmFault.MINOR
         if write_access and not huge_pte_write(entry):
             return hugetlb_cow(mm, vma, haddr, ptep, entry)

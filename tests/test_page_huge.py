@@ -14,14 +14,15 @@ from plugins.page_huge import page_fault, page_pagetable_ops
 from tests.emu_runner import REPO, run_emu, stderr_lines
 
 pytestmark = pytest.mark.usefixtures("guests")
-HUGE_GUESTS = [("test_cow", ()), ("huge_device", ())]
+HUGE_GUESTS = [("test_cow", (), True), ("huge_device", (), True), ("huge_device", (), False)]
 
 
-@pytest.mark.parametrize("name,args", HUGE_GUESTS, ids=[n for n, _ in HUGE_GUESTS])
-def test_guest_passes_and_the_pool_refills(name, args):
+@pytest.mark.parametrize("name,args,zero_page", HUGE_GUESTS,
+                         ids=[f"{n}{'' if z else '-no-zero-page'}" for n, _, z in HUGE_GUESTS])
+def test_guest_passes_and_the_pool_refills(name, args, zero_page):
     """Every check of the guest holds, and HugePages_Free is back to Total when all have exited."""
     out = io.BytesIO()
-    machine = Machine(Options(stdout=out, stderr=out))
+    machine = Machine(Options(stdout=out, stderr=out, zero_page=zero_page))
     pool = machine.kernel.hugetlb_pool
     report = machine.run(str(REPO / "guest" / f"{name}.elf"), [name, *args], [])
     text = out.getvalue().decode()
@@ -99,7 +100,9 @@ def test_without_the_zero_page_a_read_allocates():
     assert pool.zero_page_pa is None
     page_fault(mm, vma, vma.start, False)
     assert pool.free_huge_pages == pool.nr_huge_pages - 1
-    assert entry_at(mm, vma.start) & PTE_RW
+    assert not entry_at(mm, vma.start) & PTE_RW          # a read maps it read-only (the seed's 0)
+    page_fault(mm, vma, vma.start, True)
+    assert entry_at(mm, vma.start) & PTE_RW and pool.free_huge_pages == pool.nr_huge_pages - 1
 
 
 def test_zero_page_is_never_writable_nor_freed():

@@ -18,9 +18,11 @@ import signal
 import struct
 import sys
 from dataclasses import dataclass, field
+from time import perf_counter
 
 from .. import insn
-from ..mmu import Access, GeneralProtection, PageFault
+from ..mmu import Access, GeneralProtection, PageFault, walk
+from ..stats import FaultStats, fault_kind
 from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
 from . import proc_calls
@@ -30,7 +32,7 @@ from .exec import build_mm, build_stack
 from .hugetlb import HugePagePool
 from .fs import FdTable
 from .hostfs import HostRoot
-from .mm import UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
+from .mm import VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
 from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
 from .sched import Block
@@ -103,6 +105,8 @@ class Kernel:
         self.cpu = None
         self.report = Report()
         self.recipes = insn.RecipeCache()
+        self.fault_stats = FaultStats()         # user page faults by kind and op, for --stats
+        self.recorder = None            # emu/report.py's Recorder with `emu run --report`, else None
 
     # -- boot -------------------------------------------------------------------------
 
@@ -169,26 +173,54 @@ class Kernel:
         """Linux's do_user_addr_fault: VMA lookup, access check, the VMA's fault op."""
         error = trap.frame["error_code"]
         access = Access.FETCH if error & PF_I else Access.WRITE if error & PF_W else Access.READ
+        start = perf_counter()              # the handler's time, for --stats
         proc = self.current
+        if self.recorder:
+            self.recorder.user_fault(proc, cr2, error, trap.frame["rip"])
         vma = proc.mm.find_vma(cr2)
         if vma is None:
+            self.fault_answered(proc, cr2, access, error, None, "SIGSEGV (SEGV_MAPERR: no VMA)", start)
             return self.force_signal(signal.SIGSEGV, SEGV_MAPERR, cr2, "no mapping", trap)
         if error & PF_RSVD:
+            self.fault_answered(proc, cr2, access, error, vma, "panic (reserved bit set)", start)
             return self.panic(f"reserved bit set in a page table entry for {cr2:#x} (corrupt page tables)")
         if not vma.allows(access) or (error & PF_P and not error & PF_W):
             what = {Access.WRITE: "write to a read-only", Access.FETCH: "execute in a no-execute",
                     Access.READ: "read of an unreadable"}[access]
+            self.fault_answered(proc, cr2, access, error, vma, f"SIGSEGV (SEGV_ACCERR: {what} mapping)", start)
             return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", trap)
         result = handle_mm_fault(proc.mm, vma, cr2, access == Access.WRITE)
-        if self.tracer:
-            ops = pt_ops(vma, "fault")
-            self.tracer.line("fault", f"  handled by {ops.name}.fault in {vma.name or 'anon'}: {result.name}")
+        self.fault_answered(proc, cr2, access, error, vma, result.name, start, op_ran=True)
         if result == VmFault.OOM:
             self.force_signal(signal.SIGKILL, 0, cr2, "out of memory", trap)
         elif result == VmFault.SIGBUS:
             self.force_signal(signal.SIGBUS, BUS_ADRERR, cr2, getattr(vma.ops, "sigbus_reason", "bus error"), trap)
         elif result == VmFault.SIGSEGV:
             self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, "fault op refused", trap)
+
+    def fault_answered(self, proc, cr2: int, access: Access, error: int, vma, result: str, start: float,
+                       *, op_ran: bool = False) -> None:
+        """Count a user page fault for --stats (kind, pagetable_op, time) and trace the answer."""
+        op = function = None
+        huge_zero = False
+        if op_ran:
+            ops = pt_ops(vma, "fault")
+            op, function = f"{ops.name}.fault", getattr(ops.fault, "__qualname__", "fault")
+            huge_zero = not error & PF_W and self.maps_huge_zero_page(vma, cr2)
+        self.fault_stats.record(fault_kind(error, result, huge_zero=huge_zero), op, result, perf_counter() - start)
+        if self.tracer:
+            self.tracer.fault_handled(pid=proc.pid, va=cr2, access=access.name.lower(), vma=vma, op=op,
+                                      function=function, result=result)
+
+    def maps_huge_zero_page(self, vma, va: int) -> bool:
+        """Does `va` (in a huge page VMA) now map the huge zero page? (A walk that changes nothing.)"""
+        pool = self.hugetlb_pool
+        if not vma.flags & VM_HUGETLB or pool is None or pool.zero_page_pa is None:
+            return False
+        try:
+            return walk(self.mem, va, Access.READ, self.mmu.regs, cpl=0, update_ad=False).frame_pa == pool.zero_page_pa
+        except (PageFault, GeneralProtection):
+            return False
 
     def exact_fault_address(self, page_va: int, access: Access, rip: int, read_reg) -> int:
         """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/insn.py)."""
@@ -304,6 +336,8 @@ class Kernel:
         child = self.new_process(parent.pid, parent.path, child_mm, files=files, fs_base=parent.fs_base,
                                  context=context, signals=parent.signals.fork())
         parent.children.append(child)
+        if self.recorder:
+            self.recorder.forked(parent, child)
         try:
             if flags & proc_calls.CLONE_PARENT_SETTID:
                 copy_to_user(parent.mm, self.mmu, parent_tid, struct.pack("<i", child.pid))
@@ -339,6 +373,8 @@ class Kernel:
         proc.block = None
         if proc.files is not None and hasattr(proc.files, "close_all"):
             proc.files.close_all(self)
+        if self.recorder:
+            self.recorder.exiting(self, proc)
         proc_calls.exit_mmap(self, proc.mm)
         self.trace_sched(f"pid {proc.pid} exits, wait status {wait_status:#x}")
         for child in proc.children:
@@ -369,6 +405,8 @@ class Kernel:
                 proc.state = ZOMBIE
                 if proc.files is not None and hasattr(proc.files, "close_all"):
                     proc.files.close_all(self)
+                if self.recorder:
+                    self.recorder.exiting(self, proc)
                 proc_calls.exit_mmap(self, proc.mm)
         self.cpu.stop()
 
@@ -463,7 +501,7 @@ class Kernel:
 
     def trace_sched(self, text: str) -> None:
         if self.tracer:
-            self.tracer.line("sched", text)
+            self.tracer.sched(text)
 
     def limit_reached(self, what: str) -> None:
         self.report.lines = [f"emu: {self.init.path} (pid {self.init.pid}) {what}"]
@@ -488,10 +526,9 @@ class Kernel:
             result = result.complete()
         if self.tracer and self.tracer.wants("syscall"):
             name = SYSCALL_NAMES.get(nr, f"syscall_{nr}")
-            shown = ", ".join(f"{a:#x}" for a in args[:3])
             note = "" if handler else "  (not implemented: -ENOSYS)"
             shown_result = f"blocks ({result.what})" if isinstance(result, Block) else result
-            self.tracer.line("syscall", f"pid {proc.pid} {name}({shown}, ...) = {shown_result}{note}")
+            self.tracer.syscall(pid=proc.pid, nr=nr, name=name, args=args, result=shown_result, note=note)
         if isinstance(result, Block):
             result.nr = nr
             proc.state, proc.block = BLOCKED, result

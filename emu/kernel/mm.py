@@ -260,8 +260,17 @@ def handle_mm_fault(mm: "Mm", vma: Vma, va: int, write_access: bool) -> VmFault:
     """Resolve a fault at `va` through the VMA's `fault` op (Linux's handle_mm_fault).
 
     The caller has already checked the access against the VMA (Vma.allows). An
-    allocation that fails is VmFault.OOM, whichever op ran out.
+    allocation that fails is VmFault.OOM, whichever op ran out. With `emu run --report`,
+    the kernel's recorder (emu/report.py) wraps the call to note what the op did.
     """
+    recorder = getattr(mm.kernel, "recorder", None)
+    if recorder is not None:
+        return recorder.mm_fault(mm, vma, va, write_access, run_fault_op)
+    return run_fault_op(mm, vma, va, write_access)
+
+
+def run_fault_op(mm: "Mm", vma: Vma, va: int, write_access: bool) -> VmFault:
+    """handle_mm_fault's work: the VMA's `fault` op, an allocation failure made VmFault.OOM."""
     try:
         return pt_ops(vma, "fault").fault(mm, vma, va, write_access)
     except OutOfMemory:

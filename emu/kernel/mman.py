@@ -193,8 +193,6 @@ def sys_mmap(kernel, proc, va, length, prot, flags, fd, off):
         if flags & MAP_HUGETLB:
             return -errno.EINVAL
     elif flags & MAP_HUGETLB:
-        if kernel.hugetlb_pool is None:
-            return -errno.ENOMEM    # no huge pages at all (Linux with nr_hugepages = 0)
         return hugetlb_mmap_anon(kernel, proc, va, length, prot, flags)
     return do_mmap(kernel, proc, file, va, length, prot, flags, off >> PAGE_SHIFT)
 
@@ -503,6 +501,9 @@ def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
         return 0
     if advice in MADV_FORK_FLAGS:
         flag, on = MADV_FORK_FLAGS[advice]
+        split_error = check_splits(mm, start, end)        # a huge page splits on 2 MiB only
+        if split_error:
+            return split_error
         if advice == MADV_WIPEONFORK and (vma.shared or vma.file is not None):
             return -errno.EINVAL
         for part in mm.split_range(start, end):
@@ -527,7 +528,7 @@ def madvise_dontneed_huge(mm: Mm, vma: Vma, start: int, end: int, advice: int) -
     """MADV_DONTNEED on huge pages (Linux >= 5.18): the start must be 2 MiB aligned, the end
     is rounded down; the pages are unmapped and an owner's reservations restored, so the
     next touch gets a fresh page. MADV_FREE is not supported for hugetlb (-EINVAL)."""
-    if advice != MADV_DONTNEED or start & ~HPAGE_MASK:
+    if advice not in (MADV_DONTNEED, MADV_DONTNEED_LOCKED) or start & ~HPAGE_MASK:
         return -errno.EINVAL
     end &= HPAGE_MASK
     if end > start:
@@ -537,6 +538,21 @@ def madvise_dontneed_huge(mm: Mm, vma: Vma, start: int, end: int, advice: int) -
 
 
 # ---- mremap ---------------------------------------------------------------------
+
+def mremap_huge(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, flags: int) -> int:
+    """mremap of huge pages (Linux's hugetlb rules): the address must be 2 MiB aligned and
+    both lengths are rounded up to 2 MiB; growing is -EINVAL, shrinking unmaps whole huge
+    pages. Simplification: moving a huge mapping is not supported (-EINVAL)."""
+    if va & ~HPAGE_MASK:
+        return -errno.EINVAL
+    old_len = (old_len + ~HPAGE_MASK) & HPAGE_MASK
+    new_len = (new_len + ~HPAGE_MASK) & HPAGE_MASK
+    if new_len > old_len or flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        return -errno.EINVAL
+    if new_len < old_len:
+        do_munmap(mm, va + new_len, old_len - new_len)
+    return va
+
 
 def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
     """mremap(2): shrink in place, grow in place, or move (MREMAP_MAYMOVE / MREMAP_FIXED)."""
@@ -553,6 +569,9 @@ def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
     old_len, new_len = page_up(old_len) & U64, page_up(new_len) & U64
     if not new_len:
         return -errno.EINVAL
+    huge = mm.find_vma(va)
+    if huge is not None and huge.flags & VM_HUGETLB:
+        return mremap_huge(mm, huge, va, old_len, new_len, flags)
     if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
         return mremap_to(mm, va, old_len, new_len, flags, new_va)
     if old_len >= new_len:                  # shrinking always works: unmap the tail
