@@ -17,7 +17,7 @@ from .machine import DEFAULT_MEMORY, Machine, Options
 from .plugins import PluginError, discover
 from .physmem import OutOfMemory, check_memory_size, parse_size
 from .tlb import parse_geometry
-from .trace import Tracer, parse_categories
+from .trace import FORMATS as TRACE_FORMATS, Tracer, parse_categories
 
 USAGE_ERROR = 2        # bad flags or a program emu refuses to load (like a shell's 2)
 
@@ -84,7 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", type=checked(parse_categories), default=set(), metavar="CATEGORIES",
                      help="comma-separated: walk,tlb,fault,syscall,sched (or all)")
     run.add_argument("--trace-file", metavar="FILE", help="write the trace here instead of stderr")
+    run.add_argument("--trace-format", choices=TRACE_FORMATS, default="text",
+                     help="text (one line per event, the default) or jsonl (one JSON object per event)")
+    run.add_argument("--report", metavar="FILE.html",
+                     help="write a self-contained HTML report: address spaces, page tables, TLB, faults")
     run.add_argument("--stats", action="store_true", help="print MMU and TLB counters at exit")
+    run.add_argument("--gdb", type=port_number, metavar="PORT",
+                     help="wait for gdb on 127.0.0.1:PORT (target remote :PORT); see docs/debugging.md")
     run.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                      help="an environment variable for the guest (repeatable)")
     run.add_argument("--root", type=directory, metavar="DIR",
@@ -123,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--plugin", dest="plugin_files", action="append", default=[], metavar="FILE.py",
                          help="also load this plugin file")
     return parser
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return int(text)
 
 
 def non_negative_int(text: str) -> int:
@@ -184,14 +196,33 @@ def run_command(args) -> int:
         except OSError as err:
             print(f"emu: cannot write trace file {args.trace_file}: {err.strerror}", file=sys.stderr)
             return USAGE_ERROR
-    tracer = Tracer(args.trace, trace_stream) if args.trace else None
+    if args.report:
+        try:
+            open(args.report, "w").close()          # fail now, not after the run
+        except OSError as err:
+            print(f"emu: cannot write report file {args.report}: {err.strerror}", file=sys.stderr)
+            return USAGE_ERROR
+    tracer = Tracer(args.trace, trace_stream, fmt=args.trace_format) if args.trace else None
     options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout,
                       max_insns=args.max_insns, tracer=tracer, root=args.root,
                       root_writable=args.root_writable, hugepages=args.hugepages,
                       zero_page=args.zero_page, plugin_files=tuple(args.plugin_files))
     try:
         machine = Machine(options)
+        if args.report:
+            from .report import Recorder
+            machine.kernel.recorder = Recorder()
+        debugger = None
+        if args.gdb is not None:
+            from .gdbstub import GdbStub
+            try:
+                debugger = machine.cpu.debugger = GdbStub(machine, args.gdb)
+            except OSError as err:
+                print(f"emu: cannot listen on 127.0.0.1:{args.gdb}: {err.strerror}", file=sys.stderr)
+                return USAGE_ERROR
         report = machine.run(args.elf, [args.elf, *args.args], args.env)
+        if debugger is not None:
+            debugger.finish()
     except (ElfError, StubMissing, PluginError, PoolTooBig) as err:
         print(f"emu: {err}", file=sys.stderr)
         return USAGE_ERROR
@@ -206,6 +237,8 @@ def run_command(args) -> int:
             trace_stream.close()
     for line in report.lines:
         print(line, file=sys.stderr)
+    if args.report:
+        machine.kernel.recorder.write(args.report, machine, args.elf, [args.elf, *args.args], report.status)
     if args.stats:
         from .stats import format_stats
         print(format_stats(machine), file=sys.stderr)

@@ -200,6 +200,7 @@ class Cpu:
         self.insn_count = 0
         self.counting = False           # Unicorn's instruction counter (preemption) is in use
         self.max_insns = None
+        self.debugger = None            # an emu.gdbstub.GdbStub while gdb is attached
         mmu.attach(self.uc, self.read_cpl)
         # No stop address: with exits enabled and none listed, `until` is ignored.
         self.uc.ctl_exits_enabled(True)
@@ -287,6 +288,10 @@ class Cpu:
                 # Once Unicorn's instruction counter is on, keep it on: removing its hook
                 # later makes QEMU fetch stale code (a refused fetch of the stub's page).
                 count = NO_PREEMPTION if self.counting else 0
+            if self.debugger is not None:     # gdb: report a stop, or run a slice and poll
+                rip, count, budget_us = self.debugger.before_slice(rip, count, budget_us)
+                if self.stopped:
+                    break
             self.mmu.pending_fault = None
             try:
                 self.uc.emu_start(rip, NEVER, timeout=budget_us, count=count)
@@ -305,6 +310,9 @@ class Cpu:
                 rip = self.kernel.return_to_user(self)
                 if rip is None:
                     break
+                continue
+            if self.debugger is not None and self.debugger.stop_pending():   # a breakpoint
+                rip = self.reg("rip")
                 continue
             if self.max_insns is not None and self.insn_count >= self.max_insns:
                 self.kernel.limit_reached(f"stopped after {self.insn_count} instructions (--max-insns)")
@@ -325,6 +333,8 @@ class Cpu:
         if err.errno == UC_ERR_INSN_INVALID:          # QEMU's #UD arrives this way
             return self.deliver(Exception_(6, 0))
         if err.errno != UC_ERR_EXCEPTION or self.mmu.pending_fault is None:
+            if self.debugger is not None and self.debugger.watch_probe is not None:
+                return self.debugger.on_watch_probe()      # a watched page (emu/gdbstub.py)
             raise EmulatorBug(f"Unicorn stopped: {err} at rip {self.reg('rip'):#x}")
         fault, access = self.mmu.take_pending_fault()
         if isinstance(fault, GeneralProtection):

@@ -274,7 +274,8 @@ class Mmu:
         self.uc = uc
         self.read_cpl = read_cpl
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
-        uc.hook_add(UC_HOOK_TLB_FILL, self.tlb_fill)
+        # The handle lets a debugger swap in a watching hook (emu/gdbstub.py).
+        self.fill_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.tlb_fill)
 
     @property
     def regs(self) -> PagingRegs:

@@ -33,7 +33,7 @@ from .paging import (ENTRY_SIZE, HPAGE_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, P
 
 MAX_FAULTS = 5000              # fault events kept (the rest are counted)
 MAX_LEAVES = 20000             # leaf entries kept per process snapshot
-GAP_BREAK = 16 << 20           # address-space gaps at least this wide are cut out of the drawing
+GAP_BREAK = 1 << 20            # address-space gaps at least this wide are cut out of the drawing
 BREAK_WIDTH = 3.0              # percent of the bar a cut-out gap takes
 LEVEL_TABLE_NAMES = {4: "PML4", 3: "PDPT", 2: "PD", 1: "PT"}
 LEVEL_ENTRY_NAMES = {4: "PML4E", 3: "PDPTE", 2: "PDE", 1: "PTE"}
@@ -135,7 +135,7 @@ class Recorder:
         self.snapshots.append(snap)
         if proc is kernel.current and proc.mm.active:
             self.tlb_snapshots.append(snapshot_tlb(kernel, f"at the exit of pid {proc.pid}, before its "
-                                                           f"address space was torn down", event["seq"]))
+                                                           f"address space was torn down", event["seq"], proc))
 
     def add_fault(self, event: dict) -> None:
         if len(self.faults) < MAX_FAULTS:
@@ -148,6 +148,7 @@ class Recorder:
     def data(self, machine, program: str, argv: list, status) -> dict:
         kernel = machine.kernel
         tlb_end = snapshot_tlb(kernel, "at the end of the run (every address space torn down)", self.seq + 1)
+        tlb_end["final"] = True
         mmu = machine.mmu
         pool = kernel.hugetlb_pool
         counters = {
@@ -162,7 +163,7 @@ class Recorder:
         return {
             "emu": __version__, "program": program, "argv": list(argv),
             "status": status, "memory": machine.options.memory,
-            "processes": [add_layout(snap) for snap in self.snapshots],
+            "processes": [add_layout(snap) for snap in sorted(self.snapshots, key=lambda s: s["pid"])],
             "shared": shared_frames(self.snapshots),
             "tlb": self.tlb_snapshots + [tlb_end],
             "faults": self.faults, "faults_dropped": self.faults_dropped,
@@ -328,30 +329,29 @@ def other_mappers(kernel, proc, pas: set) -> dict:
     return found
 
 
-def snapshot_tlb(kernel, label: str, seq: int) -> dict:
-    """Every TLB entry, with its set and LRU position, checked against the page tables now loaded."""
+def snapshot_tlb(kernel, label: str, seq: int, current=None) -> dict:
+    """Every TLB entry, with its set and LRU position, checked against the page tables of
+    `current` (the process whose address space is loaded; None once all are torn down)."""
     mmu = kernel.mmu
-    current = kernel.current
     entries = []
     for size_label, tlb in (("4K", mmu.tlb.small), ("2M", mmu.tlb.huge)):
         for set_index, tlb_set in enumerate(tlb.sets):
             ways = list(tlb_set.values())
             for lru, e in enumerate(ways):
                 va = e.vpn << tlb.page_shift
-                owner = "kernel (global)" if e.global_ else (f"pid {current.pid}" if current else "?")
+                owner = "kernel (global)" if e.global_ else (f"pid {current.pid}" if current else "no address space")
                 entries.append({"size": size_label, "set": set_index, "lru": len(ways) - 1 - lru, "va": va,
                                 "pa": e.pa, "w": e.writable, "u": e.user, "nx": e.nx, "d": e.dirty,
                                 "g": e.global_, "owner": owner,
-                                "check": check_tlb_entry(kernel, e, va, 1 << tlb.page_shift)})
+                                "check": check_tlb_entry(kernel, current, e, va, 1 << tlb.page_shift)})
     return {"label": label, "seq": seq, "pid": current.pid if current else None, "entries": entries,
             "geometry": {"4K": [mmu.tlb.small.entries, mmu.tlb.small.ways],
                          "2M": [mmu.tlb.huge.entries, mmu.tlb.huge.ways]}}
 
 
-def check_tlb_entry(kernel, e, va: int, size: int) -> str:
+def check_tlb_entry(kernel, current, e, va: int, size: int) -> str:
     """Does the entry still agree with the page tables? (It need not: the TLB is not coherent.)"""
-    current = kernel.current
-    pt = kernel.kernel_pt if e.global_ or current is None or not current.alive else current.mm.pt
+    pt = kernel.kernel_pt if e.global_ or current is None else current.mm.pt
     leaf = pt.lookup(va)
     if leaf is None:
         return "stale: no longer mapped"
@@ -381,22 +381,24 @@ def shared_frames(snapshots: list) -> list:
 def layout_clusters(vmas: list) -> list:
     """Cut the user address space [0, 128 TiB) into clusters of VMAs and the gaps between them.
 
-    Addresses 0 and USER_TOP anchor the first and last cluster. A gap of GAP_BREAK or
-    more between two VMAs ends a cluster. Returns [start, end, [vma indexes]] lists.
+    A gap of GAP_BREAK or more (between two VMAs, below the first or above the last)
+    ends a cluster; a smaller one stays inside it, drawn to scale. Returns
+    [start, end, [vma indexes]] lists in address order.
     """
-    points = sorted([(v["start"], v["end"], i) for i, v in enumerate(vmas)])
-    clusters = [[0, 0, []]]
-    for start, end, index in points:
-        if start - clusters[-1][1] >= GAP_BREAK:
-            clusters.append([start, end, [index]])
-        else:
+    clusters = []
+    for start, end, index in sorted((v["start"], v["end"], i) for i, v in enumerate(vmas)):
+        if clusters and start - clusters[-1][1] < GAP_BREAK:
             clusters[-1][1] = max(clusters[-1][1], end)
             clusters[-1][2].append(index)
-    if USER_TOP - clusters[-1][1] >= GAP_BREAK:
-        clusters.append([USER_TOP, USER_TOP, []])
-    else:
+        else:
+            clusters.append([start, end, [index]])
+    if not clusters:
+        return [[0, USER_TOP, []]]
+    if clusters[0][0] < GAP_BREAK:
+        clusters[0][0] = 0
+    if USER_TOP - clusters[-1][1] < GAP_BREAK:
         clusters[-1][1] = USER_TOP
-    return [c for c in clusters if c[2] or c[1] > c[0] or c[0] in (0, USER_TOP)]
+    return clusters
 
 
 def add_layout(snap: dict) -> dict:
@@ -408,19 +410,23 @@ def add_layout(snap: dict) -> dict:
     """
     vmas = snap["vmas"]
     clusters = layout_clusters(vmas)
-    weights = [math.log2(max(end - start, PAGE_SIZE) / PAGE_SIZE) + 2 if (idx or end > start) else 0
-               for start, end, idx in clusters]
-    breaks = len(clusters) - 1
-    room = 100.0 - BREAK_WIDTH * breaks
-    total = sum(weights) or 1.0
+    weights = [math.log2(max(end - start, PAGE_SIZE) / PAGE_SIZE) + 2 for start, end, _ in clusters]
+    edges = [0, *(c for cluster in clusters for c in cluster[:2]), USER_TOP]
+    gaps = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]      # before, between, after
+    room = 100.0 - BREAK_WIDTH * sum(1 for lo, hi in gaps if hi > lo)
+    total = sum(weights)
     items, left = [], 0.0
     leaves = list(iter_leaves(snap["tree"]))
-    for n, ((start, end, idx), weight) in enumerate(zip(clusters, weights)):
-        if n:
-            gap = start - clusters[n - 1][1]
-            items.append({"kind": "gap", "left": left, "width": BREAK_WIDTH, "size": gap,
-                          "label": size_text(gap), "start": clusters[n - 1][1], "end": start})
+
+    def gap_item(lo, hi):
+        nonlocal left
+        if hi > lo:
+            items.append({"kind": "gap", "left": left, "width": BREAK_WIDTH, "size": hi - lo,
+                          "label": size_text(hi - lo), "start": lo, "end": hi})
             left += BREAK_WIDTH
+
+    for n, ((start, end, idx), weight) in enumerate(zip(clusters, weights)):
+        gap_item(*gaps[n])
         width = room * weight / total
         items.append({"kind": "cluster", "left": left, "width": width, "start": start, "end": end})
         span = max(end - start, 1)
@@ -430,6 +436,7 @@ def add_layout(snap: dict) -> dict:
             v["width"] = width * v["size"] / span
             v["runs"] = page_runs(v, leaves)
         left += width
+    gap_item(*gaps[-1])
     snap["layout"] = items
     return snap
 
@@ -500,6 +507,7 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfc
 .sw-vma { background: #e3e8ef; border: 1px solid #9aa6b5; }
 .process { border-top: 1px solid var(--line); padding-top: 6px; margin-top: 10px; }
 .process:first-of-type { border-top: 0; margin-top: 0; }
+details.vma-list > summary { cursor: pointer; font-size: 12px; margin: 2px 0 4px; }
 .bar { position: relative; height: 46px; background: repeating-linear-gradient(90deg, #fbfcfd, #fbfcfd 6px, #f3f5f8 6px, #f3f5f8 12px);
        border: 1px solid var(--line); border-radius: 3px; margin: 4px 0 2px; }
 .cluster { position: absolute; top: 0; bottom: 0; background: #fdfdfe; border-left: 1px solid #e4e8ee; border-right: 1px solid #e4e8ee; }
@@ -692,9 +700,10 @@ window.addEventListener("error", function (ev) {
         el("td", {text: v.ops}), el("td", {text: v.backing}),
         el("td", {text: mapped ? size(mapped) + (sharedBytes ? " (" + size(sharedBytes) + " shared)" : "") : "\u2014"})]);
     });
-    box.appendChild(el("table", {"class": "vma-table"}, [el("thead", {}, [el("tr", {}, ["range", "size", "perms", "name",
-      "pagetable_ops", "backing", "mapped at exit"].map(function (h) { return el("th", {text: h}); }))]),
-      el("tbody", {}, rows)]));
+    box.appendChild(el("details", {"class": "vma-list"}, [el("summary", {"class": "dim", text: "the " + p.vmas.length +
+      " VMAs of pid " + p.pid}), el("table", {"class": "vma-table"}, [el("thead", {}, [el("tr", {}, ["range", "size",
+      "perms", "name", "pagetable_ops", "backing", "mapped at exit"].map(function (h) { return el("th", {text: h}); }))]),
+      el("tbody", {}, rows)])]));
     procs.appendChild(box);
   });
 
@@ -728,7 +737,7 @@ window.addEventListener("error", function (ev) {
     var wrap = el("details", {"class": "pt-process", open: ""}, [el("summary", {}, [el("b", {text: "pid " + p.pid}),
       " \u2014 " + p.tables + " table pages, " + p.leaf_count + " leaves" +
       (p.leaves_dropped ? " (" + p.leaves_dropped + " not shown)" : "") + "; kernel half: " + p.kernel_half_entries +
-      " PML4 entries shared with every address space"])]);
+      " PML4 entr" + (p.kernel_half_entries === 1 ? "y" : "ies") + " shared with every address space"])]);
     var tree = el("div", {"class": "pt-tree", "data-pid": String(p.pid)}, [tableNode(p.tree, 0)]);
     wrap.appendChild(tree);
     trees.appendChild(wrap);
@@ -751,9 +760,9 @@ window.addEventListener("error", function (ev) {
   var best = 0;
   D.tlb.forEach(function (t, i) {
     select.appendChild(el("option", {value: String(i), text: "#" + t.seq + " " + t.label + " (" + t.entries.length + " entries)"}));
-    if (t.entries.length && t.pid !== null && i < D.tlb.length - 1) best = i;
   });
-  D.tlb.forEach(function (t, i) { if (t.pid === 1 && t.entries.length) best = i; });
+  // The default: the last snapshot taken before an address space was torn down (pid 1's exit, usually).
+  D.tlb.forEach(function (t, i) { if (!t["final"] && t.entries.length) best = i; });
   function showTlb(i) {
     var t = D.tlb[i];
     var body = document.querySelector("#tlb-table tbody");
@@ -794,7 +803,7 @@ window.addEventListener("error", function (ev) {
   pids.sort(function (a, b) { return a - b; });
   var maxSeq = Math.max(1, D.faults.length ? D.faults[D.faults.length - 1].seq : 1,
                         D.events.length ? D.events[D.events.length - 1].seq : 1);
-  function xpos(seq) { return (4 + 94 * (seq - 1) / Math.max(1, maxSeq - 1)).toFixed(3) + "%"; }
+  function xpos(seq) { return (6 + 92 * (seq - 1) / Math.max(1, maxSeq - 1)).toFixed(3) + "%"; }
   var lanes = {};
   pids.forEach(function (pid) {
     var lane = el("div", {"class": "lane", "data-pid": String(pid)}, [el("span", {"class": "lname", text: "pid " + pid})]);

@@ -124,6 +124,8 @@ class Tracer:
                    insn: str, reason: str) -> int:
         """A #PF on its way to the IDT; returns its id (for `fault_handled`)."""
         self.fault_id += 1
+        if insn == "(unreadable)" and access == "fetch":
+            insn = "the instruction itself is on the missing page"
         self.event("fault", "pf", f"#PF va {va:#018x} {access} error {error_code:#x} ({error}) pid {pid} "
                                   f"rip {rip:#018x} ({insn}): {reason}  [fault {self.fault_id}]",
                    id=self.fault_id, pid=pid, va=va, access=access, error_code=error_code, error=error,

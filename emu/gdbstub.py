@@ -1,0 +1,690 @@
+"""The gdb stub: `emu run --gdb PORT` serves gdb's remote serial protocol (RSP) over TCP.
+
+gdb debugs process 1 and the ring-0 stub while they serve it: registers (with CR0, CR2,
+CR3, CR4 and EFER through a target description), memory through emu's MMU (a software
+walk that sets no A/D bit, fills no TLB and faults nothing in), software and hardware
+breakpoints, write/read/access watchpoints, stepi, continue, Ctrl-C, a stop on a fatal
+fault, `monitor` commands (emu/monitor.py) and QEMU's physical-memory mode. The design
+and its exact semantics are in docs/debugging.md.
+
+Costs: nothing unless gdb asked for it. A breakpoint is a UC_HOOK_CODE hook limited to
+its own address; a watchpoint is a TLB-fill hook that hands Unicorn the watched pages
+without the permission the watch is about, so only their first access comes back to
+Python; Ctrl-C is polled between 50 ms slices of emu_start, not per instruction.
+"""
+
+import select
+import signal
+import socket
+import struct
+import sys
+from dataclasses import dataclass
+
+from unicorn import (UC_HOOK_CODE, UC_HOOK_TLB_FILL, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_READ, UC_PROT_WRITE,
+                     UcError)
+from unicorn import x86_const as ux
+
+from .cpu import NEVER
+from .mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
+from .paging import PAGE_SHIFT, PAGE_SIZE
+from .kernel.stub import TRAPFRAME_REGS
+
+POLL_US = 50_000               # emu_start slice while gdb is attached and the guest runs
+PACKET_SIZE = 0x4000
+MSR_EFER = 0xC000_0080
+E_FAULT = "E0e"                # EFAULT: memory gdb asked for is not mapped
+E_INVAL = "E16"
+
+# -- the target description --------------------------------------------------------
+# (name, bits, type, feature). gdb's amd64 code requires every register of
+# org.gnu.gdb.i386.core (x87 included); the order here is the register numbering.
+GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+        "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
+SEGMENTS = ("cs", "ss", "ds", "es", "fs", "gs")
+X87_CONTROL = ("fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop")
+CONTROL_REGS = ("cr0", "cr2", "cr3", "cr4", "efer")
+REGISTERS = (
+    [(name, 64, "int64", "core") for name in GPRS]
+    + [("rip", 64, "code_ptr", "core"), ("eflags", 32, "int32", "core")]
+    + [(name, 32, "int32", "core") for name in SEGMENTS]
+    + [(f"st{i}", 80, "i387_ext", "core") for i in range(8)]
+    + [(name, 32, "int", "core") for name in X87_CONTROL]
+    + [(f"xmm{i}", 128, "vec128", "sse") for i in range(16)]
+    + [("mxcsr", 32, "int", "sse")]
+    + [("fs_base", 64, "int64", "segments"), ("gs_base", 64, "int64", "segments")]
+    + [(name, 64, "int64", "system") for name in CONTROL_REGS]
+)
+REG_NUMBER = {name: number for number, (name, *_rest) in enumerate(REGISTERS)}
+FEATURES = {"core": "org.gnu.gdb.i386.core", "sse": "org.gnu.gdb.i386.sse",
+            "segments": "org.gnu.gdb.i386.segments", "system": "org.emu.x86.system"}
+VEC128 = """<vector id="v4f" type="ieee_single" count="4"/><vector id="v2d" type="ieee_double" count="2"/>
+<vector id="v16i8" type="int8" count="16"/><vector id="v8i16" type="int16" count="8"/>
+<vector id="v4i32" type="int32" count="4"/><vector id="v2i64" type="int64" count="2"/>
+<union id="vec128"><field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/>
+<field name="v16_int8" type="v16i8"/><field name="v8_int16" type="v8i16"/><field name="v4_int32" type="v4i32"/>
+<field name="v2_int64" type="v2i64"/><field name="uint128" type="uint128"/></union>"""
+
+
+def target_xml() -> str:
+    parts = ['<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd">',
+             "<target><architecture>i386:x86-64</architecture>"]
+    for key, feature in FEATURES.items():
+        parts.append(f'<feature name="{feature}">')
+        if key == "sse":
+            parts.append(VEC128)
+        for number, (name, bits, kind, where) in enumerate(REGISTERS):
+            if where == key:
+                group = ' group="system"' if key == "system" else ""
+                parts.append(f'<reg name="{name}" bitsize="{bits}" type="{kind}" regnum="{number}"{group}/>')
+        parts.append("</feature>")
+    parts.append("</target>")
+    return "".join(parts)
+
+
+# Unicorn register ids, for the registers that are plain integers in Unicorn.
+UC_IDS = {name: getattr(ux, f"UC_X86_REG_{name.upper()}") for name in GPRS + SEGMENTS}
+UC_IDS.update(rip=ux.UC_X86_REG_RIP, eflags=ux.UC_X86_REG_RFLAGS, fs_base=ux.UC_X86_REG_FS_BASE,
+              gs_base=ux.UC_X86_REG_GS_BASE, cr0=ux.UC_X86_REG_CR0, cr2=ux.UC_X86_REG_CR2,
+              cr3=ux.UC_X86_REG_CR3, cr4=ux.UC_X86_REG_CR4, fctrl=ux.UC_X86_REG_FPCW,
+              fstat=ux.UC_X86_REG_FPSW, ftag=ux.UC_X86_REG_FPTAG, mxcsr=ux.UC_X86_REG_MXCSR,
+              **{f"xmm{i}": getattr(ux, f"UC_X86_REG_XMM{i}") for i in range(16)},
+              **{f"st{i}": getattr(ux, f"UC_X86_REG_ST{i}") for i in range(8)})
+
+# Watchpoint kinds (Z2 write, Z3 read, Z4 access), the Unicorn permission each withholds
+# from the watched pages, and the stop-reply key gdb expects.
+WATCH_WRITE, WATCH_READ, WATCH_ACCESS = 2, 3, 4
+WATCH_PROT = {WATCH_WRITE: UC_PROT_WRITE, WATCH_READ: UC_PROT_READ, WATCH_ACCESS: UC_PROT_READ | UC_PROT_WRITE}
+WATCH_STOP_KEY = {WATCH_WRITE: "watch", WATCH_READ: "rwatch", WATCH_ACCESS: "awatch"}
+PROT_OF_ACCESS = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE}
+
+
+@dataclass(frozen=True)
+class Watchpoint:
+    kind: int           # WATCH_WRITE / WATCH_READ / WATCH_ACCESS
+    va: int
+    length: int
+
+    def pages(self):
+        return range(self.va >> PAGE_SHIFT, ((self.va + self.length - 1) >> PAGE_SHIFT) + 1)
+
+    def catches(self, uc_access: int, va: int, size: int) -> bool:
+        return bool(WATCH_PROT[self.kind] & PROT_OF_ACCESS.get(uc_access, 0)) and \
+            va < self.va + self.length and self.va < va + size
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why the target stopped, as gdb's stop reply says it."""
+    signo: int
+    extra: str = ""           # e.g. "watch:401000;" or "hwbreak:;"
+
+    def reply(self) -> str:
+        return f"T{self.signo:02x}{self.extra}thread:01;"
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) & 0xFF
+
+
+def escape_binary(data: bytes) -> bytes:
+    """RSP binary escaping for qXfer replies: # $ } * become } followed by byte ^ 0x20."""
+    out = bytearray()
+    for byte in data:
+        if byte in b"#$}*":
+            out += bytes((0x7D, byte ^ 0x20))
+        else:
+            out.append(byte)
+    return bytes(out)
+
+
+class Connection:
+    """One gdb connection: framing, checksums, acks, and Ctrl-C detection."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buf = b""
+        self.ack = True
+        self.interrupted = False
+        self.closed = False
+
+    def _fill(self, *, block: bool) -> bool:
+        if not block and not select.select([self.sock], [], [], 0)[0]:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        self.buf += data
+        return True
+
+    def poll_interrupt(self) -> bool:
+        """Non-blocking: did gdb send Ctrl-C (0x03) while the target ran?"""
+        while not self.closed and self._fill(block=False):
+            pass
+        if b"\x03" in self.buf:
+            self.buf = self.buf.replace(b"\x03", b"", 1)
+            self.interrupted = True
+        return self.interrupted
+
+    def recv_packet(self) -> str | None:
+        """The next packet's payload (acked), or None once gdb has gone."""
+        while True:
+            start = self.buf.find(b"$")
+            if b"\x03" in self.buf[:start if start >= 0 else len(self.buf)]:
+                self.interrupted = True
+            if start >= 0:
+                end = self.buf.find(b"#", start)
+                if end >= 0 and len(self.buf) >= end + 3:
+                    payload = self.buf[start + 1:end]
+                    sent = self.buf[end + 1:end + 3]
+                    self.buf = self.buf[end + 3:]
+                    if self.ack:
+                        good = sent.lower() == f"{checksum(payload):02x}".encode()
+                        self.sock.sendall(b"+" if good else b"-")
+                        if not good:
+                            continue
+                    return payload.decode("latin-1")
+            elif self.buf:
+                self.buf = b""          # acks (+/-) and stray bytes between packets
+            if self.closed or not self._fill(block=True):
+                return None
+
+    def send(self, payload: str | bytes) -> None:
+        data = payload.encode("latin-1") if isinstance(payload, str) else payload
+        packet = b"$" + data + b"#" + f"{checksum(data):02x}".encode()
+        try:
+            self.sock.sendall(packet)
+        except OSError:
+            self.closed = True
+        # The ack (+) is skipped by recv_packet with the other bytes between packets.
+
+    def output(self, text: str) -> None:
+        """Console output for gdb (an 'O' packet), e.g. monitor command results."""
+        for start in range(0, len(text), PACKET_SIZE // 2 - 8):
+            self.send("O" + text[start:start + PACKET_SIZE // 2 - 8].encode().hex())
+
+
+class GdbStub:
+    """gdb's view of one Machine: process 1 (or whichever pid `follow` names) and the stub.
+
+    Cpu.run calls `before_slice` between emu_start calls, and `on_watch_probe` when a
+    watched page was touched; between them the guest runs at full speed.
+    """
+
+    def __init__(self, machine, port: int, *, host: str = "127.0.0.1"):
+        self.machine = machine
+        self.cpu = machine.cpu
+        self.kernel = machine.kernel
+        self.mmu = machine.mmu
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((host, port))       # OSError (port in use) reaches the CLI
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.conn = None
+        self.stop = None                # a Stop to report at the next slice boundary
+        self.last_stop = Stop(signal.SIGTRAP)
+        self.stepping = False
+        self.detached = False
+        self.breakpoints = {}           # va -> Unicorn hook handle
+        self.skip_bp_at = None          # the resume rip: its breakpoint has been reported
+        self.watchpoints = []
+        self.watch_pages = {}           # vpn -> Unicorn permission bits withheld
+        self.watch_hook = None
+        self.watch_probe = None         # (page va, Unicorn access) the watched fill refused
+        self.watch_suspended = False
+        self.frame_override = None      # the trap frame, during a fatal-fault stop
+        self.phys_mode = False          # Qqemu.PhyMemMode:1 / `monitor phys on`
+        self.proc = None                # the process gdb follows (process 1)
+        self.entry_hook = None
+        self.greeted = False
+        self.counter_flushed = False
+        self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
+
+    # -- set-up ----------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Follow process 1; the first stop is at the program's entry point. Called at the
+        first slice (Cpu.run), once exec has made process 1."""
+        self.proc = self.kernel.init
+        entry = self.kernel.start.entry
+        self.entry_hook = self.cpu.uc.hook_add(UC_HOOK_CODE, self.on_entry, begin=entry, end=entry)
+        # A fault process 1 cannot survive stops it first (see fatal_stop).
+        original_force, original_report = self.kernel.force_signal, self.kernel.report_kill
+
+        def force_signal(sig, code, addr, what, trap):
+            self.fault_frame = trap.frame
+            return original_force(sig, code, addr, what, trap)
+
+        def report_kill(sig, code, addr, what, rip):
+            original_report(sig, code, addr, what, rip)
+            self.fatal_stop(sig)
+        self.fault_frame = None
+        self.kernel.force_signal, self.kernel.report_kill = force_signal, report_kill
+
+    def on_entry(self, uc, address, size, _data):
+        self.cpu.uc.hook_del(self.entry_hook)
+        self.entry_hook = None
+        self.stop = Stop(signal.SIGTRAP)
+        uc.emu_stop()
+
+    def accept(self) -> None:
+        print(f"emu: waiting for gdb on 127.0.0.1:{self.port} (target remote :{self.port})",
+              file=sys.stderr, flush=True)
+        sock, _ = self.listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.listener.close()
+        self.conn = Connection(sock)
+
+    # -- the run loop's side ---------------------------------------------------------
+
+    def before_slice(self, rip: int, count: int, budget_us: int):
+        """Between two emu_start calls: report a stop and serve gdb, or poll for Ctrl-C.
+        Returns (rip, count, timeout in us) for the next emu_start."""
+        self.watch_probe = None
+        if self.proc is None:
+            self.attach()
+        if self.stepping:
+            self.stepping = False
+            self.stop = self.stop or Stop(signal.SIGTRAP)
+        if self.stop is None and self.conn is not None and self.conn.poll_interrupt():
+            self.stop = Stop(signal.SIGINT)
+        if self.stop is not None:
+            if self.conn is None:
+                self.accept()
+            stop, self.stop = self.stop, None
+            self.cpu.set_reg("rip", rip)
+            self.serve(stop)
+            rip = self.cpu.reg("rip")
+            self.skip_bp_at = rip           # its breakpoint, if any, was just reported
+        else:
+            self.skip_bp_at = None          # e.g. a handler's first instruction after delivery
+        if self.detached or self.cpu.stopped:
+            return rip, count, budget_us
+        if self.stepping:
+            self.start_counting()
+            return rip, 1, budget_us
+        return rip, count, POLL_US if budget_us == 0 else min(budget_us, POLL_US)
+
+    def start_counting(self) -> None:
+        """Single steps are emu_start(count=1). Unicorn counts with a code hook that QEMU
+        adds only to code it translates afterwards: flush the translations the first time,
+        or a step runs to the end of an old block. The counter then stays on (cpu.py)."""
+        self.cpu.counting = True
+        if not self.counter_flushed:      # (the counter may be on already, for preemption)
+            self.counter_flushed = True
+            self.cpu.uc.ctl_flush_tb()
+
+    def stop_pending(self) -> bool:
+        return self.stop is not None
+
+    def on_breakpoint(self, uc, address, size, _data):
+        if address == self.skip_bp_at:
+            self.skip_bp_at = None
+            return
+        if self.kernel.current is not self.proc:
+            return                              # other processes run on (docs/debugging.md)
+        self.stop = Stop(signal.SIGTRAP, "hwbreak:;" if address in self.hw else "swbreak:;")
+        uc.emu_stop()
+
+    def fatal_stop(self, sig: int) -> None:
+        """Process 1 takes a fault it cannot survive: stop with its signal, showing the
+        faulting instruction's registers (the trap frame), before the kernel kills it."""
+        if self.conn is None or self.conn.closed or self.detached or self.fault_frame is None:
+            return
+        self.frame_override, self.fault_frame = self.fault_frame, None
+        try:
+            self.serve(Stop(sig))
+        finally:
+            self.frame_override = None
+            self.stepping = False          # the process dies whatever gdb asked
+
+    def finish(self) -> None:
+        """The machine stopped: tell gdb how process 1 ended."""
+        if self.conn is None or self.conn.closed or self.detached:
+            return
+        status = self.kernel.init.exit_status
+        if status is None:
+            self.conn.send("X09")
+        elif status & 0x7F:
+            self.conn.send(f"X{status & 0x7F:02x}")
+        else:
+            self.conn.send(f"W{(status >> 8) & 0xFF:02x}")
+        self.conn.sock.close()
+
+    # -- the RSP command loop --------------------------------------------------------
+
+    def serve(self, stop: Stop) -> None:
+        """Report `stop` and answer gdb until it resumes (c, s), detaches or kills."""
+        self.last_stop = stop
+        if self.greeted:
+            self.conn.send(stop.reply())
+        self.greeted = True                # the first stop is reported when gdb asks '?'
+
+        self.conn.interrupted = False
+        while True:
+            packet = self.conn.recv_packet()
+            if packet is None:             # gdb went away: run on as if detached
+                self.detach()
+                return
+            action = self.handle(packet)
+            if action == "resume":
+                return
+
+    def handle(self, packet: str) -> str | None:
+        cmd, body = packet[:1], packet[1:]
+        if cmd in "cCsS":
+            self.stepping = cmd in "sS"
+            address = body.split(";")[-1] if cmd in "CS" else body
+            if cmd in "cs" and address:
+                self.cpu.set_reg("rip", int(address, 16))
+            return "resume"
+        reply = self.answer(cmd, body, packet)
+        if reply is not None:
+            self.conn.send(reply)
+        return "resume" if cmd in "Dk" else None
+
+    def answer(self, cmd: str, body: str, packet: str) -> str | None:
+        if cmd == "?":
+            return self.last_stop.reply()
+        if cmd == "g":
+            return "".join(self.read_register(n).hex() for n in range(len(REGISTERS)))
+        if cmd == "G":
+            self.write_registers(bytes.fromhex(body))
+            return "OK"
+        if cmd == "p":
+            number = int(body, 16)
+            return self.read_register(number).hex() if number < len(REGISTERS) else E_INVAL
+        if cmd == "P":
+            number, _, value = body.partition("=")
+            return self.write_register(int(number, 16), bytes.fromhex(value))
+        if cmd == "m":
+            va, length = (int(x, 16) for x in body.split(","))
+            data = self.read_memory(va, min(length, PACKET_SIZE // 2))
+            return data.hex() if data else E_FAULT
+        if cmd == "M":
+            where, _, hexdata = body.partition(":")
+            va = int(where.split(",")[0], 16)
+            return "OK" if self.write_memory(va, bytes.fromhex(hexdata)) else E_FAULT
+        if cmd in "Zz":
+            return self.set_point(cmd == "Z", *body.split(",")[:3])
+        if cmd == "D":
+            self.detach()
+            return "OK"
+        if cmd == "k":
+            self.kill()
+            return None
+        if cmd == "H" or cmd == "T":
+            return "OK"
+        if cmd == "q":
+            return self.query(body)
+        if cmd == "Q":
+            return self.set_query(body)
+        return ""                          # not supported: vCont?, X, vMustReplyEmpty ...
+
+    def query(self, body: str) -> str:
+        if body.startswith("Supported"):
+            return f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+"
+        if body.startswith("Xfer:features:read:target.xml:"):
+            offset, length = (int(x, 16) for x in body.rsplit(":", 1)[1].split(","))
+            data = target_xml().encode()
+            chunk = data[offset:offset + length]
+            return ("l" if offset + length >= len(data) else "m").encode() + escape_binary(chunk)
+        if body == "Attached":
+            return "1"
+        if body == "C":
+            return "QC01"
+        if body == "fThreadInfo":
+            return "m01"
+        if body == "sThreadInfo":
+            return "l"
+        if body.startswith("Rcmd,"):
+            from .monitor import run_monitor_command
+            text = run_monitor_command(self, bytes.fromhex(body[5:]).decode(errors="replace"))
+            if text:
+                self.conn.output(text if text.endswith("\n") else text + "\n")
+            return "OK"
+        if body == "qemu.PhyMemMode":
+            return "1" if self.phys_mode else "0"
+        if body.startswith("Symbol"):
+            return "OK"
+        return ""
+
+    def set_query(self, body: str) -> str:
+        if body == "StartNoAckMode":
+            self.conn.send("OK")
+            self.conn.ack = False
+            return None
+        if body.startswith("qemu.PhyMemMode:"):
+            self.phys_mode = body.endswith("1")
+            return "OK"
+        return ""
+
+    def detach(self) -> None:
+        for va in list(self.breakpoints):
+            self.remove_breakpoint(va)
+        self.watchpoints = []
+        self.update_watch_pages()
+        self.detached = True
+        self.stepping = False
+        self.cpu.debugger = None
+        if self.conn is not None and not self.conn.closed:
+            self.conn.closed = True
+
+    def kill(self) -> None:
+        self.detached = True
+        self.cpu.debugger = None
+        self.kernel.report.lines = [f"emu: {self.kernel.init.path} (pid 1) killed by gdb"]
+        self.kernel.exit_process(self.kernel.init, signal.SIGKILL)
+        self.cpu.stop()
+
+    # -- registers -------------------------------------------------------------------
+
+    def register_source(self):
+        """What `uc.reg_read` should read: the CPU if the followed process is on it,
+        else that process's saved context."""
+        proc = self.proc
+        if proc is None or self.kernel.current is proc or proc.context is None:
+            return self.cpu.uc
+        return proc.context
+
+    def reg_value(self, name: str) -> int:
+        if self.frame_override is not None:
+            if name in TRAPFRAME_REGS or name in ("rip", "rsp", "cs", "ss"):
+                return self.frame_override[name]
+            if name == "eflags":
+                return self.frame_override["rflags"]
+        source = self.register_source()
+        if name == "efer":
+            return self.mmu.efer
+        return source.reg_read(UC_IDS[name])
+
+    def read_register(self, number: int) -> bytes:
+        name, bits, kind, _ = REGISTERS[number]
+        if name in UC_IDS or name == "efer":
+            try:
+                value = self.reg_value(name)
+            except UcError:
+                value = 0
+        else:
+            value = 0                     # the x87 pointer registers: not kept by emu
+        if name.startswith("st"):
+            # Unicorn returns (mantissa, exponent) for ST registers.
+            mantissa, exponent = value if isinstance(value, tuple) else (0, 0)
+            return struct.pack("<QH", mantissa, exponent)
+        return (value & ((1 << bits) - 1)).to_bytes(bits // 8, "little")
+
+    def write_register(self, number: int, data: bytes) -> str:
+        if number >= len(REGISTERS):
+            return E_INVAL
+        name, bits, kind, _ = REGISTERS[number]
+        if name not in UC_IDS or name.startswith("st") or self.frame_override is not None:
+            return "OK"                   # accepted and ignored (docs/debugging.md)
+        value = int.from_bytes(data[:bits // 8], "little")
+        if name == "cr3":
+            self.cpu.switch_cr3(value)            # the TLBs are flushed, as by MOV to CR3
+            return "OK"
+        if name in ("cr0", "cr4"):
+            self.cpu.uc.reg_write(UC_IDS[name], value)
+            getattr(self.mmu, f"load_{name}")(value)
+            return "OK"
+        self.register_source().reg_write(UC_IDS[name], value)
+        return "OK"
+
+    def write_registers(self, data: bytes) -> None:
+        offset = 0
+        for number, (name, bits, _, _) in enumerate(REGISTERS):
+            size = bits // 8
+            if name in GPRS or name in ("rip", "eflags"):
+                self.write_register(number, data[offset:offset + size])
+            offset += size
+
+    # -- memory ----------------------------------------------------------------------
+
+    def paging_regs(self) -> PagingRegs:
+        cr3 = self.reg_value("cr3") if self.frame_override is None else self.cpu.reg("cr3")
+        return PagingRegs(cr3, self.mmu.cr0, self.mmu.cr4, self.mmu.efer)
+
+    def to_physical(self, va: int) -> int | None:
+        """The physical address of `va` as gdb sees it: a software walk at CPL 0 that sets
+        no A/D bit and fills no TLB; None if not mapped (gdb gets an error reply)."""
+        if self.phys_mode:
+            return va if va < self.machine.mem.size else None
+        try:
+            return walk(self.machine.mem, va, Access.READ, self.paging_regs(), cpl=0, update_ad=False).pa
+        except (PageFault, GeneralProtection):
+            return None
+
+    def read_memory(self, va: int, length: int) -> bytes:
+        """Up to `length` bytes at `va`, stopping at the first unmapped byte."""
+        out = bytearray()
+        while len(out) < length:
+            at = va + len(out)
+            pa = self.to_physical(at)
+            if pa is None:
+                break
+            chunk = min(length - len(out), PAGE_SIZE - (at & (PAGE_SIZE - 1)))
+            out += self.machine.mem.read(pa, chunk)
+        return bytes(out)
+
+    def write_memory(self, va: int, data: bytes) -> bool:
+        """Write through the page tables (read-only pages too, as ptrace does)."""
+        pieces, done = [], 0
+        while done < len(data):
+            at = va + done
+            pa = self.to_physical(at)
+            if pa is None:
+                return False
+            chunk = min(len(data) - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)))
+            pieces.append((pa, data[done:done + chunk]))
+            done += chunk
+        for pa, piece in pieces:
+            self.machine.mem.write(pa, piece)
+        self.cpu.uc.ctl_flush_tb()         # the write may have changed code QEMU translated
+        return True
+
+    # -- breakpoints and watchpoints -------------------------------------------------
+
+    def set_point(self, insert: bool, kind: str, where: str, length: str) -> str:
+        kind, va, length = int(kind), int(where, 16), int(length, 16)
+        if kind in (0, 1):
+            if insert:
+                self.add_breakpoint(va, hardware=kind == 1)
+            else:
+                self.remove_breakpoint(va)
+            return "OK"
+        if kind in WATCH_PROT:
+            point = Watchpoint(kind, va, max(1, length))
+            if insert:
+                self.watchpoints.append(point)
+            elif point in self.watchpoints:
+                self.watchpoints.remove(point)
+            self.update_watch_pages()
+            return "OK"
+        return ""
+
+    def add_breakpoint(self, va: int, *, hardware: bool) -> None:
+        if hardware:
+            self.hw.add(va)
+        if va not in self.breakpoints:
+            self.breakpoints[va] = self.cpu.uc.hook_add(UC_HOOK_CODE, self.on_breakpoint, begin=va, end=va)
+            # QEMU adds a hook's call only to code it translates afterwards.
+            self.cpu.uc.ctl_flush_tb()
+
+    def remove_breakpoint(self, va: int) -> None:
+        handle = self.breakpoints.pop(va, None)
+        self.hw.discard(va)
+        if handle is not None:
+            self.cpu.uc.hook_del(handle)
+            self.cpu.uc.ctl_flush_tb()
+
+    def update_watch_pages(self) -> None:
+        """Recompute the watched pages; swap in (or out) the watching TLB-fill hook."""
+        pages = {}
+        for point in self.watchpoints:
+            for vpn in point.pages():
+                pages[vpn] = pages.get(vpn, 0) | WATCH_PROT[point.kind]
+        self.watch_pages = pages
+        uc = self.cpu.uc
+        if pages and self.watch_hook is None:
+            uc.hook_del(self.mmu.fill_hook)
+            self.watch_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.tlb_fill_watched)
+        elif not pages and self.watch_hook is not None:
+            uc.hook_del(self.watch_hook)
+            self.watch_hook = None
+            self.mmu.fill_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.mmu.tlb_fill)
+        self.mmu.flush_unicorn()           # Unicorn may hold full rights to a watched page
+
+    def tlb_fill_watched(self, uc, va, uc_access, entry, data) -> bool:
+        """The MMU's fill hook, with the watched pages' watched rights withheld: the first
+        such access stops emulation (a 'watch probe') with RIP at the instruction."""
+        withheld = self.watch_pages.get(va >> PAGE_SHIFT)
+        if withheld is None or self.watch_suspended:
+            return self.mmu.tlb_fill(uc, va, uc_access, entry, data)
+        if not self.mmu.tlb_fill(uc, va, uc_access, entry, data):
+            return False                   # a real fault wins
+        if PROT_OF_ACCESS.get(uc_access, 0) & withheld:
+            self.mmu.pending_fault = None
+            self.watch_probe = (va, uc_access)
+            return False
+        entry.perms &= ~withheld
+        return True
+
+    def on_watch_probe(self) -> int:
+        """A watched page was touched: find the exact access, let the instruction run once
+        with the watch off, and stop if a watchpoint's range was hit. Returns the rip."""
+        cpu = self.cpu
+        _page, uc_access = self.watch_probe
+        self.watch_probe = None
+        rip = cpu.reg("rip")
+        recipes = self.kernel.recipes.get(self.kernel.read_code(rip), rip)
+        accesses = [(recipe.address(self.reg_for_recipe), recipe.size) for recipe in recipes]
+        hit = None
+        if self.kernel.current is self.proc:
+            hit = next((point for point in self.watchpoints for va, size in accesses
+                        if point.catches(uc_access, va, size)), None)
+        self.watch_suspended = True
+        cpu.mmu.pending_fault = None
+        self.skip_bp_at = rip
+        self.start_counting()
+        try:
+            cpu.uc.emu_start(rip, NEVER, count=1)
+        except UcError as err:
+            self.watch_suspended = False
+            self.mmu.flush_unicorn()
+            return cpu.after_unicorn_error(err)      # the access faulted: no watch hit
+        finally:
+            self.watch_suspended = False
+        self.mmu.flush_unicorn()           # drop the unwatched translation the step used
+        if cpu.pending is not None:
+            exc, cpu.pending = cpu.pending, None
+            return cpu.deliver(exc)
+        if hit is not None:
+            self.stop = Stop(signal.SIGTRAP, f"{WATCH_STOP_KEY[hit.kind]}:{hit.va:x};")
+        return cpu.reg("rip")
+
+    def reg_for_recipe(self, name: str) -> int:
+        return self.cpu.uc.reg_read(UC_IDS.get(name) or getattr(ux, f"UC_X86_REG_{name.upper()}"))

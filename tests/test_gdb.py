@@ -1,0 +1,179 @@
+"""`emu run --gdb PORT` driven by the machine's real gdb in batch mode (docs/debugging.md).
+
+Each test starts emu with a free port, waits for its "waiting for gdb" line, runs
+`gdb -batch -ex ...` against it and checks gdb's output and emu's.
+"""
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from emu_runner import REPO
+
+GDB = shutil.which("gdb")
+pytestmark = pytest.mark.skipif(GDB is None, reason="no gdb on this machine")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_emu(elf: str, port: int) -> subprocess.Popen:
+    emu = subprocess.Popen([sys.executable, "-m", "emu", "run", "--gdb", str(port), elf], cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = emu.stderr.readline()
+    assert "waiting for gdb on 127.0.0.1" in line, line
+    return emu
+
+
+def gdb_args(elf: str, port: int, commands) -> list:
+    args = [GDB, "-nx", "-batch", "-ex", "set pagination off", "-ex", f"file {elf}",
+            "-ex", f"target remote :{port}"]
+    for command in commands:
+        args += ["-ex", command]
+    return args
+
+
+def debug(elf: str, *commands, timeout: float = 60):
+    """Run gdb's `commands` against `emu run --gdb`; return (gdb output, emu's stdout+stderr, status)."""
+    port = free_port()
+    emu = start_emu(elf, port)
+    try:
+        gdb = subprocess.run(gdb_args(elf, port, commands), cwd=REPO, capture_output=True,
+                             text=True, timeout=timeout)
+        out, err = emu.communicate(timeout=timeout)
+    finally:
+        if emu.poll() is None:
+            emu.kill()
+            emu.communicate()
+    assert "Traceback" not in err, err
+    return gdb.stdout + gdb.stderr, out + err, emu.returncode
+
+
+def test_registers_breakpoint_and_stepi():
+    gdb, emu, status = debug(
+        "guest/hello.elf",
+        "info registers rip cs ss fs_base gs_base cr0 cr3 cr4 efer",
+        "break main", "continue", "p/x $pc", "stepi", "p/x $pc", "continue")
+    assert "_start () at guest/lib/start.S" in gdb                # the first stop: the entry point
+    assert "cr0            0x80010033" in gdb                      # PE PG WP ...
+    assert "efer           0xd01" in gdb                           # SCE LME LMA NXE
+    assert "cs             0x33" in gdb                            # ring 3
+    assert "Breakpoint 1, main (" in gdb
+    assert "$1 = 0x401000" in gdb and "$2 = 0x401002" in gdb       # stepi: one instruction
+    assert "exited normally" in gdb
+    assert "Hello from a guest in ring 3!" in emu and status == 0
+
+
+def test_memory_read_write_and_unmapped_is_an_error():
+    gdb, emu, status = debug(
+        "guest/hello.elf", "break main", "continue",
+        "x/2i $pc", "set var *(char *)($rsp - 256) = 0x5a", "p/x *(unsigned char *)($rsp - 256)",
+        "x/x 0xdead0000", "x/x 0xffff800000000000",
+        "maintenance packet Qqemu.PhyMemMode:1", "x/gx 0x200000",
+        "maintenance packet Qqemu.PhyMemMode:0", "monitor phys", "continue")
+    assert "=> 0x401000 <main>:" in gdb
+    assert "$1 = 0x5a" in gdb
+    assert "Cannot access memory at address 0xdead0000" in gdb
+    assert "Cannot access memory at address 0xffff800000000000" in gdb     # non-canonical
+    assert "0x200000:\t0x" in gdb                                 # physical: the stub's first bytes
+    assert "use virtual addresses" in gdb
+    assert status == 0
+
+
+def test_watchpoint_hit_reports_the_write():
+    gdb, emu, status = debug(
+        "guest/pf_roundtrip.elf", "watch -l big[3*4096]", "continue", "p big[3*4096]", "delete", "continue")
+    assert "Hardware watchpoint 1: -location big[3*4096]" in gdb
+    assert "New value = 22" in gdb
+    assert "check_bss () at guest/pf_roundtrip.c:27" in gdb      # after the writing instruction
+    assert "exited normally" in gdb and status == 0
+
+
+def test_read_watchpoint():
+    gdb, emu, status = debug(
+        # gdb ignores a read watchpoint whose value changed (it blames a write), so the
+        # watch is set once the page holds its final value: after the first loop's writes.
+        "guest/pf_roundtrip.elf", "break pf_roundtrip.c:30", "continue", "delete 1", "rwatch big[5*4096]",
+        "continue", "p/x $pc", "delete", "continue")
+    assert "Hardware read watchpoint 2: big[5*4096]" in gdb
+    assert "Value = " in gdb
+    assert "check_bss () at guest/pf_roundtrip.c:3" in gdb
+    assert "exited normally" in gdb and status == 0
+
+
+def test_stepping_through_the_stubs_page_fault_handler():
+    gdb, emu, status = debug(
+        "guest/pf_roundtrip.elf", "add-symbol-file guest/kernel/stub.elf", "break vec_14", "continue",
+        "info registers rip cs cr2", "stepi", "stepi", "x/i $pc",
+        "delete", "hbreak trap_hypercall", "continue", "x/i $pc", "stepi", "x/i $pc",
+        "monitor walk $cr2", "delete", "continue")
+    assert "Breakpoint 1, 0xffffffff80200135 in vec_14 ()" in gdb
+    assert "cs             0x10" in gdb                           # ring 0
+    assert "<trap_common>:\tpush   %rax" in gdb                   # two steps: push 14, jmp
+    assert "<trap_hypercall>:\tout    %al,$0xe0" in gdb
+    assert "<trap_return>:\tpop    %r15" in gdb                   # the hypercall ran the kernel
+    assert "stopped: leaf pte maps a 4K page" in gdb             # the fault was handled
+    assert "exited normally" in gdb and status == 0
+
+
+def test_fatal_fault_stops_with_sigsegv_at_the_faulting_rip():
+    gdb, emu, status = debug("guest/ro_write.elf", "continue", "p/x $pc", "continue")
+    assert "Program received signal SIGSEGV" in gdb
+    assert "$1 = 0x401020" in gdb
+    assert "Program terminated with signal SIGSEGV" in gdb
+    assert status == 128 + 11
+
+
+def test_monitor_walk_of_a_huge_page_and_the_other_commands():
+    gdb, emu, status = debug(
+        "guest/test_cow.elf", "break test_cow.c:79", "continue", "monitor vmas",
+        'eval "monitor walk %lu", p', "monitor pool", "monitor tlb", "monitor pt", "monitor idt",
+        "break test_cow.c:99", "continue", "monitor proc", "delete", "continue")
+    assert "/dev/page-huge" in gdb and "ops=page-huge" in gdb and "ops=default" in gdb
+    assert "pde[445]" in gdb and "(P RW US A D PS NX)" in gdb
+    assert "stopped: leaf pde maps a 2M page" in gdb
+    assert "HugePages_Free  31" in gdb
+    assert "TLB 2M:" in gdb and "Unicorn TLB fills" in gdb
+    assert "1 x 2M -> pa" in gdb and "kernel half" in gdb
+    assert "14 #PF  0xffffffff80200135 vec_14" in gdb
+    assert "*g  1" in gdb and "    2     1" in gdb                # the child exists, gdb follows pid 1
+    assert "exited normally" in gdb and status == 0
+
+
+def test_ctrl_c_interrupts_a_running_guest():
+    port = free_port()
+    emu = start_emu("guest/spin.elf", port)
+    gdb = subprocess.Popen(gdb_args("guest/spin.elf", port, ["continue", "p/x $pc", "kill"]), cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(2.5)
+        gdb.send_signal(signal.SIGINT)           # what Ctrl-C in gdb's terminal does
+        out, _ = gdb.communicate(timeout=30)
+        emu.communicate(timeout=30)
+    finally:
+        for proc in (gdb, emu):
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert "Program received signal SIGINT" in out
+    assert "$1 = 0x401010" in out
+    assert emu.returncode == 128 + 9
+
+
+def test_gdb_listens_only_on_localhost_and_refuses_a_busy_port():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "emu", "run", "--gdb", str(port), "guest/hello.elf"],
+                                cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
