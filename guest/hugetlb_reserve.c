@@ -27,36 +27,7 @@
 #define MAP_HUGE_SHIFT 26
 #define SIGSEGV_ 11
 
-/* The value of one "Name:   N" line of /proc/meminfo. */
-static long meminfo(const char *name)
-{
-    static char text[8192];
-    int fd = sys_open("/proc/meminfo", O_RDONLY, 0);
-    long n = 0, got;
-    while (n < (long)sizeof text - 1 && (got = sys_read(fd, text + n, sizeof text - 1 - n)) > 0)
-        n += got;
-    sys_close(fd);
-    if (n <= 0)
-        return -1;
-    text[n] = 0;
-    size_t len = strlen(name);
-    for (char *line = text; *line; ) {
-        if (memcmp(line, name, len) == 0 && line[len] == ':') {
-            char *p = line + len + 1;
-            while (*p == ' ')
-                p++;
-            long value = 0;
-            while (*p >= '0' && *p <= '9')
-                value = value * 10 + (*p++ - '0');
-            return value;
-        }
-        while (*line && *line != '\n')
-            line++;
-        if (*line)
-            line++;
-    }
-    return -1;
-}
+#define meminfo rt_meminfo
 
 static long free0, rsvd0;
 

@@ -81,6 +81,7 @@ __attribute__((format(printf, 1, 2))) int rt_printf(const char *fmt, ...);
    done_testing() prints "1..N" and returns 0 if every check passed, else 1. */
 __attribute__((format(printf, 2, 3))) int ok(int cond, const char *fmt, ...);
 int done_testing(void);
+long rt_meminfo(const char *name);         /* a /proc/meminfo value, e.g. "HugePages_Free" */
 
 /* ---- files (used by the guest/fs_*.c programs) ---- */
 #define SYS_stat          4
