@@ -132,11 +132,19 @@ def test_fatal_fault_stops_with_sigsegv_at_the_faulting_rip():
     assert status == 128 + 11
 
 
+def source_line(path: str, text: str) -> int:
+    """The line number of the first line of guest source `path` that contains `text`."""
+    lines = (REPO / path).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
 def test_monitor_walk_of_a_huge_page_and_the_other_commands():
+    after_first_write = source_line("guest/test_cow.c", "the write took, the rest of the page is zero")
+    after_fork = source_line("guest/test_cow.c", "char report[2] = {0, 0};")
     gdb, emu, status = debug(
-        "guest/test_cow.elf", "break test_cow.c:79", "continue", "monitor vmas",
+        "guest/test_cow.elf", f"break test_cow.c:{after_first_write}", "continue", "monitor vmas",
         'eval "monitor walk %lu", p', "monitor pool", "monitor tlb", "monitor pt", "monitor idt",
-        "break test_cow.c:99", "continue", "monitor proc", "delete", "continue")
+        f"break test_cow.c:{after_fork}", "continue", "monitor proc", "delete", "continue")
     assert "/dev/page-huge" in gdb and "ops=page-huge" in gdb and "ops=default" in gdb
     assert "pde[445]" in gdb and "(P RW US A D PS NX)" in gdb
     assert "stopped: leaf pde maps a 2M page" in gdb

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 from .. import insn
+from ..errors import EmulatorBug
 from ..mmu import Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats, fault_kind
 from ..physmem import OutOfMemory
@@ -95,6 +96,7 @@ class Kernel:
         self.hugetlb_pool = HugePagePool(mem, frames, hugepages, zero_page=zero_page)   # emu/kernel/hugetlb.py
         self.plugins = list(plugins)
         register_all(self, self.plugins)         # devices and their pagetable_ops (emu/plugins.py)
+        self.frames_at_boot = (frames.stats.small_in_use, frames.stats.huge_in_use)
         self.procs = {}                 # pid -> Process, zombies included until reaped
         self.init = None                # process 1: emu's exit status is its own
         self.current = None             # the process on the CPU
@@ -408,7 +410,23 @@ class Kernel:
                 if self.recorder:
                     self.recorder.exiting(self, proc)
                 proc_calls.exit_mmap(self, proc.mm)
+        self.check_nothing_leaked()
         self.cpu.stop()
+
+    def check_nothing_leaked(self) -> None:
+        """Every process is gone, so every frame and huge page must be back where it was at
+        boot (reference counts returned to their start). Anything else is emu's own bug."""
+        frames = self.frames.stats
+        pool = self.hugetlb_pool
+        problems = []
+        if (frames.small_in_use, frames.huge_in_use) != self.frames_at_boot:
+            problems.append(f"frames in use {frames.small_in_use} x 4K, {frames.huge_in_use} x 2M, "
+                            f"at boot {self.frames_at_boot[0]} x 4K, {self.frames_at_boot[1]} x 2M")
+        if pool.free_huge_pages != pool.nr_huge_pages or pool.resv_huge_pages or pool.refcount:
+            problems.append(f"huge page pool Free {pool.free_huge_pages} of {pool.nr_huge_pages}, "
+                            f"Rsvd {pool.resv_huge_pages}")
+        if problems:
+            raise EmulatorBug("memory leaked at exit: " + "; ".join(problems))
 
     # -- scheduling ---------------------------------------------------------------------
 
