@@ -204,7 +204,7 @@ def run_command(args) -> int:
             return USAGE_ERROR
     tracer = Tracer(args.trace, trace_stream, fmt=args.trace_format) if args.trace else None
     options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout,
-                      max_insns=args.max_insns, tracer=tracer, root=args.root,
+                      max_insns=args.max_insns, count_insns=args.stats, tracer=tracer, root=args.root,
                       root_writable=args.root_writable, hugepages=args.hugepages,
                       zero_page=args.zero_page, plugin_files=tuple(args.plugin_files))
     try:

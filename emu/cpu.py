@@ -20,7 +20,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from unicorn import (UC_ARCH_X86, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
+from unicorn import (UC_ARCH_X86, UC_ERR_EXCEPTION, UC_ERR_INSN_INVALID, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INSN, UC_HOOK_INTR,
                      UC_MODE_64, UC_PROT_ALL, Uc, UcError)
 from unicorn import x86_const as ux
 
@@ -267,9 +267,15 @@ class Cpu:
 
     # -- the run loop -----------------------------------------------------------------
 
-    def run(self, *, timeout: float | None = None, max_insns: int | None = None) -> None:
+    def run(self, *, timeout: float | None = None, max_insns: int | None = None,
+            count_insns: bool = False) -> None:
         """Boot the stub and run until the kernel stops the machine (exit, kill, limit)."""
         deadline = time.monotonic() + timeout if timeout else None
+        if count_insns and not max_insns:
+            # --stats: count instructions block by block (a Python call per executed block,
+            # so it slows emu down); each block's instruction count is decoded once.
+            self.block_insns = {}
+            self.uc.hook_add(UC_HOOK_BLOCK, self.on_block)
         if max_insns:
             self.max_insns = max_insns
             self.uc.hook_add(UC_HOOK_CODE, self.on_count)
@@ -342,6 +348,7 @@ class Cpu:
         start = time.perf_counter()             # the fault path, timed for --stats
         saved = SavedState(self)
         rip = saved.reg("rip")
+        self.uncount_rest_of_block(rip)
         cr2 = self.kernel.exact_fault_address(fault.va, access, rip, saved.reg)
         if self.tracer and self.tracer.wants("fault"):
             self.tracer.page_fault(pid=self.kernel.current.pid, va=cr2, access=access.name.lower(),
@@ -456,6 +463,21 @@ class Cpu:
             intno, error = 13, intno * 8 + 2
         self.pending = Exception_(intno, error)
         uc.emu_stop()
+
+    def on_block(self, uc, address, size, _data):
+        count = self.block_insns.get((address, size))
+        if count is None:
+            count = self.block_insns[(address, size)] = insn.count_instructions(
+                self.kernel.read_code(address, size), address)
+        self.insn_count += count
+        self.last_block = (address, size)
+
+    def uncount_rest_of_block(self, rip: int) -> None:
+        """A fault at `rip` cut the current block short: its instructions from rip on did
+        not complete (the faulting one runs again after the handler)."""
+        address, size = getattr(self, "last_block", (0, 0))
+        if getattr(self, "block_insns", None) is not None and address <= rip < address + size:
+            self.insn_count -= insn.count_instructions(self.kernel.read_code(rip, address + size - rip), rip)
 
     def on_count(self, uc, address, size, _data):
         self.insn_count += 1

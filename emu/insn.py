@@ -29,6 +29,11 @@ def decode(code: bytes, rip: int):
     return next(_MD.disasm(code, rip, 1), None)
 
 
+def count_instructions(code: bytes, va: int) -> int:
+    """How many instructions the bytes of one translated block hold."""
+    return sum(1 for _ in _MD.disasm_lite(code, va))
+
+
 def disassemble(code: bytes, rip: int) -> str:
     """'mov qword ptr [rax], 1' for the instruction at rip, or '(bad)' / '(unreadable)'."""
     if not code:

@@ -21,6 +21,7 @@ class Options:
     tlb_geometry: dict = field(default_factory=dict)
     timeout: float | None = None
     max_insns: int | None = None
+    count_insns: bool = False           # --stats: count instructions (a block hook: slower)
     tracer: object = None
     stdout: object = None
     stderr: object = None
@@ -49,5 +50,6 @@ class Machine:
         """Load `path` (ElfError if refused), run it, return the kernel's Report."""
         image = load_elf(path)
         self.kernel.exec_first(self.cpu, image, argv, envp)
-        self.cpu.run(timeout=self.options.timeout, max_insns=self.options.max_insns)
+        self.cpu.run(timeout=self.options.timeout, max_insns=self.options.max_insns,
+                     count_insns=self.options.count_insns)
         return self.kernel.report

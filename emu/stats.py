@@ -79,9 +79,11 @@ def format_stats(machine) -> str:
     mmu, cpu, kernel = machine.mmu, machine.cpu, machine.kernel
     lines = ["emu stats:"]
     if cpu.max_insns is not None:
-        lines.append(f"  instructions: {cpu.insn_count} (counted because of --max-insns)")
+        lines.append(f"  instructions: {cpu.insn_count} (counted one by one because of --max-insns)")
+    elif getattr(cpu, "block_insns", None) is not None:
+        lines.append(f"  instructions: {cpu.insn_count} (counted per executed block: --stats slows emu down)")
     else:
-        lines.append("  instructions: not counted (only with --max-insns N, which slows emu down)")
+        lines.append("  instructions: not counted")
     rows = [("", "hits", "misses", "walks", "flushes", "evictions", "entries")]
     for label, tlb in (("TLB 4K", mmu.tlb.small), ("TLB 2M", mmu.tlb.huge)):
         c = tlb.counters
