@@ -166,12 +166,16 @@ def plugins_command(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "plugins":
-        return plugins_command(args)
-    if args.command == "walk":
-        return walk_cli(args)
-    status = run_command(args)
-    if status == 128 + 13:              # the guest died of SIGPIPE: our stdout is gone too
+    try:
+        if args.command == "plugins":
+            status = plugins_command(args)
+        elif args.command == "walk":
+            status = walk_cli(args)
+        else:
+            status = run_command(args)
+    except BrokenPipeError:             # emu's own output went into a closed pipe (`| head`)
+        status = 128 + 13
+    if status == 128 + 13:              # SIGPIPE: our stdout is gone, do not flush into it at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status
 
