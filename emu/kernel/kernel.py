@@ -370,14 +370,7 @@ class Kernel:
         """`proc` is gone: free its memory and files, tell its parent, keep its status."""
         if not proc.alive:
             return
-        proc.exit_status = wait_status
-        proc.state = ZOMBIE
-        proc.block = None
-        if proc.files is not None and hasattr(proc.files, "close_all"):
-            proc.files.close_all(self)
-        if self.recorder:
-            self.recorder.exiting(self, proc)
-        proc_calls.exit_mmap(self, proc.mm)
+        self.release(proc, wait_status)
         self.trace_sched(f"pid {proc.pid} exits, wait status {wait_status:#x}")
         for child in proc.children:
             child.ppid = self.init.pid
@@ -399,17 +392,22 @@ class Kernel:
         parent.children.remove(child)
         del self.procs[child.pid]
 
+    def release(self, proc: Process, wait_status: int) -> None:
+        """Make `proc` a zombie with `wait_status`: close its files, free its memory."""
+        proc.exit_status = wait_status
+        proc.state = ZOMBIE
+        proc.block = None
+        if proc.files is not None:
+            proc.files.close_all(self)
+        if self.recorder:
+            self.recorder.exiting(self, proc)
+        proc_calls.exit_mmap(self, proc.mm)
+
     def shutdown(self) -> None:
         """Process 1 is gone: the others are killed too, and the machine stops."""
         for proc in list(self.procs.values()):
             if proc.alive:
-                proc.exit_status = signal.SIGKILL
-                proc.state = ZOMBIE
-                if proc.files is not None and hasattr(proc.files, "close_all"):
-                    proc.files.close_all(self)
-                if self.recorder:
-                    self.recorder.exiting(self, proc)
-                proc_calls.exit_mmap(self, proc.mm)
+                self.release(proc, signal.SIGKILL)
         self.check_nothing_leaked()
         self.cpu.stop()
 
