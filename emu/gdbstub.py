@@ -252,18 +252,8 @@ class GdbStub:
         self.proc = self.kernel.init
         entry = self.kernel.start.entry
         self.entry_hook = self.cpu.uc.hook_add(UC_HOOK_CODE, self.on_entry, begin=entry, end=entry)
-        # A fault process 1 cannot survive stops it first (see fatal_stop).
-        original_force, original_report = self.kernel.force_signal, self.kernel.report_kill
-
-        def force_signal(sig, code, addr, what, trap):
-            self.fault_frame = trap.frame
-            return original_force(sig, code, addr, what, trap)
-
-        def report_kill(sig, code, addr, what, rip):
-            original_report(sig, code, addr, what, rip)
-            self.fatal_stop(sig)
-        self.fault_frame = None
-        self.kernel.force_signal, self.kernel.report_kill = force_signal, report_kill
+        # A fault process 1 cannot survive stops it first (Kernel.force_signal calls this).
+        self.kernel.on_fatal_signal = self.fatal_stop
 
     def on_entry(self, uc, address, size, _data):
         self.cpu.uc.hook_del(self.entry_hook)
@@ -330,12 +320,12 @@ class GdbStub:
         self.stop = Stop(signal.SIGTRAP, "hwbreak:;" if address in self.hw else "swbreak:;")
         uc.emu_stop()
 
-    def fatal_stop(self, sig: int) -> None:
+    def fatal_stop(self, sig: int, frame: dict) -> None:
         """Process 1 takes a fault it cannot survive: stop with its signal, showing the
-        faulting instruction's registers (the trap frame), before the kernel kills it."""
-        if self.conn is None or self.conn.closed or self.detached or self.fault_frame is None:
+        faulting instruction's registers (the trap `frame`), before the kernel kills it."""
+        if self.conn is None or self.conn.closed or self.detached:
             return
-        self.frame_override, self.fault_frame = self.fault_frame, None
+        self.frame_override = frame
         try:
             self.serve(Stop(sig))
         finally:

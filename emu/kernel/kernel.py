@@ -108,7 +108,8 @@ class Kernel:
         self.report = Report()
         self.recipes = insn.RecipeCache()
         self.fault_stats = FaultStats()         # user page faults by kind and op, for --stats
-        self.recorder = None            # emu/report.py's Recorder with `emu run --report`, else None
+        self.recorder = None            # --report's recorder (emu/report.py)
+        self.on_fatal_signal = None     # called as (signal, trap frame) before process 1 dies of a fault
 
     # -- boot -------------------------------------------------------------------------
 
@@ -260,6 +261,8 @@ class Kernel:
                 sig, code, what = signal.SIGSEGV, SI_KERNEL, "cannot push the signal frame"
         if proc is self.init:
             self.report_kill(sig, code, addr, what, trap.frame["rip"])
+            if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
+                self.on_fatal_signal(sig, trap.frame)
         self.exit_process(proc, sig)
 
     def report_kill(self, sig: int, code: int, addr: int, what: str, rip: int) -> None:
