@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from .cpu import Cpu
 from .elf import load_elf
 from .kernel.kernel import Kernel
-from .kernel.stub import KERNEL_PA, load_stub
+from .kernel.stub import load_stub
 from .mmu import Mmu
 from .plugins import discover
 from .physmem import FrameAllocator, PhysicalMemory

@@ -44,7 +44,7 @@ real CS (one register read) before a fault is raised.
 import enum
 import struct
 from time import perf_counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from unicorn import UC_MEM_FETCH, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_TLB_VIRTUAL

@@ -28,7 +28,7 @@ import time
 
 from . import __version__
 from .kernel.mm import VM_EXEC, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE, FileBacking, ShmemObject, pt_ops
-from .paging import (ENTRY_SIZE, HPAGE_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS,
+from .paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS,
                      PTE_RW, PTE_US, PTRS_PER_TABLE, USER_TOP, entry_flags_str, pf_error_str)
 
 MAX_FAULTS = 5000              # fault events kept (the rest are counted)

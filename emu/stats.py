@@ -20,21 +20,38 @@ from .paging import PFErr
 
 @dataclass
 class FaultStats:
-    """User page faults as the kernel answered them (Kernel.fault_answered)."""
-    by_kind: Counter = field(default_factory=Counter)        # fault_kind(...) -> count
-    by_op: Counter = field(default_factory=Counter)          # (op name, result) -> count
+    """User page faults as the kernel answered them (Kernel.fault_answered).
+
+    The fault path only counts a raw key; names and kinds are worked out when the table
+    is printed, so --stats costs the fault path a dict update, not string work.
+    """
+    raw: Counter = field(default_factory=Counter)   # (error & P|W, result, fault op or None, huge zero) -> n
     handler_seconds: float = 0.0        # in Kernel.do_page_fault
     delivery_seconds: float = 0.0       # in Cpu.after_unicorn_error: CR2, IDT delivery
 
-    def record(self, kind: str, op: str | None, result: str, seconds: float) -> None:
-        self.by_kind[kind] += 1
-        if op is not None:
-            self.by_op[op, result] += 1
+    def record(self, error: int, result: str, ops, huge_zero: bool, seconds: float) -> None:
+        self.raw[error & 3, result, ops, huge_zero] += 1
         self.handler_seconds += seconds
 
     @property
+    def by_kind(self) -> Counter:
+        kinds = Counter()
+        for (error, result, _, huge_zero), count in self.raw.items():
+            kinds[fault_kind(error, result, huge_zero=huge_zero)] += count
+        return kinds
+
+    @property
+    def by_op(self) -> Counter:
+        """(op name, result) -> count, for the faults a pagetable_op answered."""
+        ops = Counter()
+        for (_, result, op, _), count in self.raw.items():
+            if op is not None:
+                ops[f"{op.name}.fault", result] += count
+        return ops
+
+    @property
     def total(self) -> int:
-        return sum(self.by_kind.values())
+        return sum(self.raw.values())
 
 
 def fault_kind(error: int, result: str, *, huge_zero: bool = False) -> str:

@@ -13,7 +13,6 @@ CR3 reloaded. A process that blocks in a system call sleeps on a `Block`
 """
 
 import errno
-import os
 import signal
 import struct
 import sys
@@ -23,7 +22,7 @@ from time import perf_counter
 from .. import insn
 from ..errors import EmulatorBug
 from ..mmu import Access, GeneralProtection, PageFault, walk
-from ..stats import FaultStats, fault_kind
+from ..stats import FaultStats
 from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
 from . import proc_calls
@@ -204,14 +203,12 @@ class Kernel:
     def fault_answered(self, proc, cr2: int, access: Access, error: int, vma, result: str, start: float,
                        *, op_ran: bool = False) -> None:
         """Count a user page fault for --stats (kind, pagetable_op, time) and trace the answer."""
-        op = function = None
-        huge_zero = False
-        if op_ran:
-            ops = pt_ops(vma, "fault")
-            op, function = f"{ops.name}.fault", getattr(ops.fault, "__qualname__", "fault")
-            huge_zero = not error & PF_W and self.maps_huge_zero_page(vma, cr2)
-        self.fault_stats.record(fault_kind(error, result, huge_zero=huge_zero), op, result, perf_counter() - start)
+        ops = pt_ops(vma, "fault") if op_ran else None
+        huge_zero = bool(op_ran and not error & PF_W and vma.flags & VM_HUGETLB and self.maps_huge_zero_page(vma, cr2))
+        self.fault_stats.record(error, result, ops, huge_zero, perf_counter() - start)
         if self.tracer:
+            op = f"{ops.name}.fault" if ops is not None else None
+            function = getattr(ops.fault, "__qualname__", "fault") if ops is not None else None
             self.tracer.fault_handled(pid=proc.pid, va=cr2, access=access.name.lower(), vma=vma, op=op,
                                       function=function, result=result)
 

@@ -11,7 +11,6 @@ with rax = 0. wait4 reports a zombie child with Linux's status encoding:
 import copy
 import errno
 import os
-import signal
 import struct
 
 from ..paging import (ENTRY_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
@@ -19,7 +18,7 @@ from .mm import VM_DONTCOPY, Mm, UserFault, copy_to_user, pt_ops
 from .mm import exit_mmap as mm_exit_mmap
 from ..physmem import OutOfMemory
 from .pagetable import PageTables
-from .process import BLOCKED, ZOMBIE, Process
+from .process import ZOMBIE
 from .sched import Block
 from .signals import SigInfo
 
