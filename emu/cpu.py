@@ -163,13 +163,21 @@ class ContextLayout:
 
 class SavedState:
     """The CPU state where emulation stopped, saved once: a fault path reads its registers
-    from the saved bytes instead of asking Unicorn for each one."""
+    from the saved bytes instead of asking Unicorn for each one.
+
+    The context buffer (and its view) is the Cpu's, reused for every fault
+    (`context_update` saves into it): the state is restored before the next save.
+    """
 
     def __init__(self, cpu: "Cpu"):
         self.cpu = cpu
         self.layout = cpu.layout
-        self.context = cpu.uc.context_save()
-        self.view = self.layout.view(self.context)
+        if cpu.fault_context is None:
+            cpu.fault_context = cpu.uc.context_save()
+            cpu.fault_view = cpu.layout.view(cpu.fault_context)
+        else:
+            cpu.uc.context_update(cpu.fault_context)
+        self.context, self.view = cpu.fault_context, cpu.fault_view
 
     def reg(self, name: str) -> int:
         index = GPR_INDEX.get(name)
@@ -193,6 +201,7 @@ class Cpu:
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
         self.layout = ContextLayout(self.uc)
         self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT): its CS, SS, CPL
+        self.fault_context = self.fault_view = None     # SavedState's reusable buffer
         self.hc_frame_pa, self.hc_cr2_pa = stub.pa("hc_frame"), stub.pa("hc_cr2")   # the mailbox
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 from .. import insn
+from ..cpu import SavedState
 from ..errors import EmulatorBug
 from ..mmu import Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
@@ -533,7 +534,7 @@ class Kernel:
 
     def on_syscall(self, cpu) -> None:
         proc = self.current
-        regs = cpu.layout.read_gprs(cpu.uc.context_save())
+        regs = cpu.layout.read_gprs(SavedState(cpu).context)
         nr = regs["rax"]
         args = (regs["rdi"], regs["rsi"], regs["rdx"], regs["r10"], regs["r8"], regs["r9"])
         handler = SYSCALLS.get(nr)
