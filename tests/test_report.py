@@ -187,7 +187,7 @@ def install_chromium() -> str | None:
                      [["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]]):
         try:
             for command in commands:
-                result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+                result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
                 if result.returncode:
                     last = (result.stderr.strip().splitlines() or ["exit status %d" % result.returncode])[-1]
                     break
