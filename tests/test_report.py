@@ -193,7 +193,9 @@ def install_chromium() -> str | None:
                     break
             else:
                 return None
-        except (OSError, subprocess.TimeoutExpired) as err:
+        except subprocess.TimeoutExpired as err:
+            return f"apt-get install -y chromium took too long ({err.timeout:.0f} s); not retried"
+        except OSError as err:
             last = str(err)
     return f"apt-get install -y chromium failed: {last}"
 
