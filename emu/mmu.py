@@ -382,7 +382,7 @@ class Mmu:
         self.tlb.small.counters.walks += 1
         self.tlb.small.counters.misses += 1
         return self.cache(va, pte & PHYS_ADDR_MASK, PAGE_SIZE, writable=writable, user=user, nx=nx,
-                          dirty=dirty, global_=bool(pte & PTE_G))
+                          dirty=dirty, global_=bool(pte & PTE_G), perms=(kernel_perms, user_perms))
 
     def fill_slow(self, va, uc_access, entry, cached) -> bool:
         """The TLB could not serve `va`: walk, cache the result, or record the fault."""
@@ -463,9 +463,10 @@ class Mmu:
                           nx=tr.nx, dirty=tr.dirty, global_=tr.global_)
 
     def cache(self, va: int, frame_pa: int, page_size: int, *, writable: bool, user: bool,
-              nx: bool, dirty: bool, global_: bool) -> TlbEntry:
-        kernel_perms, user_perms = unicorn_perms(writable=writable, user=user, nx=nx, dirty=dirty,
-                                                 wp=bool(self.cr0 & CR0_WP))
+              nx: bool, dirty: bool, global_: bool, perms: tuple | None = None) -> TlbEntry:
+        """Put a translation in the TLB; `perms` are its Unicorn rights if already worked out."""
+        kernel_perms, user_perms = perms or unicorn_perms(writable=writable, user=user, nx=nx, dirty=dirty,
+                                                          wp=bool(self.cr0 & CR0_WP))
         new = TlbEntry(va >> size_shift(page_size), frame_pa, page_size, writable, user, nx, dirty,
                        global_ and bool(self.cr4 & CR4_PGE), kernel_perms, user_perms)
         victim = self.tlb.insert(new)
