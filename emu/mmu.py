@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from unicorn import UC_MEM_FETCH, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_TLB_VIRTUAL
 
-from .paging import (CR0_PG, CR0_WP, CR3_ADDR_MASK, CR4_PGE, EFER_NXE, ENTRY_SIZE, HPAGE_SIZE, HUGE_PHYS_MASK,
+from .paging import (CR0_PG, CR0_WP, CR3_ADDR_MASK, CR4_PGE, EFER_NXE, ENTRY_SIZE, HPAGE_SHIFT, HPAGE_SIZE, HUGE_PHYS_MASK,
                      PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_G, PTE_NX, PTE_P, PTE_PS, PTE_RW,
                      PTE_US, RSVD_HIGH, RSVD_PDE_2M, PFErr, is_canonical, pf_error_str, table_index)
 from .tlb import Tlb, TlbEntry
@@ -73,6 +73,7 @@ RSVD_BY_LEVEL = {4: RSVD_HIGH | PTE_PS, 3: RSVD_HIGH | PTE_PS, 2: RSVD_HIGH, 1: 
 
 UNBACKED = (1 << 64) - 1
 _unpack_u64 = struct.Struct("<Q").unpack_from     # a read of physical memory beyond RAM returns all ones
+_pack_u64 = struct.Struct("<Q").pack_into
 
 
 class PageFault(Exception):
@@ -152,6 +153,12 @@ def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd
     return code
 
 
+# The error code of a not-present fault, by (Unicorn access, CPL, EFER.NXE): the hook's
+# common refusal looks it up instead of computing it.
+NOT_PRESENT_CODE = {(uc_access, cpl, nxe): fault_error_code(ACCESS_FROM_UC[uc_access], cpl, nxe, present=False)
+                    for uc_access in ACCESS_FROM_UC for cpl in (0, 3) for nxe in (False, True)}
+
+
 def walk(mem, va: int, access: Access, regs: PagingRegs, *, cpl: int,
          update_ad: bool = True, steps: list | None = None) -> Translation:
     """Translate `va` for `access` at privilege `cpl` as the CPU does (SDM 4.5, 4.6, 4.8).
@@ -225,7 +232,7 @@ def read_entry(mem, entry_pa: int) -> int:
         return UNBACKED
 
 
-def unicorn_perms(*, writable: bool, user: bool, nx: bool, dirty: bool, wp: bool) -> tuple:
+def unicorn_perms(writable: bool, user: bool, nx: bool, dirty: bool, wp: bool) -> tuple:
     """UC_PROT_* bits to hand Unicorn at CPL 0 and at CPL 3 for a page with these rights.
 
     WRITE is given only once the page is Dirty, so the first store comes back to the
@@ -344,45 +351,45 @@ class Mmu:
         """
         if (va >> 47) not in (0, 0x1FFFF):
             return None
-        must_be_clear = RSVD_HIGH if self.efer & EFER_NXE else RSVD_HIGH | PTE_NX
-        wanted = PTE_P | PTE_A
+        nxe = self.efer & EFER_NXE
+        # An upper entry (PML4E, PDPTE, PDE) passes if, of these bits, exactly P and A are set.
+        upper_bits = PTE_P | PTE_A | PTE_PS | (RSVD_HIGH if nxe else RSVD_HIGH | PTE_NX)
+        upper_ok = PTE_P | PTE_A
         buf = self.mem.buf
-        table_pa = self.cr3 & PHYS_ADDR_MASK
-        both, either = ~0, 0            # AND and OR of the entries: the combined rights
-        try:
-            for shift in (36, 27, 18):  # PML4E, PDPTE, PDE: (va >> shift) & 0xff8 = index * 8
-                upper = _unpack_u64(buf, table_pa | ((va >> shift) & 0xFF8))[0]
-                if upper & (wanted | PTE_PS | must_be_clear) != wanted:
-                    return None
-                both &= upper
-                either |= upper
-                table_pa = upper & PHYS_ADDR_MASK
-            pte_pa = table_pa | ((va >> 9) & 0xFF8)
+        try:                            # (va >> shift) & 0xff8 is the level's index * 8
+            pml4e = _unpack_u64(buf, (self.cr3 & PHYS_ADDR_MASK) | ((va >> 36) & 0xFF8))[0]
+            if pml4e & upper_bits != upper_ok:
+                return None
+            pdpte = _unpack_u64(buf, (pml4e & PHYS_ADDR_MASK) | ((va >> 27) & 0xFF8))[0]
+            if pdpte & upper_bits != upper_ok:
+                return None
+            pde = _unpack_u64(buf, (pdpte & PHYS_ADDR_MASK) | ((va >> 18) & 0xFF8))[0]
+            if pde & upper_bits != upper_ok:
+                return None
+            pte_pa = (pde & PHYS_ADDR_MASK) | ((va >> 9) & 0xFF8)
             pte = _unpack_u64(buf, pte_pa)[0]
         except struct.error:             # a table beyond RAM: the full walk explains it
             return None
         if not pte & PTE_P:              # the demand-paging case: the full walk would say the same
-            raise PageFault(va, fault_error_code(ACCESS_FROM_UC[uc_access], self.cpl, bool(self.efer & EFER_NXE),
-                                                 present=False), "not present at level 1")
-        if pte & must_be_clear:
-            return None
-        both &= pte
-        either |= pte
-        writable, user, nx = bool(both & PTE_RW), bool(both & PTE_US), bool(either & PTE_NX)
-        nx = nx and bool(self.efer & EFER_NXE)
+            raise PageFault(va, NOT_PRESENT_CODE[uc_access, self.cpl, bool(nxe)], "not present at level 1")
+        if pte & (upper_bits & ~(PTE_P | PTE_A | PTE_PS)):
+            return None                  # a reserved bit in the PTE
+        both = pml4e & pdpte & pde & pte          # the combined rights (SDM 4.6)
+        writable, user = bool(both & PTE_RW), bool(both & PTE_US)
+        nx = bool(nxe and (pml4e | pdpte | pde | pte) & PTE_NX)
         write = uc_access == UC_MEM_WRITE
         dirty = write or bool(pte & PTE_D)   # a permitted write sets D (SDM 4.8)
-        kernel_perms, user_perms = unicorn_perms(writable=writable, user=user, nx=nx,
-                                                 dirty=dirty, wp=bool(self.cr0 & CR0_WP))
-        if not (user_perms if self.cpl == 3 else kernel_perms) & PROT_NEEDED[uc_access]:
+        perms = unicorn_perms(writable, user, nx, dirty, self.cr0 & CR0_WP)
+        if not perms[self.cpl == 3] & PROT_NEEDED[uc_access]:
             return None
         updated = pte | PTE_A | (PTE_D if write else 0)
         if updated != pte:
-            self.mem.write_u64(pte_pa, updated)
-        self.tlb.small.counters.walks += 1
-        self.tlb.small.counters.misses += 1
-        return self.cache(va, pte & PHYS_ADDR_MASK, PAGE_SIZE, writable=writable, user=user, nx=nx,
-                          dirty=dirty, global_=bool(pte & PTE_G), perms=(kernel_perms, user_perms))
+            _pack_u64(buf, pte_pa, updated)
+        counters = self.tlb.small.counters
+        counters.walks += 1
+        counters.misses += 1
+        return self.cache(va, pte & PHYS_ADDR_MASK, PAGE_SIZE, writable, user, nx, dirty,
+                          bool(pte & PTE_G), perms)
 
     def fill_slow(self, va, uc_access, entry, cached) -> bool:
         """The TLB could not serve `va`: walk, cache the result, or record the fault."""
@@ -459,16 +466,14 @@ class Mmu:
 
     def fill_tlb(self, va: int, tr: Translation) -> TlbEntry:
         """Cache the walk's result `tr` for the page at `va`; return the new entry."""
-        return self.cache(va, tr.frame_pa, tr.page_size, writable=tr.writable, user=tr.user,
-                          nx=tr.nx, dirty=tr.dirty, global_=tr.global_)
+        return self.cache(va, tr.frame_pa, tr.page_size, tr.writable, tr.user, tr.nx, tr.dirty, tr.global_)
 
-    def cache(self, va: int, frame_pa: int, page_size: int, *, writable: bool, user: bool,
+    def cache(self, va: int, frame_pa: int, page_size: int, writable: bool, user: bool,
               nx: bool, dirty: bool, global_: bool, perms: tuple | None = None) -> TlbEntry:
         """Put a translation in the TLB; `perms` are its Unicorn rights if already worked out."""
-        kernel_perms, user_perms = perms or unicorn_perms(writable=writable, user=user, nx=nx, dirty=dirty,
-                                                          wp=bool(self.cr0 & CR0_WP))
-        new = TlbEntry(va >> size_shift(page_size), frame_pa, page_size, writable, user, nx, dirty,
-                       global_ and bool(self.cr4 & CR4_PGE), kernel_perms, user_perms)
+        kernel_perms, user_perms = perms or unicorn_perms(writable, user, nx, dirty, self.cr0 & CR0_WP)
+        new = TlbEntry(va >> (PAGE_SHIFT if page_size == PAGE_SIZE else HPAGE_SHIFT), frame_pa, page_size,
+                       writable, user, nx, dirty, global_ and bool(self.cr4 & CR4_PGE), kernel_perms, user_perms)
         victim = self.tlb.insert(new)
         if self.trace_tlb:
             self.tracer.tlb_fill(va, new, victim)
@@ -536,6 +541,3 @@ class Mmu:
     def flush_all(self) -> None:
         self.drop(self.tlb.flush(keep_global=False))
 
-
-def size_shift(page_size: int) -> int:
-    return page_size.bit_length() - 1

@@ -2,6 +2,7 @@
 #include "rt.h"
 
 static char fresh[8 * 4096] __attribute__((aligned(4096)));
+static char untouched[4096] __attribute__((aligned(4096)));     /* first touched by the flags check */
 
 int main(void)
 {
@@ -19,5 +20,17 @@ int main(void)
     asm volatile("stc\n\tpushfq\n\tpop %0\n\tmovb $1, (%2)\n\tpushfq\n\tpop %1"
                  : "=&r"(flags_before), "=&r"(flags_after) : "r"(fresh + 4096 * 7 + 8) : "memory", "cc");
     ok((flags_before & 1) && (flags_after & 1), "the carry flag survives a fault round trip");
+    /* Flags an arithmetic instruction leaves for the faulting store (QEMU computes them
+       lazily): the same add, then a store to a touched page and to a fresh one. */
+    unsigned long arith[2];
+    for (int fault = 0; fault < 2; fault++) {
+        char *target = fault ? untouched + 16 : fresh + 4096 * 7 + 16;
+        unsigned long value = 0x7fffffffffffffffUL;
+        asm volatile("add $1, %1\n\tmovb $1, (%2)\n\tpushfq\n\tpop %0"
+                     : "=&r"(arith[fault]), "+r"(value) : "r"(target) : "memory", "cc");
+    }
+    /* OF, SF, AF and PF set by the add (0x894); ZF and CF clear. */
+    ok((arith[0] & 0x8d5) == 0x894 && (arith[1] & 0x8d5) == 0x894,
+       "the flags of an add survive a fault on the next instruction");
     return done_testing();
 }

@@ -42,10 +42,10 @@ def test_user_page_fault_frame_is_what_the_cpu_pushes(guests):
     machine = Machine(Options(stdout=io.BytesIO()))
     original = machine.kernel.on_trap
 
-    def on_trap(cpu, frame, cr2, frame_pa):
+    def on_trap(cpu, trap, cr2):
         if not seen:
-            seen.update(frame, cr2=cr2, frame_pa=frame_pa, cpl=cpu.read_cpl())
-        original(cpu, frame, cr2, frame_pa)
+            seen.update(trap.frame, cr2=cr2, frame_pa=trap.frame_pa, cpl=cpu.read_cpl())
+        original(cpu, trap, cr2)
     machine.kernel.on_trap = on_trap
     report = machine.run(str(guests / "hello.elf"), ["hello.elf"], [])
     assert report.status == 0

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from emu.kernel import mman
+from emu.kernel import mm as mm_module, mman
 from emu.kernel.mm import (DEFAULT_OPS, VM_READ, VM_WRITE, FileBacking, Mm, PagetableOps, UserFault, Vma, VmFault,
                            copy_from_user, copy_to_user, exit_mmap, handle_mm_fault, has_pt_op, pt_ops)
 from emu.kernel.pagetable import PageTables
@@ -258,6 +258,7 @@ def test_mprotect_writable_keeps_a_cow_page_read_only():
 
 def no_flush(monkeypatch):
     monkeypatch.setattr(Mm, "flush_tlb_page", lambda self, va: None)
+    monkeypatch.setattr(Mm, "flush_tlb_range", lambda self, start, end: None)
 
 
 @pytest.mark.parametrize("flush", [True, False])
@@ -310,18 +311,24 @@ def test_cow_break_needs_invlpg(monkeypatch, flush):
 
 
 @pytest.mark.parametrize("flush", [True, False])
-def test_munmap_needs_invlpg(monkeypatch, flush):
+@pytest.mark.parametrize("pages", [1, 64])      # 64 > 33 pages: one full flush, not 64 invlpg (Linux's ceiling)
+def test_munmap_needs_invlpg(monkeypatch, flush, pages):
     s = Space().load()
-    va = s.mmap(PAGE_SIZE)
-    s.store(va, b"x")
+    va = s.mmap(pages * PAGE_SIZE)
+    for page in range(pages):
+        s.store(va + page * PAGE_SIZE, b"x")
     if not flush:
         no_flush(monkeypatch)
-    mman.sys_munmap(s.kernel, s.proc, va, PAGE_SIZE)
-    if flush:
-        with pytest.raises(PageFault):
-            s.mmu.translate(va, Access.READ, cpl=3)
-    else:
-        s.mmu.translate(va, Access.READ, cpl=3)         # stale: a freed frame is still reachable
+    flushes = s.mmu.counters.unicorn_flushes
+    mman.sys_munmap(s.kernel, s.proc, va, pages * PAGE_SIZE)
+    for page in range(pages):
+        if flush:
+            with pytest.raises(PageFault):
+                s.mmu.translate(va + page * PAGE_SIZE, Access.READ, cpl=3)
+        else:
+            s.mmu.translate(va + page * PAGE_SIZE, Access.READ, cpl=3)   # stale: a freed frame is still reachable
+    if flush and pages > mm_module.TLB_SINGLE_PAGE_FLUSH_CEILING:
+        assert s.mmu.counters.unicorn_flushes == flushes + 1
 
 
 # ---- pagetable_ops dispatch (the seed's has_pt_op) -------------------------------------------

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 from .. import insn
-from ..cpu import SavedState
 from ..errors import EmulatorBug
 from ..mmu import Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
@@ -39,7 +38,7 @@ from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
 from .sched import Block
 from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, default_is_ignore, setup_frame,
                       sigbit, will_terminate)
-from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS
+from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
 # Linux si_code values (include/uapi/asm-generic/siginfo.h).
@@ -56,6 +55,7 @@ SI_CODE_NAMES = {
 }
 # Exceptions from user mode and the signal Linux sends for each (arch/x86/kernel/traps.c).
 PF_P, PF_W, PF_RSVD, PF_I = PFErr.P.value, PFErr.W.value, PFErr.RSVD.value, PFErr.I.value
+READ, WRITE, FETCH = Access.READ, Access.WRITE, Access.FETCH   # (an enum member lookup is slow on the fault path)
 TRAP_SIGNALS = {
     0: (signal.SIGFPE, FPE_INTDIV, "divide error (#DE)"),
     6: (signal.SIGILL, ILL_ILLOPN, "invalid opcode (#UD)"),
@@ -153,17 +153,16 @@ class Kernel:
 
     # -- traps ------------------------------------------------------------------------
 
-    def on_trap(self, cpu, frame: dict, cr2: int, frame_pa: int) -> None:
+    def on_trap(self, cpu, trap: "TrapContext", cr2: int) -> None:
         """HC_TRAP: the stub saved an exception's trap frame; decide what it means."""
-        vector, rip = frame["vector"], frame["rip"]
+        vector, rip = trap.vector, trap.rip
         if vector == DOUBLE_FAULT:
             self.panic(f"double fault (#DF) at rip {rip:#018x}: {cpu.double_fault_cause} "
                        f"could not be delivered; the stub's #DF handler stops the machine")
             return
-        if frame["cs"] & 3 != 3:
+        if trap.cs & 3 != 3:
             self.panic(f"kernel oops: exception {vector} in ring 0 at rip {rip:#018x} (cr2 {cr2:#x})")
             return
-        trap = TrapContext(frame, frame_pa)
         if vector == PageFault.vector:
             self.do_page_fault(trap, cr2)
         elif vector in TRAP_SIGNALS:
@@ -174,12 +173,12 @@ class Kernel:
 
     def do_page_fault(self, trap: "TrapContext", cr2: int) -> None:
         """Linux's do_user_addr_fault: VMA lookup, access check, the VMA's fault op."""
-        error = trap.frame["error_code"]
-        access = Access.FETCH if error & PF_I else Access.WRITE if error & PF_W else Access.READ
+        error = trap.error_code
+        access = FETCH if error & PF_I else WRITE if error & PF_W else READ
         start = perf_counter()              # the handler's time, for --stats
         proc = self.current
         if self.recorder:
-            self.recorder.user_fault(proc, cr2, error, trap.frame["rip"])
+            self.recorder.user_fault(proc, cr2, error, trap.rip)
         vma = proc.mm.find_vma(cr2)
         if vma is None:
             self.fault_answered(proc, cr2, access, error, None, "SIGSEGV (SEGV_MAPERR: no VMA)", start)
@@ -253,12 +252,13 @@ class Kernel:
         if sig != signal.SIGKILL and act.handler not in (SIG_DFL, SIG_IGN) and not proc.signals.blocked & sigbit(sig):
             regs = {name: trap.frame[name] for name in SIGCONTEXT_REGS}
             try:
-                trap.update(self.mem, setup_frame(self, proc, sig, info, regs))
+                new = setup_frame(self, proc, sig, info, regs)
+                trap.update({name: new[name] for name in SIGCONTEXT_REGS})
                 return
             except UserFault:
                 sig, code, what = signal.SIGSEGV, SI_KERNEL, "cannot push the signal frame"
         if proc is self.init:
-            self.report_kill(sig, code, addr, what, trap.frame["rip"])
+            self.report_kill(sig, code, addr, what, trap.rip)
             if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
                 self.on_fatal_signal(sig, trap.frame)
         self.exit_process(proc, sig)
@@ -534,7 +534,7 @@ class Kernel:
 
     def on_syscall(self, cpu) -> None:
         proc = self.current
-        regs = cpu.layout.read_gprs(SavedState(cpu).context)
+        regs = cpu.layout.read_gprs(cpu.saved.save().context)
         nr = regs["rax"]
         args = (regs["rdi"], regs["rsi"], regs["rdx"], regs["r10"], regs["r8"], regs["r9"])
         handler = SYSCALLS.get(nr)
@@ -568,15 +568,3 @@ class Kernel:
             self.send_signal(self.current, SigInfo(signal.SIGPIPE, code=SI_KERNEL))
             return -errno.EPIPE
         return len(data)
-
-
-class TrapContext:
-    """The trap frame the stub saved, which the kernel may edit before the stub's iretq."""
-
-    def __init__(self, frame: dict, frame_pa: int):
-        self.frame = frame
-        self.frame_pa = frame_pa
-
-    def update(self, mem, regs: dict) -> None:
-        self.frame.update({name: regs[name] for name in SIGCONTEXT_REGS})
-        mem.write(self.frame_pa, TRAPFRAME.pack(*(self.frame[name] for name in TRAPFRAME_FIELDS)))

@@ -51,6 +51,9 @@ VM_MAY_FLAGS = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_MAYSHARE
 
 # The leaf-entry bits a VMA's protection decides (the rest: frame, A, D, G ...).
 PTE_PROT_BITS = PTE_P | PTE_RW | PTE_US | PTE_NX
+# Above this many pages, flushing a range flushes the whole TLB instead (Linux's
+# tlb_single_page_flush_ceiling, arch/x86/mm/tlb.c).
+TLB_SINGLE_PAGE_FLUSH_CEILING = 33
 
 
 class VmFault(enum.Enum):
@@ -396,12 +399,20 @@ class DefaultOps(PagetableOps):
     # -- munmap, mprotect -------------------------------------------------------------
 
     def unmap_page_range(self, mm, vma, start, end):
-        """Clear every present entry of [start, end), invalidate it, then drop its frame."""
-        for va, leaf in pte_leaves(mm, start, end):
+        """Clear every present entry of [start, end), invalidate the range, then drop the frames.
+
+        As Linux's zap_pte_range with its mmu_gather: the frames are freed only after
+        the TLB flush, so no stale translation can reach a frame that is used again.
+        """
+        frames = []
+        for _, leaf in pte_leaves(mm, start, end):
             mm.pt.clear_entry(leaf)
-            mm.flush_tlb_page(va)
-            mm.frames.put_frame(leaf.entry & PHYS_ADDR_MASK)
-            mm.rss -= 1
+            frames.append(leaf.entry & PHYS_ADDR_MASK)
+        if frames:
+            mm.flush_tlb_range(start, end)
+        for pa in frames:
+            mm.frames.put_frame(pa)
+        mm.rss -= len(frames)
 
     def change_protection(self, mm, vma, start, end, new_flags):
         """Rewrite the present entries of [start, end) for `new_flags` (Linux's change_protection).
@@ -517,8 +528,14 @@ class Mm:
             self.mmu.invlpg(va)
 
     def flush_tlb_range(self, start: int, end: int) -> None:
-        """flush_tlb_page for every page of [start, end) (Linux's flush_tlb_range)."""
-        if self.active:
+        """Invalidate [start, end) (Linux's flush_tlb_mm_range): INVLPG page by page, or,
+        for more than TLB_SINGLE_PAGE_FLUSH_CEILING pages, one flush of every non-global
+        translation by rewriting CR3 with its own value (native_flush_tlb_local)."""
+        if not self.active:
+            return
+        if (end - start) >> PAGE_SHIFT > TLB_SINGLE_PAGE_FLUSH_CEILING:
+            self.mmu.load_cr3(self.mmu.cr3)
+        else:
             for va in range(start, end, PAGE_SIZE):
                 self.mmu.invlpg(va)
 

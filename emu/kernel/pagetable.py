@@ -10,7 +10,7 @@ Linux's _PAGE_TABLE): permissions are decided by the leaf entries, the combined 
 of SDM 4.6 then gives exactly the leaf's rights.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..paging import (ENTRY_SIZE, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTE_RW, PTE_US,
                       PTRS_PER_TABLE, USER_TOP, table_index)
@@ -24,8 +24,7 @@ def level_span(level: int) -> int:
     return 1 << (PAGE_SHIFT + 9 * (level - 1))
 
 
-@dataclass(frozen=True)
-class LeafSlot:
+class LeafSlot(NamedTuple):
     """Where the entry mapping a va lives: its physical address, value and level."""
     entry_pa: int
     entry: int
@@ -100,16 +99,27 @@ class PageTables:
         va = start
         while va < end:
             table_pa = self.pml4_pa
-            for level in (4, 3, 2, 1):
+            for level in (4, 3, 2):
                 span = level_span(level)
                 slot = table_pa + table_index(va, level) * ENTRY_SIZE
                 entry = self.mem.read_u64(slot)
-                if entry & PTE_P and (level == 1 or (level == 2 and entry & PTE_PS)):
+                if entry & PTE_P and level == 2 and entry & PTE_PS:
                     yield va - va % span, LeafSlot(slot, entry, level)
-                if not entry & PTE_P or level == 1 or (level == 2 and entry & PTE_PS):
+                if not entry & PTE_P or (level == 2 and entry & PTE_PS):
                     va = va - va % span + span          # on to the next entry at this level
                     break
                 table_pa = entry & PHYS_ADDR_MASK
+            else:
+                # A page table: its entries from va's to the end of the table (or of the range).
+                va -= va % PAGE_SIZE
+                table_end = min(end, va - va % level_span(2) + level_span(2))
+                slot = table_pa + table_index(va, 1) * ENTRY_SIZE
+                while va < table_end:
+                    entry = self.mem.read_u64(slot)
+                    if entry & PTE_P:
+                        yield va, LeafSlot(slot, entry, 1)
+                    va += PAGE_SIZE
+                    slot += ENTRY_SIZE
 
     def free_empty_tables(self, start: int, end: int) -> int:
         """Free every page-table page below the PML4 that maps part of [start, end) and is empty.

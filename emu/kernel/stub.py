@@ -29,6 +29,9 @@ TRAPFRAME_REGS = ("r15", "r14", "r13", "r12", "r11", "r10", "r9", "r8",
 TRAPFRAME_FIELDS = TRAPFRAME_REGS + ("vector", "error_code", "rip", "cs", "rflags", "rsp", "ss")
 TRAPFRAME = struct.Struct("<" + "Q" * len(TRAPFRAME_FIELDS))
 IRET_FRAME_OFFSET = 17 * 8          # where the CPU-pushed part (rip ...) starts
+# The tail every trap reads: vector, error code and the CPU-pushed rip, cs, rflags, rsp, ss.
+TRAPFRAME_TAIL_OFFSET = len(TRAPFRAME_REGS) * 8
+TRAPFRAME_TAIL = struct.Struct("<7Q")
 
 
 class StubMissing(Exception):
@@ -65,3 +68,32 @@ def load_stub(path: Path = DEFAULT_STUB) -> Stub:
         for seg in binary.segments if seg.type == lief.ELF.Segment.TYPE.LOAD)
     symbols = {sym.name: sym.value for sym in binary.symtab_symbols if sym.name}
     return Stub(segments, symbols)
+
+
+class TrapContext:
+    """The trap frame the stub saved (layout in emu/kernel/stub.py), which the kernel may
+    edit before the stub's iretq.
+
+    The vector, the error code and what the CPU pushed are read at once: every trap
+    looks at them. All the fields by name (`frame`) are read only when a signal needs
+    the saved registers, which a page fault that is simply resolved never does.
+    """
+
+    def __init__(self, mem, frame_pa: int):
+        self.mem = mem
+        self.frame_pa = frame_pa
+        (self.vector, self.error_code, self.rip, self.cs, self.rflags, self.rsp,
+         self.ss) = TRAPFRAME_TAIL.unpack_from(mem.buf, frame_pa + TRAPFRAME_TAIL_OFFSET)
+        self._frame = None
+
+    @property
+    def frame(self) -> dict:
+        """Every field of the trap frame, by name (TRAPFRAME_FIELDS)."""
+        if self._frame is None:
+            self._frame = dict(zip(TRAPFRAME_FIELDS, TRAPFRAME.unpack_from(self.mem.buf, self.frame_pa)))
+        return self._frame
+
+    def update(self, regs: dict) -> None:
+        """Change the saved registers named in `regs`: the stub's iretq resumes with them."""
+        self.frame.update(regs)
+        self.mem.write(self.frame_pa, TRAPFRAME.pack(*(self.frame[name] for name in TRAPFRAME_FIELDS)))
