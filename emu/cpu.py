@@ -26,7 +26,7 @@ from unicorn import x86_const as ux
 
 from . import insn
 from .errors import EmulatorBug
-from .mmu import Access, GeneralProtection, Mmu, PageFault
+from .mmu import READ, WRITE, GeneralProtection, Mmu, PageFault
 from .paging import (PAGE_SIZE, pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
 from .kernel.stub import HC_BOOT, HC_PORT, HC_TRAP, KERNEL_VIRT_OFFSET, TrapContext
 
@@ -43,6 +43,8 @@ IDT_GATE_P = 1 << 47
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
 NEVER = 0xFFFF_FFFF_FFFF_FFFF      # emu_start's `until` (ignored: exits are on, and none is set)
 _unpack_u64 = struct.Struct("<Q").unpack_from
+_pack_u64 = struct.Struct("<Q").pack_into
+_unpack_u32 = struct.Struct("<I").unpack_from
 PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn
 NO_PREEMPTION = 1 << 62            # a count that never runs out
 
@@ -114,6 +116,7 @@ class ContextLayout:
         self.hflags_offset = base + 176
         self.segs_offset = base + 184
         self.cr2_offset = base + 424 + 2 * 8
+        self.cs_offset, self.ss_offset = self.segment(self.CS), self.segment(self.SS)
         checks = [
             base >= 0,
             raw[self.rip_offset:self.rip_offset + 8] == struct.pack("<Q", marks[16]),
@@ -143,22 +146,19 @@ class ContextLayout:
 
     def selectors(self, view) -> tuple:
         """(CS, SS) selectors from a context's view."""
-        return (struct.unpack_from("<I", view, self.segment(self.CS))[0],
-                struct.unpack_from("<I", view, self.segment(self.SS))[0])
+        return _unpack_u32(view, self.cs_offset)[0], _unpack_u32(view, self.ss_offset)[0]
 
     def enter_ring0(self, view, kernel, *, rsp: int, clear_flags: int, cr2: int | None) -> None:
         """Make the interrupted context (`view`) the CPU state at an exception handler's
         first instruction: CPL 0 with the kernel's CS and SS (from the ring-0 context's
         view `kernel`), the new RSP, IF/TF/NT/RF cleared in RFLAGS, CR2 loaded for a #PF."""
         view[self.hflags_offset:self.hflags_offset + 8] = kernel[self.hflags_offset:self.hflags_offset + 8]
-        for index in (self.CS, self.SS):
-            offset = self.segment(index)
+        for offset in (self.cs_offset, self.ss_offset):
             view[offset:offset + self.SEGMENT_SIZE] = kernel[offset:offset + self.SEGMENT_SIZE]
-        struct.pack_into("<Q", view, self.gpr_offset + 4 * 8, rsp)
-        eflags = struct.unpack_from("<Q", view, self.eflags_offset)[0]
-        struct.pack_into("<Q", view, self.eflags_offset, eflags & ~clear_flags)
+        _pack_u64(view, self.gpr_offset + 4 * 8, rsp)
+        _pack_u64(view, self.eflags_offset, _unpack_u64(view, self.eflags_offset)[0] & ~clear_flags)
         if cr2 is not None:
-            struct.pack_into("<Q", view, self.cr2_offset, cr2)
+            _pack_u64(view, self.cr2_offset, cr2)
 
 
 class SavedState:
@@ -211,6 +211,7 @@ class Cpu:
         self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT): its CS, SS, CPL
         self.saved = SavedState(self)   # the reusable buffer where a fault path saves the CPU state
         self.hc_frame_pa, self.hc_cr2_pa = stub.pa("hc_frame"), stub.pa("hc_cr2")   # the mailbox
+        self.tss_va = stub.symbols["tss"]
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""
         self.stopped = False
@@ -391,11 +392,12 @@ class Cpu:
             handler = self.idt_gate(exc.vector)
             from_user = cs & 3 == 3
             new_rsp = self.tss_rsp0() if from_user else rsp & ~0xF
-            frame = [rip, cs, rflags, rsp, ss]
             if exc.vector in HAS_ERROR_CODE:
-                frame.insert(0, exc.error_code)
-            new_rsp -= 8 * len(frame)
-            self.write_kernel(new_rsp, struct.pack(f"<{len(frame)}Q", *frame))
+                frame = struct.pack("<6Q", exc.error_code, rip, cs, rflags, rsp, ss)
+            else:
+                frame = struct.pack("<5Q", rip, cs, rflags, rsp, ss)
+            new_rsp -= len(frame)
+            self.write_kernel(new_rsp, frame)
         except DeliveryFault as why:
             if exc.vector == DOUBLE_FAULT:
                 raise TripleFault(f"triple fault: {why} while delivering #DF (after {first.name} "
@@ -419,22 +421,23 @@ class Cpu:
         return (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32)
 
     def tss_rsp0(self) -> int:
-        return struct.unpack("<Q", self.read_kernel(self.stub.symbols["tss"] + 4, 8))[0]
+        """RSP0 of the 64-bit TSS, at byte 4 (SDM figure 8-11)."""
+        return _unpack_u64(self.read_kernel(self.tss_va + 4, 8))[0]
 
     def read_kernel(self, va: int, size: int) -> bytes:
         """Read ring-0 memory through the MMU, as the CPU reads the IDT or the TSS."""
         try:
-            pa = self.mmu.pa(va, Access.READ, cpl=0)
+            pa = self.mmu.pa(va, READ, cpl=0)
         except (PageFault, GeneralProtection) as fault:
             raise DeliveryFault(f"{fault}") from None
         return self.mem.read(pa, size)
 
     def write_kernel(self, va: int, data: bytes) -> None:
         try:
-            pa = self.mmu.pa(va, Access.WRITE, cpl=0)
+            pa = self.mmu.pa(va, WRITE, cpl=0)
             if (va & (PAGE_SIZE - 1)) + len(data) > PAGE_SIZE:      # the frame spans two pages
                 split = PAGE_SIZE - (va & (PAGE_SIZE - 1))
-                self.mem.write(self.mmu.pa(va + split, Access.WRITE, cpl=0), data[split:])
+                self.mem.write(self.mmu.pa(va + split, WRITE, cpl=0), data[split:])
                 data = data[:split]
         except (PageFault, GeneralProtection) as fault:
             raise DeliveryFault(f"{fault} (pushing the exception frame)") from None

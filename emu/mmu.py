@@ -61,8 +61,13 @@ class Access(enum.IntEnum):
     FETCH = 2
 
 
+# The members under plain names, for hot paths: in CPython 3.11 every `Access.READ`
+# goes through a descriptor call.
+READ, WRITE, FETCH = Access.READ, Access.WRITE, Access.FETCH
+
+
 # Unicorn's access codes, and the permission each one needs.
-ACCESS_FROM_UC = {UC_MEM_READ: Access.READ, UC_MEM_WRITE: Access.WRITE, UC_MEM_FETCH: Access.FETCH}
+ACCESS_FROM_UC = {UC_MEM_READ: READ, UC_MEM_WRITE: WRITE, UC_MEM_FETCH: FETCH}
 PROT_NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE, UC_MEM_FETCH: UC_PROT_EXEC}
 PROT_FOR_ACCESS = (UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC)      # indexed by Access
 
@@ -144,11 +149,11 @@ def fault_error_code(access: Access, cpl: int, nxe: bool, *, present: bool, rsvd
         code |= PFErr.P.value
     if rsvd:
         code |= PFErr.RSVD.value | PFErr.P.value
-    if access == Access.WRITE:
+    if access == WRITE:
         code |= PFErr.W.value
     if cpl == 3:
         code |= PFErr.U.value
-    if access == Access.FETCH and nxe:
+    if access == FETCH and nxe:
         code |= PFErr.I.value
     return code
 
@@ -204,9 +209,9 @@ def walk(mem, va: int, access: Access, regs: PagingRegs, *, cpl: int,
         raise PageFault(va, fault_error_code(access, cpl, nxe, present=True), reason)
 
     page_size = PAGE_SIZE if level == 1 else HPAGE_SIZE
-    dirty = bool(entry & PTE_D) or access == Access.WRITE
+    dirty = bool(entry & PTE_D) or access == WRITE
     if update_ad:
-        updated = entry | PTE_A | (PTE_D if access == Access.WRITE else 0)
+        updated = entry | PTE_A | (PTE_D if access == WRITE else 0)
         if updated != entry:
             mem.write_u64(entry_pa, updated)
     frame_pa = entry & (PHYS_ADDR_MASK if page_size == PAGE_SIZE else HUGE_PHYS_MASK)
@@ -218,9 +223,9 @@ def protection_violation(access: Access, cpl: int, cr0: int, *, writable: bool, 
     """Why `access` at `cpl` is refused by the combined permissions (SDM 4.6), or ''."""
     if cpl == 3 and not user:
         return "user access to a supervisor page"
-    if access == Access.FETCH and nx:
+    if access == FETCH and nx:
         return "instruction fetch from a no-execute page"
-    if access == Access.WRITE and not writable and (cpl == 3 or cr0 & CR0_WP):
+    if access == WRITE and not writable and (cpl == 3 or cr0 & CR0_WP):
         return "write to a read-only page"
     return ""
 
@@ -430,7 +435,14 @@ class Mmu:
     def pa(self, va: int, access: Access, *, cpl: int) -> int:
         """The physical address of `va` for `access`: `translate` without building a
         Translation when the TLB already allows the access (the kernel's common case)."""
-        cached = self.tlb.small.lookup(va) or self.tlb.huge.lookup(va)
+        small = self.tlb.small
+        vpn = va >> PAGE_SHIFT
+        tlb_set = small.sets[vpn & small.set_mask]
+        cached = tlb_set.get(vpn)           # SetAssociativeTlb.lookup, written out as in tlb_fill
+        if cached is not None:
+            tlb_set.move_to_end(vpn)
+        else:
+            cached = self.tlb.huge.lookup(va)
         if cached is not None:
             perms = cached.perms_user if cpl == 3 else cached.perms_kernel
             if perms & PROT_FOR_ACCESS[access]:
@@ -444,7 +456,7 @@ class Mmu:
         if cached is not None:
             reason = protection_violation(access, cpl, self.cr0, writable=cached.writable,
                                           user=cached.user, nx=cached.nx)
-            if not reason and (access != Access.WRITE or cached.dirty):
+            if not reason and (access != WRITE or cached.dirty):
                 return Translation(va, cached.pa + (va & (cached.page_size - 1)), cached.page_size,
                                    cached.writable, cached.user, cached.nx, cached.dirty,
                                    cached.global_), cached
@@ -472,13 +484,17 @@ class Mmu:
               nx: bool, dirty: bool, global_: bool, perms: tuple | None = None) -> TlbEntry:
         """Put a translation in the TLB; `perms` are its Unicorn rights if already worked out."""
         kernel_perms, user_perms = perms or unicorn_perms(writable, user, nx, dirty, self.cr0 & CR0_WP)
-        new = TlbEntry(va >> (PAGE_SHIFT if page_size == PAGE_SIZE else HPAGE_SHIFT), frame_pa, page_size,
-                       writable, user, nx, dirty, global_ and bool(self.cr4 & CR4_PGE), kernel_perms, user_perms)
-        victim = self.tlb.insert(new)
+        if page_size == PAGE_SIZE:
+            size_tlb, vpn = self.tlb.small, va >> PAGE_SHIFT
+        else:
+            size_tlb, vpn = self.tlb.huge, va >> HPAGE_SHIFT
+        new = TlbEntry(vpn, frame_pa, page_size, writable, user, nx, dirty, global_ and bool(self.cr4 & CR4_PGE),
+                       kernel_perms, user_perms)
+        victim = size_tlb.insert(new)
         if self.trace_tlb:
             self.tracer.tlb_fill(va, new, victim)
-        if victim is not None:
-            self.drop([victim])
+        if victim is not None and victim.gen == self.gen:
+            self.flush_unicorn()            # `drop` for one entry: Unicorn may hold the victim
         return new
 
     # -- invalidation (SDM 4.10.4) --------------------------------------------------

@@ -29,7 +29,8 @@ class FaultStats:
     handler_seconds: float = 0.0        # in Kernel.do_page_fault
     delivery_seconds: float = 0.0       # in Cpu.after_unicorn_error: CR2, IDT delivery
 
-    def record(self, error: int, result: str, ops, huge_zero: bool, seconds: float) -> None:
+    def record(self, error: int, result, ops, huge_zero: bool, seconds: float) -> None:
+        """`result`: the fault op's VmFault, or a string saying what the kernel did instead."""
         self.raw[error & 3, result, ops, huge_zero] += 1
         self.handler_seconds += seconds
 
@@ -37,7 +38,7 @@ class FaultStats:
     def by_kind(self) -> Counter:
         kinds = Counter()
         for (error, result, _, huge_zero), count in self.raw.items():
-            kinds[fault_kind(error, result, huge_zero=huge_zero)] += count
+            kinds[fault_kind(error, result_name(result), huge_zero=huge_zero)] += count
         return kinds
 
     @property
@@ -46,12 +47,17 @@ class FaultStats:
         ops = Counter()
         for (_, result, op, _), count in self.raw.items():
             if op is not None:
-                ops[f"{op.name}.fault", result] += count
+                ops[f"{op.name}.fault", result_name(result)] += count
         return ops
 
     @property
     def total(self) -> int:
         return sum(self.raw.values())
+
+
+def result_name(result) -> str:
+    """A fault's result as shown: a VmFault's name (MINOR ...), or the kernel's words."""
+    return getattr(result, "name", result)
 
 
 def fault_kind(error: int, result: str, *, huge_zero: bool = False) -> str:

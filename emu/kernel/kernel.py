@@ -21,7 +21,7 @@ from time import perf_counter
 
 from .. import insn
 from ..errors import EmulatorBug
-from ..mmu import Access, GeneralProtection, PageFault, walk
+from ..mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
 from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
@@ -32,7 +32,7 @@ from .exec import build_mm, build_stack
 from .hugetlb import HugePagePool
 from .fs import FdTable
 from .hostfs import HostRoot
-from .mm import VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
+from .mm import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
 from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
 from .sched import Block
@@ -55,7 +55,6 @@ SI_CODE_NAMES = {
 }
 # Exceptions from user mode and the signal Linux sends for each (arch/x86/kernel/traps.c).
 PF_P, PF_W, PF_RSVD, PF_I = PFErr.P.value, PFErr.W.value, PFErr.RSVD.value, PFErr.I.value
-READ, WRITE, FETCH = Access.READ, Access.WRITE, Access.FETCH   # (an enum member lookup is slow on the fault path)
 TRAP_SIGNALS = {
     0: (signal.SIGFPE, FPE_INTDIV, "divide error (#DE)"),
     6: (signal.SIGILL, ILL_ILLOPN, "invalid opcode (#UD)"),
@@ -187,12 +186,14 @@ class Kernel:
             self.fault_answered(proc, cr2, access, error, vma, "panic (reserved bit set)", start)
             return self.panic(f"reserved bit set in a page table entry for {cr2:#x} (corrupt page tables)")
         if not vma.allows(access) or (error & PF_P and not error & PF_W):
-            what = {Access.WRITE: "write to a read-only", Access.FETCH: "execute in a no-execute",
-                    Access.READ: "read of an unreadable"}[access]
+            what = {WRITE: "write to a read-only", FETCH: "execute in a no-execute",
+                    READ: "read of an unreadable"}[access]
             self.fault_answered(proc, cr2, access, error, vma, f"SIGSEGV (SEGV_ACCERR: {what} mapping)", start)
             return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", trap)
-        result = handle_mm_fault(proc.mm, vma, cr2, access == Access.WRITE)
-        self.fault_answered(proc, cr2, access, error, vma, result.name, start, op_ran=True)
+        result = handle_mm_fault(proc.mm, vma, cr2, access == WRITE)
+        self.fault_answered(proc, cr2, access, error, vma, result, start, op_ran=True)
+        if result in RESOLVED:
+            return                          # the stub's iretq retries the instruction
         if result == VmFault.OOM:
             self.force_signal(signal.SIGKILL, 0, cr2, "out of memory", trap)
         elif result == VmFault.SIGBUS:
@@ -200,9 +201,10 @@ class Kernel:
         elif result == VmFault.SIGSEGV:
             self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, "fault op refused", trap)
 
-    def fault_answered(self, proc, cr2: int, access: Access, error: int, vma, result: str, start: float,
+    def fault_answered(self, proc, cr2: int, access: Access, error: int, vma, result, start: float,
                        *, op_ran: bool = False) -> None:
-        """Count a user page fault for --stats (kind, pagetable_op, time) and trace the answer."""
+        """Count a user page fault for --stats (kind, pagetable_op, time) and trace the answer.
+        `result` is the op's VmFault if it ran, else what the kernel did, as a string."""
         ops = pt_ops(vma, "fault") if op_ran else None
         huge_zero = bool(op_ran and not error & PF_W and vma.flags & VM_HUGETLB and self.maps_huge_zero_page(vma, cr2))
         self.fault_stats.record(error, result, ops, huge_zero, perf_counter() - start)
@@ -210,7 +212,7 @@ class Kernel:
             op = f"{ops.name}.fault" if ops is not None else None
             function = getattr(ops.fault, "__qualname__", "fault") if ops is not None else None
             self.tracer.fault_handled(pid=proc.pid, va=cr2, access=access.name.lower(), vma=vma, op=op,
-                                      function=function, result=result)
+                                      function=function, result=getattr(result, "name", result))
 
     def maps_huge_zero_page(self, vma, va: int) -> bool:
         """Does `va` (in a huge page VMA) now map the huge zero page? (A walk that changes nothing.)"""
@@ -224,22 +226,22 @@ class Kernel:
 
     def exact_fault_address(self, page_va: int, access: Access, rip: int, read_reg) -> int:
         """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/insn.py)."""
-        if access == Access.FETCH:
+        if access == FETCH:
             return insn.fault_address(page_va, PAGE_SIZE, None, read_reg, fetch=True, rip=rip)
         recipes = self.recipes.get(self.read_code(rip), rip)
         return insn.fault_address(page_va, PAGE_SIZE, recipes, read_reg, fetch=False, rip=rip)
 
     def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
         """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""
-        out = bytearray()
+        out = b""
         while len(out) < size:
             va = rip + len(out)
             try:
-                pa = self.mmu.pa(va, Access.READ, cpl=0)
+                pa = self.mmu.pa(va, READ, cpl=0)
             except (PageFault, GeneralProtection):
                 break
             out += self.mem.read(pa, min(size - len(out), PAGE_SIZE - (va & (PAGE_SIZE - 1))))
-        return bytes(out)
+        return out
 
     # -- signals ----------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ VM_HUGETLB = 0x400000
 VM_WIPEONFORK = 0x2000000      # MADV_WIPEONFORK
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC
 VM_MAY_FLAGS = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_MAYSHARE
+VM_FLAGS_NEEDED = (VM_ACCESS_FLAGS, VM_WRITE, VM_EXEC)       # by Access: any of these allows it (Vma.allows)
 
 # The leaf-entry bits a VMA's protection decides (the rest: frame, A, D, G ...).
 PTE_PROT_BITS = PTE_P | PTE_RW | PTE_US | PTE_NX
@@ -209,8 +210,7 @@ class Vma:
         A read needs any of read, write or execute (vma_is_accessible): x86 pages that
         can be written or executed can be read. A write needs VM_WRITE, a fetch VM_EXEC.
         """
-        needed = {Access.READ: VM_ACCESS_FLAGS, Access.WRITE: VM_WRITE, Access.FETCH: VM_EXEC}[access]
-        return bool(self.flags & needed)
+        return bool(self.flags & VM_FLAGS_NEEDED[access])
 
 
 # ---- pagetable_operations ---------------------------------------------------------
