@@ -156,7 +156,7 @@ def test_page_evicted_from_our_tlb_is_not_used_by_unicorn(tiny):
 def test_control_unicorn_caches_what_it_was_given(tiny):
     """Control for the test above: with the flush of Unicorn's TLB disabled, Unicorn
     does keep serving the evicted translation, so the test above is not vacuous."""
-    tiny.mmu.drop = lambda entries: None
+    tiny.mmu.flush_unicorn = lambda: None
     tiny.run(SWEEP, rbx=DATA_VA, rcx=8)
     tiny.mem.write_u64(pte_pa(DATA_VA), OTHER_FRAME | LEAF)
     assert tiny.load(DATA_VA) == tag(SMALL_BASE + DATA_VA)
