@@ -45,6 +45,7 @@ NEVER = 0xFFFF_FFFF_FFFF_FFFF      # emu_start's `until` (ignored: exits are on,
 _unpack_u64 = struct.Struct("<Q").unpack_from
 _pack_u64 = struct.Struct("<Q").pack_into
 _unpack_u32 = struct.Struct("<I").unpack_from
+_unpack_gate = struct.Struct("<QQ").unpack_from        # a 16-byte IDT gate
 PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn
 NO_PREEMPTION = 1 << 62            # a count that never runs out
 
@@ -144,10 +145,6 @@ class ContextLayout:
         struct.pack_into("<16Q", self.view(ctx), self.gpr_offset,
                          *(regs[name] & (2**64 - 1) for name in GPR_ORDER))
 
-    def selectors(self, view) -> tuple:
-        """(CS, SS) selectors from a context's view."""
-        return _unpack_u32(view, self.cs_offset)[0], _unpack_u32(view, self.ss_offset)[0]
-
     def enter_ring0(self, view, kernel, *, rsp: int, clear_flags: int, cr2: int | None) -> None:
         """Make the interrupted context (`view`) the CPU state at an exception handler's
         first instruction: CPL 0 with the kernel's CS and SS (from the ring-0 context's
@@ -188,12 +185,17 @@ class SavedState:
             return _unpack_u64(self.view, self.layout.rip_offset)[0]
         return self.cpu.reg(name)          # the CPU itself still holds this same state
 
-    def rflags(self) -> int:
-        """RFLAGS, complete. Inside emu_start QEMU keeps the arithmetic flags apart
-        (lazily, in CC_SRC/CC_OP); when emu_start returns it folds them into `eflags`
-        (x86_cpu_exec_exit), so after a stop the saved eflags is the whole register.
-        Pinned by guest/sse_fault.c, which checks the flags of an `add` across a fault."""
-        return _unpack_u64(self.view, self.layout.eflags_offset)[0]
+    def interrupted(self) -> tuple:
+        """(rip, rsp, rflags, cs, ss): what the CPU pushes when it delivers an exception.
+
+        RFLAGS is complete here: inside emu_start QEMU keeps the arithmetic flags apart
+        (lazily, in CC_SRC/CC_OP), and when emu_start returns it folds them into `eflags`
+        (x86_cpu_exec_exit). guest/sse_fault.c checks the flags of an `add` across a fault.
+        """
+        view, layout = self.view, self.layout
+        return (_unpack_u64(view, layout.rip_offset)[0], _unpack_u64(view, layout.gpr_offset + 4 * 8)[0],
+                _unpack_u64(view, layout.eflags_offset)[0],
+                _unpack_u32(view, layout.cs_offset)[0], _unpack_u32(view, layout.ss_offset)[0])
 
 
 class Cpu:
@@ -385,13 +387,10 @@ class Cpu:
         if exc.rip is not None and saved is None:
             self.set_reg("rip", exc.rip)
         saved = saved or self.saved.save()
-        rip, rsp = saved.reg("rip"), saved.reg("rsp")
-        cs, ss = self.layout.selectors(saved.view)
-        rflags = saved.rflags()
+        rip, rsp, rflags, cs, ss = saved.interrupted()
         try:
             handler = self.idt_gate(exc.vector)
-            from_user = cs & 3 == 3
-            new_rsp = self.tss_rsp0() if from_user else rsp & ~0xF
+            new_rsp = self.tss_rsp0() if cs & 3 == 3 else rsp & ~0xF    # from ring 3: the TSS's stack
             if exc.vector in HAS_ERROR_CODE:
                 frame = struct.pack("<6Q", exc.error_code, rip, cs, rflags, rsp, ss)
             else:
@@ -415,33 +414,31 @@ class Cpu:
         base, limit = self.idtr
         if vector * 16 + 15 > limit:
             raise DeliveryFault(f"vector {vector} beyond the IDT limit")
-        low, high = struct.unpack("<QQ", self.read_kernel(base + vector * 16, 16))
+        low, high = _unpack_gate(self.mem.buf, self.kernel_pa(base + vector * 16, READ))
         if not low & IDT_GATE_P:
             raise DeliveryFault(f"IDT gate {vector} not present")
         return (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32)
 
     def tss_rsp0(self) -> int:
         """RSP0 of the 64-bit TSS, at byte 4 (SDM figure 8-11)."""
-        return _unpack_u64(self.read_kernel(self.tss_va + 4, 8))[0]
+        return _unpack_u64(self.mem.buf, self.kernel_pa(self.tss_va + 4, READ))[0]
 
-    def read_kernel(self, va: int, size: int) -> bytes:
-        """Read ring-0 memory through the MMU, as the CPU reads the IDT or the TSS."""
+    def kernel_pa(self, va: int, access) -> int:
+        """The physical address of a ring-0 access to `va`, as the CPU's own accesses during
+        delivery (the IDT, the TSS, the new stack) go through the MMU. A fault is a DeliveryFault."""
         try:
-            pa = self.mmu.pa(va, READ, cpl=0)
+            return self.mmu.pa(va, access, cpl=0)
         except (PageFault, GeneralProtection) as fault:
-            raise DeliveryFault(f"{fault}") from None
-        return self.mem.read(pa, size)
+            raise DeliveryFault(f"{fault}" if access == READ else f"{fault} (pushing the exception frame)") from None
 
     def write_kernel(self, va: int, data: bytes) -> None:
-        try:
-            pa = self.mmu.pa(va, WRITE, cpl=0)
-            if (va & (PAGE_SIZE - 1)) + len(data) > PAGE_SIZE:      # the frame spans two pages
-                split = PAGE_SIZE - (va & (PAGE_SIZE - 1))
-                self.mem.write(self.mmu.pa(va + split, WRITE, cpl=0), data[split:])
-                data = data[:split]
-        except (PageFault, GeneralProtection) as fault:
-            raise DeliveryFault(f"{fault} (pushing the exception frame)") from None
-        self.mem.write(pa, data)
+        offset = va & (PAGE_SIZE - 1)
+        if offset + len(data) > PAGE_SIZE:      # the frame spans two pages
+            split = PAGE_SIZE - offset
+            self.write_kernel(va + split, data[split:])
+            data = data[:split]
+        pa = self.kernel_pa(va, WRITE)
+        self.mem.buf[pa:pa + len(data)] = data
 
     # -- hooks ------------------------------------------------------------------------
 

@@ -573,6 +573,7 @@ class GdbStub:
             done += chunk
         for pa, piece in pieces:
             self.machine.mem.write(pa, piece)
+            self.machine.frames.written(pa)       # a physical-mode write may hit a free frame
         self.cpu.uc.ctl_flush_tb()         # the write may have changed code QEMU translated
         return True
 

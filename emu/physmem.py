@@ -94,25 +94,48 @@ class FrameAllocator:
         self.refcount: dict[int, int] = {}           # frame pa -> references
         self.huge: set[int] = set()                  # pas of frames handed out as 2 MiB
         self.stats = FrameStats()
+        # RAM nobody has written yet is zero: guest RAM is anonymous host memory.
+        self.unused_chunks = set(self.free_chunks)   # chunks never handed out
+        self.pristine: set[int] = set()              # 4 KiB frames never handed out
 
-    def alloc_frame(self) -> int:
-        """Return the pa of a fresh 4 KiB frame with one reference. Not zeroed."""
+    def alloc_frame(self, *, clear_in=None) -> int:
+        """Return the pa of a fresh 4 KiB frame with one reference. Not zeroed, unless
+        `clear_in` (the PhysicalMemory) is given: then it is filled with zeros (Linux's __GFP_ZERO).
+
+        A frame never handed out before is zero already and is not cleared again. Besides
+        the clearing, that saves committing the host's page here: the guest's first store
+        to it does that instead (a host page fault costs microseconds on its own).
+        """
         chunk = next(iter(self.free_small), None)
         if chunk is None:
             chunk = self._take_chunk()
             base = chunk * HPAGE_SIZE
             self.free_small[chunk] = set(range(base, base + HPAGE_SIZE, PAGE_SIZE))
+            if chunk in self.unused_chunks:
+                self.unused_chunks.discard(chunk)
+                self.pristine.update(self.free_small[chunk])
         frames = self.free_small[chunk]
         pa = frames.pop()
         if not frames:
             del self.free_small[chunk]
+        if pa in self.pristine:
+            self.pristine.discard(pa)
+        elif clear_in is not None:
+            clear_in.zero(pa, PAGE_SIZE)
         self.refcount[pa] = 1
         self.stats.small_in_use += 1
         return pa
 
+    def written(self, pa: int) -> None:
+        """RAM at `pa` was written without being allocated (a debugger's physical write):
+        it is no longer known to be zero."""
+        self.pristine.discard(pa & ~(PAGE_SIZE - 1))
+        self.unused_chunks.discard(pa // HPAGE_SIZE)
+
     def alloc_huge_frame(self) -> int:
         """Return the pa of a fresh 2 MiB-aligned 2 MiB frame with one reference."""
         pa = self._take_chunk() * HPAGE_SIZE
+        self.unused_chunks.discard(pa // HPAGE_SIZE)
         self.huge.add(pa)
         self.refcount[pa] = 1
         self.stats.huge_in_use += 1
@@ -160,3 +183,4 @@ class FrameAllocator:
         if len(frames) == FRAMES_PER_CHUNK:      # the whole chunk is free: join it
             del self.free_small[chunk]
             self.free_chunks.add(chunk)
+            self.pristine.difference_update(frames)   # it may become a huge page and be written

@@ -65,3 +65,51 @@ def test_out_of_memory_is_reported():
     frames.alloc_huge_frame()
     with pytest.raises(OutOfMemory, match="--memory"):
         frames.alloc_frame()
+
+
+def dirty_everything(mem, frames, pas):
+    for pa in pas:
+        mem.write(pa, b"\xAA" * PAGE_SIZE)
+
+
+def test_zeroed_frames_are_zero_whether_or_not_they_were_used_before():
+    """alloc_frame(clear_in=mem) skips the clearing only for RAM never handed out (still the
+    host's zero fill); a frame used before comes back cleared."""
+    mem, frames = PhysicalMemory(16 << 20), FrameAllocator(4 << 20, 16 << 20)
+    first = frames.alloc_frame(clear_in=mem)
+    assert first not in frames.pristine and mem.read(first, PAGE_SIZE) == bytes(PAGE_SIZE)
+    assert len(frames.pristine) == 511                     # the rest of its chunk
+    used = [frames.alloc_frame() for _ in range(8)]
+    dirty_everything(mem, frames, used)
+    for pa in used:
+        frames.put_frame(pa)
+    again = [frames.alloc_frame(clear_in=mem) for _ in range(600)]   # the used ones and fresh ones
+    assert set(used) <= set(again)
+    assert all(mem.read(pa, PAGE_SIZE) == bytes(PAGE_SIZE) for pa in again)
+
+
+def test_a_chunk_used_as_a_huge_frame_is_not_pristine_afterwards():
+    mem, frames = PhysicalMemory(16 << 20), FrameAllocator(4 << 20, 8 << 20)   # two chunks
+    small = [frames.alloc_frame() for _ in range(513)]      # splits both chunks
+    for pa in small:
+        frames.put_frame(pa)                                 # both join back, unused frames too
+    huge = frames.alloc_huge_frame()
+    mem.write(huge, b"\xAA" * (2 << 20))
+    frames.put_frame(huge)
+    assert not frames.pristine
+    fresh = [frames.alloc_frame(clear_in=mem) for _ in range(1024)]
+    assert all(mem.read(pa, PAGE_SIZE) == bytes(PAGE_SIZE) for pa in fresh)
+
+
+def test_a_physical_write_to_a_free_frame_is_remembered():
+    """A debugger's physical-mode write to free RAM: that frame is cleared when allocated."""
+    mem, frames = PhysicalMemory(16 << 20), FrameAllocator(4 << 20, 8 << 20)
+    frames.alloc_frame()                                     # split the first chunk
+    victim = max(frames.pristine)
+    mem.write(victim, b"gdb")
+    frames.written(victim)
+    mem.write(6 << 20, b"gdb")                               # in the chunk not yet split
+    frames.written(6 << 20)
+    fresh = [frames.alloc_frame(clear_in=mem) for _ in range(1023)]
+    assert victim in fresh and (6 << 20) in fresh
+    assert all(mem.read(pa, PAGE_SIZE) == bytes(PAGE_SIZE) for pa in fresh)

@@ -316,13 +316,13 @@ class DefaultOps(PagetableOps):
 
     def do_no_page(self, mm, vma, page_va: int, slot: int) -> VmFault:
         """First touch: a new frame, filled from the program file or with zeros."""
-        pa = mm.frames.alloc_frame()
         contents = vma.backing.read_page(page_va) if isinstance(vma.backing, FileBacking) else None
         if contents is not None:
+            pa = mm.frames.alloc_frame()
             mm.mem.write(pa, contents)
             result = VmFault.MAJOR
         else:
-            mm.mem.zero(pa, PAGE_SIZE)
+            pa = mm.frames.alloc_frame(clear_in=mm.mem)
             result = VmFault.MINOR
         mm.mem.write_u64(slot, pa | vma.pte_flags())
         mm.rss += 1
@@ -454,8 +454,7 @@ class SharedAnonOps(DefaultOps):
         shmem, index = vma.backing, vma.page_offset(page_va)
         pa = shmem.pages.get(index)
         if pa is None:
-            pa = mm.frames.alloc_frame()        # the object's reference
-            mm.mem.zero(pa, PAGE_SIZE)
+            pa = mm.frames.alloc_frame(clear_in=mm.mem)       # the object's reference
             shmem.pages[index] = pa
         mm.frames.get_frame(pa)                 # this page table's reference
         mm.mem.write_u64(slot, pa | vma.pte_flags())

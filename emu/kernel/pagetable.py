@@ -41,9 +41,7 @@ class PageTables:
 
     def alloc_table(self) -> int:
         """A zeroed 4 KiB frame for a table (all 512 entries not present)."""
-        pa = self.frames.alloc_frame()
-        self.mem.zero(pa, PAGE_SIZE)
-        return pa
+        return self.frames.alloc_frame(clear_in=self.mem)
 
     def entry_pa(self, va: int, leaf_level: int = 1, *, create: bool, user: bool = True) -> int | None:
         """The physical address of the level-`leaf_level` entry for `va`.
