@@ -41,6 +41,8 @@ VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "
 DOUBLE_FAULT = 8
 IDT_GATE_P = 1 << 47
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
+# Cleared in RFLAGS when the CPU enters a handler through an interrupt gate (SDM 6.12.1.3).
+CLEARED_ON_DELIVERY = RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF
 NEVER = 0xFFFF_FFFF_FFFF_FFFF      # emu_start's `until` (ignored: exits are on, and none is set)
 _unpack_u64 = struct.Struct("<Q").unpack_from
 _pack_u64 = struct.Struct("<Q").pack_into
@@ -145,13 +147,19 @@ class ContextLayout:
         struct.pack_into("<16Q", self.view(ctx), self.gpr_offset,
                          *(regs[name] & (2**64 - 1) for name in GPR_ORDER))
 
-    def enter_ring0(self, view, kernel, *, rsp: int, clear_flags: int, cr2: int | None) -> None:
+    def ring0_state(self, kernel_view) -> tuple:
+        """What entering ring 0 copies from a context saved in ring 0: its hflags (CPL 0)
+        and its CS and SS descriptors (two adjacent entries of segs[])."""
+        return (bytes(kernel_view[self.hflags_offset:self.hflags_offset + 8]),
+                bytes(kernel_view[self.cs_offset:self.ss_offset + self.SEGMENT_SIZE]))
+
+    def enter_ring0(self, view, ring0_state: tuple, rsp: int, clear_flags: int, cr2: int | None) -> None:
         """Make the interrupted context (`view`) the CPU state at an exception handler's
-        first instruction: CPL 0 with the kernel's CS and SS (from the ring-0 context's
-        view `kernel`), the new RSP, IF/TF/NT/RF cleared in RFLAGS, CR2 loaded for a #PF."""
-        view[self.hflags_offset:self.hflags_offset + 8] = kernel[self.hflags_offset:self.hflags_offset + 8]
-        for offset in (self.cs_offset, self.ss_offset):
-            view[offset:offset + self.SEGMENT_SIZE] = kernel[offset:offset + self.SEGMENT_SIZE]
+        first instruction: CPL 0 with the kernel's CS and SS (`ring0_state`), the new RSP,
+        IF/TF/NT/RF cleared in RFLAGS, CR2 loaded for a #PF."""
+        hflags, cs_ss = ring0_state
+        view[self.hflags_offset:self.hflags_offset + 8] = hflags
+        view[self.cs_offset:self.ss_offset + self.SEGMENT_SIZE] = cs_ss
         _pack_u64(view, self.gpr_offset + 4 * 8, rsp)
         _pack_u64(view, self.eflags_offset, _unpack_u64(view, self.eflags_offset)[0] & ~clear_flags)
         if cr2 is not None:
@@ -403,8 +411,7 @@ class Cpu:
                                   f"at rip {rip:#x})") from None
             self.double_fault_cause = f"{exc.name} ({why})"
             return self.deliver(Exception_(DOUBLE_FAULT, 0), first=exc, saved=saved)
-        self.layout.enter_ring0(saved.view, self.ring0_view, rsp=new_rsp, cr2=exc.cr2,
-                                clear_flags=RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF)
+        self.layout.enter_ring0(saved.view, self.ring0_state, new_rsp, CLEARED_ON_DELIVERY, exc.cr2)
         self.uc.context_restore(saved.context)
         self.mmu.cpl = 0
         return handler
@@ -455,7 +462,7 @@ class Cpu:
         frame_pa = _unpack_u64(self.mem.buf, self.hc_frame_pa)[0] - KERNEL_VIRT_OFFSET
         if value & 0xFF == HC_BOOT:
             self.ring0_context = uc.context_save()
-            self.ring0_view = self.layout.view(self.ring0_context)
+            self.ring0_state = self.layout.ring0_state(self.layout.view(self.ring0_context))
             self.idtr = self.read_idtr()
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:

@@ -122,16 +122,18 @@ class RecipeCache:
         return recipes
 
 
-def fault_address(page_va: int, page_size: int, recipes, read_reg, *, fetch: bool, rip: int) -> int:
-    """The exact linear address that faulted inside the failed page at `page_va`.
+def fetch_fault_address(page_va: int, page_size: int, rip: int) -> int:
+    """CR2 for a failed instruction fetch: rip, or the start of the failed page if the
+    instruction only runs into it."""
+    return rip if page_va <= rip < page_va + page_size else page_va
 
-    For an instruction fetch: rip, or the page start if the instruction runs into the
-    failed page. For data: the operand touching the page (see the module docstring).
-    Falls back to the page address when nothing matches.
+
+def fault_address(page_va: int, page_size: int, recipes, read_reg) -> int:
+    """The exact linear address of a failed data access inside the page at `page_va`:
+    the operand touching the page (see the module docstring). Falls back to the page
+    address when nothing matches.
     """
     page_end = page_va + page_size
-    if fetch:
-        return rip if page_va <= rip < page_end else page_va
     for recipe in recipes or ():
         va = recipe.address(read_reg)
         if page_va <= va < page_end:

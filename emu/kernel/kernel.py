@@ -191,7 +191,7 @@ class Kernel:
             self.fault_answered(proc, cr2, access, error, vma, f"SIGSEGV (SEGV_ACCERR: {what} mapping)", start)
             return self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, f"{what} mapping", trap)
         result = handle_mm_fault(proc.mm, vma, cr2, access == WRITE)
-        self.fault_answered(proc, cr2, access, error, vma, result, start, op_ran=True)
+        self.fault_answered(proc, cr2, access, error, vma, result, start, ops=pt_ops(vma, "fault"))
         if result in RESOLVED:
             return                          # the stub's iretq retries the instruction
         if result == VmFault.OOM:
@@ -202,11 +202,10 @@ class Kernel:
             self.force_signal(signal.SIGSEGV, SEGV_ACCERR, cr2, "fault op refused", trap)
 
     def fault_answered(self, proc, cr2: int, access: Access, error: int, vma, result, start: float,
-                       *, op_ran: bool = False) -> None:
+                       *, ops=None) -> None:
         """Count a user page fault for --stats (kind, pagetable_op, time) and trace the answer.
-        `result` is the op's VmFault if it ran, else what the kernel did, as a string."""
-        ops = pt_ops(vma, "fault") if op_ran else None
-        huge_zero = bool(op_ran and not error & PF_W and vma.flags & VM_HUGETLB and self.maps_huge_zero_page(vma, cr2))
+        `result` is the VmFault of the fault op `ops` if one ran, else what the kernel did, as a string."""
+        huge_zero = bool(ops is not None and not error & PF_W and vma.flags & VM_HUGETLB and self.maps_huge_zero_page(vma, cr2))
         self.fault_stats.record(error, result, ops, huge_zero, perf_counter() - start)
         if self.tracer:
             op = f"{ops.name}.fault" if ops is not None else None
@@ -227,9 +226,9 @@ class Kernel:
     def exact_fault_address(self, page_va: int, access: Access, rip: int, read_reg) -> int:
         """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/insn.py)."""
         if access == FETCH:
-            return insn.fault_address(page_va, PAGE_SIZE, None, read_reg, fetch=True, rip=rip)
+            return insn.fetch_fault_address(page_va, PAGE_SIZE, rip)
         recipes = self.recipes.get(self.read_code(rip), rip)
-        return insn.fault_address(page_va, PAGE_SIZE, recipes, read_reg, fetch=False, rip=rip)
+        return insn.fault_address(page_va, PAGE_SIZE, recipes, read_reg)
 
     def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
         """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""
@@ -240,7 +239,7 @@ class Kernel:
                 pa = self.mmu.pa(va, READ, cpl=0)
             except (PageFault, GeneralProtection):
                 break
-            out += self.mem.read(pa, min(size - len(out), PAGE_SIZE - (va & (PAGE_SIZE - 1))))
+            out += self.mem.buf[pa:pa + min(size - len(out), PAGE_SIZE - (va & (PAGE_SIZE - 1)))]
         return out
 
     # -- signals ----------------------------------------------------------------------

@@ -256,7 +256,10 @@ def has_pt_op(vma: Vma, op: str) -> bool:
 
 def pt_ops(vma: Vma, op: str) -> "PagetableOps":
     """The ops to call for `op` on `vma`: its own if has_pt_op, else DEFAULT_OPS."""
-    return vma.ops if has_pt_op(vma, op) else DEFAULT_OPS
+    if op not in PT_OPS:
+        raise ValueError(f"no pagetable op {op!r}")
+    ops = vma.ops                       # has_pt_op, written out: this runs on every fault
+    return ops if ops is not None and getattr(ops, op, None) is not None else DEFAULT_OPS
 
 
 def handle_mm_fault(mm: "Mm", vma: Vma, va: int, write_access: bool) -> VmFault:
@@ -303,7 +306,7 @@ class DefaultOps(PagetableOps):
         Linux's handle_pte_fault: a not-present entry is do_anonymous_page /
         do_read_fault; a write to a present read-only entry is do_wp_page.
         """
-        page_va = page_down(va)
+        page_va = va & PAGE_MASK
         slot = mm.pt.entry_pa(page_va, create=True)
         if slot is None:
             return VmFault.SIGBUS              # a huge page maps it: not ours to touch

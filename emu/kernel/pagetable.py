@@ -17,6 +17,8 @@ from ..paging import (ENTRY_SIZE, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, 
 
 TABLE_FLAGS_USER = PTE_P | PTE_RW | PTE_US
 TABLE_FLAGS_KERNEL = PTE_P | PTE_RW
+LEVEL_SHIFT = {level: PAGE_SHIFT + 9 * (level - 1) for level in (1, 2, 3, 4)}   # va bits of each level's index
+INDEX_MASK = PTRS_PER_TABLE - 1
 
 
 def level_span(level: int) -> int:
@@ -51,9 +53,10 @@ class PageTables:
         None if a table is missing and not `create`d, or if a larger page maps `va`.
         """
         table_pa = self.pml4_pa
+        read_u64 = self.mem.read_u64
         for level in range(4, leaf_level, -1):
-            slot = table_pa + table_index(va, level) * ENTRY_SIZE
-            entry = self.mem.read_u64(slot)
+            slot = table_pa + ((va >> LEVEL_SHIFT[level]) & INDEX_MASK) * ENTRY_SIZE    # table_index(va, level)
+            entry = read_u64(slot)
             if entry & PTE_P and level == 2 and entry & PTE_PS:
                 return None
             if not entry & PTE_P:
@@ -62,7 +65,7 @@ class PageTables:
                 entry = self.alloc_table() | (TABLE_FLAGS_USER if user else TABLE_FLAGS_KERNEL)
                 self.mem.write_u64(slot, entry)
             table_pa = entry & PHYS_ADDR_MASK
-        return table_pa + table_index(va, leaf_level) * ENTRY_SIZE
+        return table_pa + ((va >> LEVEL_SHIFT[leaf_level]) & INDEX_MASK) * ENTRY_SIZE
 
     def lookup(self, va: int) -> LeafSlot | None:
         """The present leaf entry mapping `va` (a PTE, or a PDE with PS=1), or None."""
