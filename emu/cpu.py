@@ -405,7 +405,7 @@ class Cpu:
                 frame = struct.pack("<5Q", rip, cs, rflags, rsp, ss)
             new_rsp -= len(frame)
             self.write_kernel(new_rsp, frame)
-        except DeliveryFault as why:
+        except (DeliveryFault, PageFault, GeneralProtection) as why:     # the IDT or TSS read faulted
             if exc.vector == DOUBLE_FAULT:
                 raise TripleFault(f"triple fault: {why} while delivering #DF (after {first.name} "
                                   f"at rip {rip:#x})") from None
@@ -421,22 +421,14 @@ class Cpu:
         base, limit = self.idtr
         if vector * 16 + 15 > limit:
             raise DeliveryFault(f"vector {vector} beyond the IDT limit")
-        low, high = _unpack_gate(self.mem.buf, self.kernel_pa(base + vector * 16, READ))
+        low, high = _unpack_gate(self.mem.buf, self.mmu.pa(base + vector * 16, READ, cpl=0))
         if not low & IDT_GATE_P:
             raise DeliveryFault(f"IDT gate {vector} not present")
         return (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32)
 
     def tss_rsp0(self) -> int:
         """RSP0 of the 64-bit TSS, at byte 4 (SDM figure 8-11)."""
-        return _unpack_u64(self.mem.buf, self.kernel_pa(self.tss_va + 4, READ))[0]
-
-    def kernel_pa(self, va: int, access) -> int:
-        """The physical address of a ring-0 access to `va`, as the CPU's own accesses during
-        delivery (the IDT, the TSS, the new stack) go through the MMU. A fault is a DeliveryFault."""
-        try:
-            return self.mmu.pa(va, access, cpl=0)
-        except (PageFault, GeneralProtection) as fault:
-            raise DeliveryFault(f"{fault}" if access == READ else f"{fault} (pushing the exception frame)") from None
+        return _unpack_u64(self.mem.buf, self.mmu.pa(self.tss_va + 4, READ, cpl=0))[0]
 
     def write_kernel(self, va: int, data: bytes) -> None:
         offset = va & (PAGE_SIZE - 1)
@@ -444,7 +436,10 @@ class Cpu:
             split = PAGE_SIZE - offset
             self.write_kernel(va + split, data[split:])
             data = data[:split]
-        pa = self.kernel_pa(va, WRITE)
+        try:
+            pa = self.mmu.pa(va, WRITE, cpl=0)
+        except (PageFault, GeneralProtection) as fault:
+            raise DeliveryFault(f"{fault} (pushing the exception frame)") from None
         self.mem.buf[pa:pa + len(data)] = data
 
     # -- hooks ------------------------------------------------------------------------

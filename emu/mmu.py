@@ -86,7 +86,7 @@ class PageFault(Exception):
     vector = 14
 
     def __init__(self, va: int, error_code: int, reason: str):
-        super().__init__(va, error_code, reason)
+        # (BaseException.__new__ has set self.args already: no super().__init__ needed.)
         self.va = va
         self.error_code = error_code      # an int: compare with PFErr flags, show with pf_error_str
         self.reason = reason

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from emu.kernel import mm as mm_module, mman
+from emu.kernel import mm as mm_module, mman, proc_calls
 from emu.kernel.mm import (DEFAULT_OPS, VM_READ, VM_WRITE, FileBacking, Mm, PagetableOps, UserFault, Vma, VmFault,
                            copy_from_user, copy_to_user, exit_mmap, handle_mm_fault, has_pt_op, pt_ops)
 from emu.kernel.pagetable import PageTables
@@ -392,3 +392,22 @@ def test_kernel_access_to_prot_none_is_efault():
         copy_from_user(s.mm, s.mmu, va, 1)
     with pytest.raises(PageFault):
         s.mmu.translate(va, Access.READ, cpl=3)
+
+
+def test_find_vma_does_not_return_a_removed_vma():
+    """find_vma remembers the VMA it found last (mm->mmap_cache); munmap, a merge and
+    fork must not leave a VMA there that is no longer in the list."""
+    s = Space().load()
+    va = s.mmap(4 * PAGE_SIZE)
+    assert s.mm.find_vma(va) is s.mm.mmap_cache is not None
+    mman.sys_munmap(s.kernel, s.proc, va, 4 * PAGE_SIZE)
+    assert s.mm.find_vma(va) is None
+    low = s.mmap(PAGE_SIZE, va=0x7000_0000, flags=ANON | mman.MAP_FIXED)
+    high = s.mmap(PAGE_SIZE, prot=mman.PROT_READ, va=low + PAGE_SIZE, flags=ANON | mman.MAP_FIXED)
+    cached = s.mm.find_vma(high)
+    assert cached.start == high and len(s.mm.vmas) == 2
+    assert mman.sys_mprotect(s.kernel, s.proc, high, PAGE_SIZE, RW) == 0     # now mergeable
+    assert len(s.mm.vmas) == 1 and cached not in s.mm.vmas
+    assert s.mm.find_vma(high) is s.mm.vmas[0]
+    child = proc_calls.dup_mm(SimpleNamespace(mem=s.mem, frames=s.frames, kernel_pt=s.mm.pt), s.mm)
+    assert child.mmap_cache is None or child.mmap_cache in child.vmas

@@ -511,6 +511,9 @@ class Mm:
     frames: object
     pt: PageTables
     vmas: list = field(default_factory=list)
+    # The VMA find_vma found last (Linux's mm->mmap_cache, before 3.15): a fault loop
+    # touching one mapping finds it without a search. Cleared when a VMA leaves `vmas`.
+    mmap_cache: Vma | None = None
     rss: int = 0
     mmu: object = None            # the MMU, for TLB invalidation
     active: bool = False          # its page tables are the ones in CR3 now
@@ -542,10 +545,14 @@ class Mm:
                 self.mmu.invlpg(va)
 
     def find_vma(self, va: int) -> Vma | None:
-        """The VMA containing `va`, or None."""
+        """The VMA containing `va`, or None. The last one found is tried first."""
+        vma = self.mmap_cache
+        if vma is not None and vma.start <= va < vma.end:
+            return vma
         index = bisect.bisect_right(self.vmas, va, key=vma_start) - 1
         if index >= 0 and self.vmas[index].contains(va):
-            return self.vmas[index]
+            self.mmap_cache = self.vmas[index]
+            return self.mmap_cache
         return None
 
     def vmas_in(self, start: int, end: int) -> list:
@@ -560,6 +567,7 @@ class Mm:
     def remove_vma(self, vma: Vma) -> None:
         """Take `vma` out of the address space (its entries must be gone already)."""
         self.vmas.remove(vma)
+        self.mmap_cache = None
         vma_close(self, vma)
 
     def split_vma(self, vma: Vma, va: int) -> Vma:
@@ -593,6 +601,7 @@ class Mm:
             if vma.start <= end and prev.end >= start and can_merge(prev, vma):
                 prev.end = vma.end
                 del self.vmas[index + 1]
+                self.mmap_cache = None
                 vma_close(self, vma)
             else:
                 index += 1

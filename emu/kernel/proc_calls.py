@@ -41,7 +41,7 @@ def dup_mm(kernel, parent: Mm) -> Mm:
     pt = PageTables(kernel.mem, kernel.frames)
     pt.share_kernel_half(kernel.kernel_pt)
     child = copy.copy(parent)
-    child.pt, child.vmas, child.active, child.rss = pt, [], False, 0
+    child.pt, child.vmas, child.active, child.rss, child.mmap_cache = pt, [], False, 0, None
     try:
         for vma in parent.vmas:
             if vma.flags & VM_DONTCOPY:             # madvise(MADV_DONTFORK)
