@@ -385,7 +385,8 @@ class Cpu:
                                    error_code=int(fault.error_code), error=pf_error_str(fault.error_code), rip=rip,
                                    insn=insn.disassemble(self.kernel.read_code(rip), rip), reason=fault.reason)
         handler = self.deliver(Exception_(14, fault.error_code, cr2), saved=saved)
-        self.kernel.fault_stats.delivery_seconds += time.perf_counter() - start
+        if self.kernel.accounting:
+            self.kernel.fault_stats.delivery_seconds += time.perf_counter() - start
         return handler
 
     # -- exception delivery (SDM 6.12.1) ------------------------------------------------

@@ -626,7 +626,7 @@ class GdbStub:
         elif not pages and self.watch_hook is not None:
             uc.hook_del(self.watch_hook)
             self.watch_hook = None
-            self.mmu.fill_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.mmu.tlb_fill)
+            self.mmu.fill_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.mmu.fill_callback)
         self.mmu.flush_unicorn()           # Unicorn may hold full rights to a watched page
 
     def tlb_fill_watched(self, uc, va, uc_access, entry, data) -> bool:
@@ -634,8 +634,8 @@ class GdbStub:
         such access stops emulation (a 'watch probe') with RIP at the instruction."""
         withheld = self.watch_pages.get(va >> PAGE_SHIFT)
         if withheld is None or self.watch_suspended:
-            return self.mmu.tlb_fill(uc, va, uc_access, entry, data)
-        if not self.mmu.tlb_fill(uc, va, uc_access, entry, data):
+            return self.mmu.fill_callback(uc, va, uc_access, entry, data)
+        if not self.mmu.fill_callback(uc, va, uc_access, entry, data):
             return False                   # a real fault wins
         if PROT_OF_ACCESS.get(uc_access, 0) & withheld:
             self.mmu.pending_fault = None

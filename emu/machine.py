@@ -37,13 +37,14 @@ class Machine:
         self.options = options
         self.mem = PhysicalMemory(options.memory)
         self.frames = FrameAllocator(KERNEL_IMAGE_END, options.memory)
-        self.mmu = Mmu(self.mem, Tlb(options.tlb_geometry), tracer=options.tracer)
+        self.mmu = Mmu(self.mem, Tlb(options.tlb_geometry), tracer=options.tracer, timed=options.count_insns)
         self.stub = load_stub()
         self.plugins = discover(options.plugin_files)
         self.kernel = Kernel(self.mem, self.frames, self.mmu, self.stub, tracer=options.tracer,
                              stdout=options.stdout, stderr=options.stderr,
                              root=options.root, root_writable=options.root_writable,
                              hugepages=options.hugepages, zero_page=options.zero_page, plugins=self.plugins)
+        self.kernel.accounting = options.count_insns      # --stats: count and time every user fault
         self.cpu = Cpu(self.mem, self.mmu, self.stub, self.kernel, tracer=options.tracer)
 
     def run(self, path: str, argv: list, envp: list):

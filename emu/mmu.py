@@ -263,8 +263,9 @@ class MmuCounters:
 class Mmu:
     """The MMU of one CPU: paging registers, the TLB, and Unicorn's TLB-fill hook."""
 
-    def __init__(self, mem, tlb: Tlb | None = None, *, tracer=None):
+    def __init__(self, mem, tlb: Tlb | None = None, *, tracer=None, timed: bool = False):
         self.mem = mem
+        self.timed = timed            # --stats: time the fills that miss (timed_tlb_fill)
         self.tlb = tlb or Tlb()
         self.tracer = tracer
         self.trace_tlb = bool(tracer and tracer.wants("tlb"))
@@ -287,7 +288,8 @@ class Mmu:
         self.read_cpl = read_cpl
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         # The handle lets a debugger swap in a watching hook (emu/gdbstub.py).
-        self.fill_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.tlb_fill)
+        self.fill_callback = self.timed_tlb_fill if self.timed else self.tlb_fill
+        self.fill_hook = uc.hook_add(UC_HOOK_TLB_FILL, self.fill_callback)
 
     @property
     def regs(self) -> PagingRegs:
@@ -324,24 +326,28 @@ class Mmu:
                     self.tracer.tlb_hit(va, cached, uc_access, self.cpl)
                 return True
         elif not self.tracing:
-            start = perf_counter()          # a miss: timed for --stats (never on the hit path)
             try:
                 new = self.walk_fast(va, uc_access)
             except PageFault as fault:
                 self.pending_fault = (fault, ACCESS_FROM_UC[uc_access])
-                self.counters.miss_seconds += perf_counter() - start
                 return False
-            self.counters.miss_seconds += perf_counter() - start
             if new is not None:
                 new.gen = self.gen
                 entry.paddr = new.pa
                 entry.perms = new.perms_user if self.cpl == 3 else new.perms_kernel
                 return True
+        return self.fill_slow(va, uc_access, entry, cached)
+
+    def timed_tlb_fill(self, uc, va, uc_access, entry, user_data) -> bool:
+        """tlb_fill for --stats, which also reports the time spent in fills emu's TLB
+        could not serve (walks and faults). Installed instead of tlb_fill only then:
+        the hot path itself takes no timestamps."""
+        hits = self.tlb.small.counters.hits + self.tlb.huge.counters.hits
         start = perf_counter()
-        try:
-            return self.fill_slow(va, uc_access, entry, cached)
-        finally:
+        served = self.tlb_fill(uc, va, uc_access, entry, user_data)
+        if self.tlb.small.counters.hits + self.tlb.huge.counters.hits == hits:
             self.counters.miss_seconds += perf_counter() - start
+        return served
 
     def walk_fast(self, va: int, uc_access: int):
         """The common TLB miss, walked quickly: a 4 KiB page whose PML4E, PDPTE and PDE are

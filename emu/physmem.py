@@ -20,6 +20,7 @@ from .paging import HPAGE_SIZE, PAGE_SIZE
 
 MIN_MEMORY = 16 * 1024 * 1024          # room for the kernel stub, page tables and a program
 FRAMES_PER_CHUNK = HPAGE_SIZE // PAGE_SIZE
+U64 = struct.Struct("<Q")          # a page-table entry; compiled once (struct.unpack_from("<Q") looks it up per call)
 ZERO_PAGE = bytes(PAGE_SIZE)
 ZERO_HPAGE = bytes(HPAGE_SIZE)
 
@@ -58,10 +59,10 @@ class PhysicalMemory:
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))
 
     def read_u64(self, pa: int) -> int:
-        return struct.unpack_from("<Q", self.buf, pa)[0]
+        return U64.unpack_from(self.buf, pa)[0]
 
     def write_u64(self, pa: int, value: int) -> None:
-        struct.pack_into("<Q", self.buf, pa, value)
+        U64.pack_into(self.buf, pa, value)
 
     def read(self, pa: int, size: int) -> bytes:
         return self.buf[pa:pa + size]

@@ -123,3 +123,18 @@ def test_block_count_is_completed_instructions():
     blocks, faults = count()
     one_by_one, _ = count("--max-insns", "100000000")
     assert 0 <= one_by_one - blocks <= faults + 2 and blocks > 40000
+
+
+@pytest.mark.usefixtures("guests")
+@pytest.mark.parametrize("stats", [False, True])
+def test_the_fault_path_is_counted_and_timed_only_for_stats(stats):
+    """Without --stats the fault path keeps no accounts (no timestamps, no counting by
+    kind); with it, every user fault is counted and the miss path timed."""
+    import io
+    from emu.machine import Machine, Options
+    machine = Machine(Options(stdout=io.BytesIO(), count_insns=stats))
+    assert machine.run("guest/pf_roundtrip.elf", ["pf_roundtrip.elf"], []).status == 0
+    faults = machine.kernel.fault_stats
+    assert (faults.total > 0, faults.handler_seconds > 0, faults.delivery_seconds > 0,
+            machine.mmu.counters.miss_seconds > 0) == (stats,) * 4
+    assert machine.mmu.counters.faults > 0                  # the MMU's own counters always count

@@ -108,6 +108,7 @@ class Kernel:
         self.recipes = insn.RecipeCache()
         self.fault_stats = FaultStats()         # user page faults by kind and op, for --stats
         self.recorder = None            # --report's recorder (emu/report.py)
+        self.accounting = False         # --stats: fault_stats counts and times every user fault
         self.on_fatal_signal = None     # called as (signal, trap frame) before process 1 dies of a fault
 
     # -- boot -------------------------------------------------------------------------
@@ -205,6 +206,8 @@ class Kernel:
                        *, ops=None) -> None:
         """Count a user page fault for --stats (kind, pagetable_op, time) and trace the answer.
         `result` is the VmFault of the fault op `ops` if one ran, else what the kernel did, as a string."""
+        if not self.accounting and not self.tracer:
+            return
         huge_zero = bool(ops is not None and not error & PF_W and vma.flags & VM_HUGETLB and self.maps_huge_zero_page(vma, cr2))
         self.fault_stats.record(error, result, ops, huge_zero, perf_counter() - start)
         if self.tracer:

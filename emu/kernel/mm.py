@@ -65,6 +65,10 @@ class VmFault(enum.Enum):
     SIGBUS = "sigbus"
     SIGSEGV = "sigsegv"
 
+    # Members are singletons: hashed by identity, with no Python-level __hash__ call
+    # (Enum's own hashes the name), since --stats counts faults by result in a dict.
+    __hash__ = object.__hash__
+
 
 RESOLVED = (VmFault.MINOR, VmFault.MAJOR)
 
