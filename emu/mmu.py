@@ -76,6 +76,11 @@ PROT_FOR_ACCESS = (UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC)      # indexed by 
 # qemu64) reports no 1 GiB pages: CPUID.80000001H:EDX.Page1GB = 0 (SDM 4.1.4).
 RSVD_BY_LEVEL = {4: RSVD_HIGH | PTE_PS, 3: RSVD_HIGH | PTE_PS, 2: RSVD_HIGH, 1: RSVD_HIGH}
 
+# walk_fast's test of an upper entry: P, A, PS and the reserved bits (NX is reserved
+# without EFER.NXE). It passes when, of these, exactly P and A are set.
+UPPER_CHECKED_NXE = PTE_P | PTE_A | PTE_PS | RSVD_HIGH
+UPPER_CHECKED = UPPER_CHECKED_NXE | PTE_NX
+
 UNBACKED = (1 << 64) - 1
 _unpack_u64 = struct.Struct("<Q").unpack_from     # a read of physical memory beyond RAM returns all ones
 _pack_u64 = struct.Struct("<Q").pack_into
@@ -364,7 +369,7 @@ class Mmu:
             return None
         nxe = self.efer & EFER_NXE
         # An upper entry (PML4E, PDPTE, PDE) passes if, of these bits, exactly P and A are set.
-        upper_bits = PTE_P | PTE_A | PTE_PS | (RSVD_HIGH if nxe else RSVD_HIGH | PTE_NX)
+        upper_bits = UPPER_CHECKED_NXE if nxe else UPPER_CHECKED
         upper_ok = PTE_P | PTE_A
         buf = self.mem.buf
         try:                            # (va >> shift) & 0xff8 is the level's index * 8
@@ -383,7 +388,7 @@ class Mmu:
             return None
         if not pte & PTE_P:              # the demand-paging case: the full walk would say the same
             raise PageFault(va, NOT_PRESENT_CODE[uc_access, self.cpl, bool(nxe)], "not present at level 1")
-        if pte & (upper_bits & ~(PTE_P | PTE_A | PTE_PS)):
+        if pte & (RSVD_HIGH if nxe else RSVD_HIGH | PTE_NX):
             return None                  # a reserved bit in the PTE
         both = pml4e & pdpte & pde & pte          # the combined rights (SDM 4.6)
         writable, user = bool(both & PTE_RW), bool(both & PTE_US)

@@ -235,6 +235,12 @@ class Kernel:
 
     def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
         """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""
+        if (rip & (PAGE_SIZE - 1)) + size <= PAGE_SIZE:      # the common case: all in one page
+            try:
+                pa = self.mmu.pa(rip, READ, cpl=0)
+            except (PageFault, GeneralProtection):
+                return b""
+            return self.mem.buf[pa:pa + size]
         out = b""
         while len(out) < size:
             va = rip + len(out)
