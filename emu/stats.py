@@ -3,11 +3,15 @@
 What is measured, and what it costs:
 - TLB hits/misses/walks/flushes/evictions per page size: counted by emu/tlb.py and
   emu/mmu.py as they happen (an integer increment).
-- Time in the MMU: perf_counter around the TLB-fill hook's miss path only (a walk, a
-  refused fill); a hit is never timed. Kernel accesses to guest memory are not counted.
+- Time in the MMU: with --stats the fill hook is Mmu.timed_tlb_fill, which times the
+  fills emu's TLB did not serve (a walk, a refused fill). Kernel accesses to guest
+  memory are not counted.
 - The fault path: Cpu.after_unicorn_error (CR2 from the instruction, delivery through
-  the IDT) and Kernel.do_page_fault (VMA lookup, the fault op), each timed whole.
-  The stub's own instructions and the iretq are Unicorn's time, not counted.
+  the IDT) and Kernel.do_page_fault (VMA lookup, the fault op), each timed whole, and
+  every user fault counted by kind and op. The stub's own instructions and the iretq
+  are Unicorn's time, not counted.
+- Without --stats none of this is kept (Kernel.accounting, Mmu.timed): the fault path
+  takes no timestamps. The MMU's and the TLB's counters always count.
 - Instructions: Unicorn counts none unless a per-instruction hook runs, which is slow.
   emu counts them only with --max-insns; otherwise the table says "not counted".
 """
