@@ -51,11 +51,23 @@ _unpack_gate = struct.Struct("<QQ").unpack_from        # a 16-byte IDT gate
 PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn
 NO_PREEMPTION = 1 << 62            # a count that never runs out
 
+# FXSAVE's 512-byte image (SDM Vol. 1, table 10-2, 64-bit form): FCW, FSW, abridged FTW,
+# FOP, FIP, FDP, MXCSR, MXCSR_MASK; then ST0-ST7 (10 bytes in 16) at 32, XMM0-15 at 160.
+FXSAVE_SIZE = 512
+FXSAVE_HEAD = struct.Struct("<HHBxHQQII")
+FXSAVE_ST = struct.Struct("<QH6x")          # (mantissa, sign and exponent), as Unicorn gives them
+FXSAVE_ST_OFFSET, FXSAVE_XMM_OFFSET = 32, 160
+MXCSR_MASK = 0xFFFF                         # the MXCSR bits this CPU supports (DAZ included)
+TAG_EMPTY = 3
+FP_REGS = tuple(getattr(ux, f"UC_X86_REG_FP{i}") for i in range(8))      # physical R0-R7
+XMM_REGS = tuple(getattr(ux, f"UC_X86_REG_XMM{i}") for i in range(16))
+
 # Unicorn register ids of the 16 general registers, in QEMU's CPUX86State.regs order.
 GPR_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 UC_REG = {name: getattr(ux, f"UC_X86_REG_{name.upper()}") for name in GPR_ORDER}
 GPR_INDEX = {name: index for index, name in enumerate(GPR_ORDER)}
+UC_REG.update(fpcw=ux.UC_X86_REG_FPCW, fptag=ux.UC_X86_REG_FPTAG, mxcsr=ux.UC_X86_REG_MXCSR)
 UC_REG.update(rip=ux.UC_X86_REG_RIP, rflags=ux.UC_X86_REG_RFLAGS, cs=ux.UC_X86_REG_CS,
               ss=ux.UC_X86_REG_SS, fs_base=ux.UC_X86_REG_FS_BASE, gs_base=ux.UC_X86_REG_GS_BASE,
               cr2=ux.UC_X86_REG_CR2, cr3=ux.UC_X86_REG_CR3)
@@ -267,6 +279,43 @@ class Cpu:
             self.set_reg("rflags", regs["rflags"])
         if "rip" in regs:
             self.set_reg("rip", regs["rip"])
+
+    # -- the x87/SSE state, as FXSAVE lays it out (SDM Vol. 1, 10.5.1, table 10-2) ------
+
+    def fxsave(self) -> bytes:
+        """The FPU and SSE registers as the 512-byte image FXSAVE writes in 64-bit mode.
+
+        ST(i) is physical register (TOP + i) mod 8; the tag word is abridged to one bit
+        per physical register (1: not empty). Unicorn hands out the physical registers.
+        """
+        read = self.uc.reg_read
+        fsw, tags = read(ux.UC_X86_REG_FPSW), read(ux.UC_X86_REG_FPTAG)
+        top = (fsw >> 11) & 7
+        abridged = sum(1 << i for i in range(8) if (tags >> 2 * i) & 3 != TAG_EMPTY)
+        image = FXSAVE_HEAD.pack(read(ux.UC_X86_REG_FPCW), fsw, abridged, read(ux.UC_X86_REG_FOP),
+                                 read(ux.UC_X86_REG_FIP), read(ux.UC_X86_REG_FDP), read(ux.UC_X86_REG_MXCSR),
+                                 MXCSR_MASK)
+        image += b"".join(FXSAVE_ST.pack(*read(FP_REGS[(top + i) & 7])) for i in range(8))
+        image += b"".join(read(reg).to_bytes(16, "little") for reg in XMM_REGS)
+        return image.ljust(FXSAVE_SIZE, b"\0")
+
+    def fxrstor(self, image: bytes) -> None:
+        """Load the FPU and SSE registers from an FXSAVE image (the inverse of fxsave)."""
+        fcw, fsw, abridged, fop, fip, fdp, mxcsr, _ = FXSAVE_HEAD.unpack_from(image)
+        write = self.uc.reg_write
+        write(ux.UC_X86_REG_FPCW, fcw)
+        write(ux.UC_X86_REG_FPSW, fsw)
+        write(ux.UC_X86_REG_FPTAG, sum((0 if abridged >> i & 1 else TAG_EMPTY) << 2 * i for i in range(8)))
+        write(ux.UC_X86_REG_FOP, fop)
+        write(ux.UC_X86_REG_FIP, fip)
+        write(ux.UC_X86_REG_FDP, fdp)
+        write(ux.UC_X86_REG_MXCSR, mxcsr)
+        top = (fsw >> 11) & 7
+        for i in range(8):
+            write(FP_REGS[(top + i) & 7], FXSAVE_ST.unpack_from(image, FXSAVE_ST_OFFSET + 16 * i))
+        for n, reg in enumerate(XMM_REGS):
+            offset = FXSAVE_XMM_OFFSET + 16 * n
+            write(reg, int.from_bytes(image[offset:offset + 16], "little"))
 
     def set_fs_base(self, value: int) -> None:
         self.set_reg("fs_base", value)

@@ -32,5 +32,10 @@ int main(void)
     /* OF, SF, AF and PF set by the add (0x894); ZF and CF clear. */
     ok((arith[0] & 0x8d5) == 0x894 && (arith[1] & 0x8d5) == 0x894,
        "the flags of an add survive a fault on the next instruction");
+    unsigned int mxcsr = 0;
+    unsigned short fpu_env[14];        /* fnstenv, 32-bit form: FCW, FSW, FTW at words 0, 2, 4 */
+    asm volatile("stmxcsr %0\n\tfnstenv %1" : "=m"(mxcsr), "=m"(fpu_env));
+    ok(mxcsr == 0x1f80 && fpu_env[0] == 0x37f && fpu_env[4] == 0xffff,
+       "the FPU starts as Linux leaves it (MXCSR 0x1f80, FCW 0x37f, the x87 stack empty)");
     return done_testing();
 }

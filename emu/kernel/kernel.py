@@ -41,6 +41,8 @@ from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
+INITIAL_FPCW, INITIAL_MXCSR = 0x37F, 0x1F80
+
 # Linux si_code values (include/uapi/asm-generic/siginfo.h).
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
 BUS_ADRERR = 2
@@ -150,6 +152,13 @@ class Kernel:
         values = dict.fromkeys(TRAPFRAME_FIELDS, 0)
         values.update(rip=self.start.entry, cs=USER_CS, rflags=INITIAL_RFLAGS, rsp=self.start.rsp, ss=USER_DS)
         self.mem.write(frame_pa, TRAPFRAME.pack(*(values[name] for name in TRAPFRAME_FIELDS)))
+        # The FPU as Linux hands it to a new program (fpstate_init_fx): x87 control word
+        # 0x37f (all exceptions masked, 64-bit precision), an empty x87 stack, MXCSR
+        # 0x1f80 (SSE exceptions masked). Unicorn's start values (0 for both words, all
+        # eight x87 registers tagged in use) would unmask every exception.
+        cpu.set_reg("fpcw", INITIAL_FPCW)
+        cpu.set_reg("fptag", 0xFFFF)
+        cpu.set_reg("mxcsr", INITIAL_MXCSR)
 
     # -- traps ------------------------------------------------------------------------
 

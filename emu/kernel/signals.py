@@ -15,8 +15,12 @@ A signal is *generated* (by a fault, kill(), a pipe with no reader, a child's ex
                                    uc_sigmask (8)                            = 304 bytes
         +312  struct siginfo       128 bytes: si_signo, si_errno, si_code, pad, union
 
-Simplifications, said here: no alternate signal stack (sigaltstack), no FPU/SSE state
-in the frame (fpstate = NULL, as for a task that never used the FPU), no real-time
+The x87/SSE state goes in the frame too, as the 512-byte FXSAVE image a CPU without
+XSAVE gives (emu's reports none), below the frame and 64-byte aligned;
+`uc_mcontext.fpstate` points at it, and rt_sigreturn loads it back, so a handler may
+use the SSE registers (glibc's string functions do) or change the saved ones.
+
+Simplifications, said here: no alternate signal stack (sigaltstack), no real-time
 signal queueing (one pending instance per signal), no stop/continue signals (SIGSTOP
 and friends are ignored), and no core dumps (RLIMIT_CORE = 0: the wait status never
 has the 0x80 core flag).
@@ -27,7 +31,10 @@ import signal
 import struct
 from dataclasses import dataclass, field
 
+from ..cpu import FXSAVE_SIZE, MXCSR_MASK
 from .mm import UserFault, copy_from_user, copy_to_user
+
+MXCSR_OFFSET = 24                          # in the FXSAVE image
 
 NSIG = 64
 SIGKILL, SIGSTOP = 9, 19
@@ -52,6 +59,7 @@ SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", 
 UCONTEXT_SIZE = 304
 MCONTEXT_OFFSET = 40                   # after uc_flags, uc_link, uc_stack
 SIGMASK_OFFSET = MCONTEXT_OFFSET + 256
+FPSTATE_OFFSET = MCONTEXT_OFFSET + 184     # uc_mcontext.fpstate: after the 18 registers, cs..ss, err .. cr2
 SIGINFO_SIZE = 128
 FRAME_SIZE = 8 + UCONTEXT_SIZE + SIGINFO_SIZE
 RED_ZONE = 128
@@ -141,14 +149,17 @@ def setup_frame(kernel, proc, sig: int, info: SigInfo, regs: dict) -> dict:
     Linux's force_sigsegv does).
     """
     act = proc.signals.action(sig)
-    sp = regs["rsp"] - RED_ZONE - FRAME_SIZE
-    sp = (sp & ~0xF) - 8                          # as if `call`ed: (rsp + 8) % 16 == 0
+    # Linux's get_sigframe: below the red zone the FPU state (fpu__alloc_mathframe,
+    # 64-byte aligned), below that the frame, placed as if `call`ed: (rsp + 8) % 16 == 0.
+    fpstate = (regs["rsp"] - RED_ZONE - FXSAVE_SIZE) & ~63
+    sp = ((fpstate - FRAME_SIZE + 8) & ~0xF) - 8
     mcontext = struct.pack(f"<{len(SIGCONTEXT_REGS)}Q", *(regs[name] for name in SIGCONTEXT_REGS))
     mcontext += struct.pack("<HHHH", USER_CS, 0, 0, USER_DS)
-    mcontext += struct.pack("<QQQQQ", 0, 0, proc.signals.blocked, info.addr, 0)   # err trapno oldmask cr2 fpstate
+    mcontext += struct.pack("<QQQQQ", 0, 0, proc.signals.blocked, info.addr, fpstate)   # err trapno oldmask cr2 fpstate
     mcontext = mcontext.ljust(256, b"\0")
     ucontext = struct.pack("<QQQiiQ", 0, 0, 0, 2, 0, 0) + mcontext + struct.pack("<Q", proc.signals.blocked)
     frame = struct.pack("<Q", act.restorer) + ucontext + info.pack()
+    copy_to_user(proc.mm, kernel.mmu, fpstate, kernel.cpu.fxsave())
     copy_to_user(proc.mm, kernel.mmu, sp, frame)
     if not act.flags & SA_NODEFER:
         proc.signals.blocked |= sigbit(sig)
@@ -169,6 +180,12 @@ def restore_frame(kernel, proc, rsp: int) -> dict:
     raw = copy_from_user(proc.mm, kernel.mmu, rsp, UCONTEXT_SIZE)
     values = struct.unpack_from(f"<{len(SIGCONTEXT_REGS)}Q", raw, MCONTEXT_OFFSET)
     regs = dict(zip(SIGCONTEXT_REGS, values))
+    fpstate = struct.unpack_from("<Q", raw, FPSTATE_OFFSET)[0]
+    if fpstate:                                  # NULL: the FPU state stays as it is
+        image = copy_from_user(proc.mm, kernel.mmu, fpstate, FXSAVE_SIZE)
+        if struct.unpack_from("<I", image, MXCSR_OFFSET)[0] & ~MXCSR_MASK:
+            raise UserFault(fpstate)             # reserved MXCSR bits: a bad frame (#GP on hardware)
+        kernel.cpu.fxrstor(image)
     # Only the flags a program may set come from the frame (IOPL, IF ... stay): FIX_EFLAGS.
     regs["rflags"] = (kernel.cpu.reg("rflags") & ~FIX_EFLAGS) | (regs["rflags"] & FIX_EFLAGS)
     mask = struct.unpack_from("<Q", raw, SIGMASK_OFFSET)[0]
