@@ -20,7 +20,10 @@ XSAVE gives (emu's reports none), below the frame and 64-byte aligned;
 `uc_mcontext.fpstate` points at it, and rt_sigreturn loads it back, so a handler may
 use the SSE registers (glibc's string functions do) or change the saved ones.
 
-Simplifications, said here: no alternate signal stack (sigaltstack), no real-time
+sigaltstack gives a handler with SA_ONSTACK an alternate stack (SS_AUTODISARM too);
+the frame's uc_stack records it and rt_sigreturn restores it, as Linux does.
+
+Simplifications, said here: no real-time
 signal queueing (one pending instance per signal), no stop/continue signals (SIGSTOP
 and friends are ignored), and no core dumps (RLIMIT_CORE = 0: the wait status never
 has the 0x80 core flag).
@@ -46,6 +49,9 @@ SA_NODEFER = 0x4000_0000
 SA_RESETHAND = 0x8000_0000
 SA_RESTORER = 0x0400_0000
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ = 2048
+STACK_T = struct.Struct("<QI4xQ")          # stack_t: ss_sp, ss_flags, ss_size
 SI_USER = 0
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
@@ -59,6 +65,7 @@ SIGCONTEXT_REGS = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", 
 UCONTEXT_SIZE = 304
 MCONTEXT_OFFSET = 40                   # after uc_flags, uc_link, uc_stack
 SIGMASK_OFFSET = MCONTEXT_OFFSET + 256
+UC_STACK_OFFSET = 16                       # after uc_flags and uc_link
 FPSTATE_OFFSET = MCONTEXT_OFFSET + 184     # uc_mcontext.fpstate: after the 18 registers, cs..ss, err .. cr2
 SIGINFO_SIZE = 128
 FRAME_SIZE = 8 + UCONTEXT_SIZE + SIGINFO_SIZE
@@ -79,17 +86,47 @@ class SigAction:
 
 @dataclass
 class SignalState:
-    """Per-process: an action per signal, the blocked mask and the pending set."""
+    """Per-process: an action per signal, the blocked mask, the pending set, and the
+    alternate signal stack (Linux's sas_ss_sp, sas_ss_size, sas_ss_flags; size 0: none)."""
     actions: dict = field(default_factory=dict)        # signo -> SigAction
     blocked: int = 0
     pending: dict = field(default_factory=dict)        # signo -> SigInfo
+    ss_sp: int = 0
+    ss_size: int = 0
+    ss_flags: int = 0                                  # only SS_AUTODISARM is kept
 
     def action(self, sig: int) -> SigAction:
         return self.actions.get(sig) or SigAction()
 
     def fork(self) -> "SignalState":
-        """A child inherits actions and mask; pending signals are not inherited."""
-        return SignalState(dict(self.actions), self.blocked, {})
+        """A child inherits actions, mask and alternate stack; pending signals are not inherited."""
+        return SignalState(dict(self.actions), self.blocked, {}, self.ss_sp, self.ss_size, self.ss_flags)
+
+    def on_sig_stack(self, sp: int) -> bool:
+        """Is `sp` on the alternate stack? (never with SS_AUTODISARM: Linux's on_sig_stack)"""
+        if self.ss_flags & SS_AUTODISARM:
+            return False
+        return self.ss_sp < sp and sp - self.ss_sp <= self.ss_size
+
+    def sas_ss_flags(self, sp: int) -> int:
+        """SS_DISABLE with no alternate stack, SS_ONSTACK when `sp` is on it, else 0."""
+        if not self.ss_size:
+            return SS_DISABLE
+        return SS_ONSTACK if self.on_sig_stack(sp) else 0
+
+    def set_altstack(self, ss_sp: int, flags: int, size: int, sp: int) -> int:
+        """sigaltstack's change (Linux's do_sigaltstack): 0 or -errno. `sp`: the caller's."""
+        if self.on_sig_stack(sp):
+            return -errno.EPERM                 # in a handler running on it
+        mode = flags & ~SS_AUTODISARM
+        if mode not in (SS_DISABLE, SS_ONSTACK, 0):
+            return -errno.EINVAL
+        if mode == SS_DISABLE:
+            ss_sp = size = 0
+        elif size < MINSIGSTKSZ:
+            return -errno.ENOMEM
+        self.ss_sp, self.ss_size, self.ss_flags = ss_sp, size, flags & SS_AUTODISARM
+        return 0
 
     def deliverable(self):
         """The lowest-numbered pending signal that is not blocked, or None."""
@@ -148,19 +185,29 @@ def setup_frame(kernel, proc, sig: int, info: SigInfo, regs: dict) -> dict:
     UserFault if the stack cannot be written (the caller then kills with SIGSEGV, as
     Linux's force_sigsegv does).
     """
-    act = proc.signals.action(sig)
-    # Linux's get_sigframe: below the red zone the FPU state (fpu__alloc_mathframe,
-    # 64-byte aligned), below that the frame, placed as if `call`ed: (rsp + 8) % 16 == 0.
-    fpstate = (regs["rsp"] - RED_ZONE - FXSAVE_SIZE) & ~63
+    act, state = proc.signals.action(sig), proc.signals
+    # Linux's get_sigframe: below the red zone, or at the top of the alternate stack for
+    # an SA_ONSTACK handler not already on it, the FPU state (fpu__alloc_mathframe,
+    # 64-byte aligned); below that the frame, placed as if `call`ed: (rsp + 8) % 16 == 0.
+    top = regs["rsp"] - RED_ZONE
+    entering_altstack = act.flags & SA_ONSTACK and state.sas_ss_flags(top) == 0
+    if entering_altstack:
+        top = state.ss_sp + state.ss_size
+    fpstate = (top - FXSAVE_SIZE) & ~63
     sp = ((fpstate - FRAME_SIZE + 8) & ~0xF) - 8
+    if entering_altstack and not state.ss_sp < sp:
+        raise UserFault(sp)                      # the frame does not fit on the alternate stack
     mcontext = struct.pack(f"<{len(SIGCONTEXT_REGS)}Q", *(regs[name] for name in SIGCONTEXT_REGS))
     mcontext += struct.pack("<HHHH", USER_CS, 0, 0, USER_DS)
     mcontext += struct.pack("<QQQQQ", 0, 0, proc.signals.blocked, info.addr, fpstate)   # err trapno oldmask cr2 fpstate
     mcontext = mcontext.ljust(256, b"\0")
-    ucontext = struct.pack("<QQQiiQ", 0, 0, 0, 2, 0, 0) + mcontext + struct.pack("<Q", proc.signals.blocked)
+    uc_stack = STACK_T.pack(state.ss_sp, state.sas_ss_flags(regs["rsp"]) | state.ss_flags, state.ss_size)
+    ucontext = struct.pack("<QQ", 0, 0) + uc_stack + mcontext + struct.pack("<Q", proc.signals.blocked)
     frame = struct.pack("<Q", act.restorer) + ucontext + info.pack()
     copy_to_user(proc.mm, kernel.mmu, fpstate, kernel.cpu.fxsave())
     copy_to_user(proc.mm, kernel.mmu, sp, frame)
+    if state.ss_flags & SS_AUTODISARM:
+        state.ss_sp = state.ss_size = state.ss_flags = 0     # until sigreturn restores it
     if not act.flags & SA_NODEFER:
         proc.signals.blocked |= sigbit(sig)
     proc.signals.blocked = (proc.signals.blocked | act.mask) & ~UNBLOCKABLE
@@ -190,6 +237,8 @@ def restore_frame(kernel, proc, rsp: int) -> dict:
     regs["rflags"] = (kernel.cpu.reg("rflags") & ~FIX_EFLAGS) | (regs["rflags"] & FIX_EFLAGS)
     mask = struct.unpack_from("<Q", raw, SIGMASK_OFFSET)[0]
     proc.signals.blocked = mask & ~UNBLOCKABLE
+    # restore_altstack: the alternate stack as the frame says (an error is ignored, as Linux does).
+    proc.signals.set_altstack(*STACK_T.unpack_from(raw, UC_STACK_OFFSET), sp=rsp)
     return regs
 
 
@@ -239,6 +288,23 @@ def sys_rt_sigprocmask(kernel, proc, how, set_va, oldset_va, sigsetsize, *_):
     return 0
 
 
+def sys_sigaltstack(kernel, proc, ss_va, old_va, *_):
+    """sigaltstack(ss, old_ss): `old_ss` gets the state before any change."""
+    state, sp = proc.signals, kernel.cpu.reg("rsp")
+    old = STACK_T.pack(state.ss_sp, state.sas_ss_flags(sp) | state.ss_flags, state.ss_size)
+    try:
+        if ss_va:
+            error = state.set_altstack(*STACK_T.unpack(copy_from_user(proc.mm, kernel.mmu, ss_va, STACK_T.size)),
+                                       sp=sp)
+            if error:
+                return error
+        if old_va:
+            copy_to_user(proc.mm, kernel.mmu, old_va, old)
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
 def sys_rt_sigreturn(kernel, proc, *_):
     rsp = kernel.cpu.reg("rsp")
     try:
@@ -254,4 +320,5 @@ SYSCALLS = {
     13: sys_rt_sigaction,
     14: sys_rt_sigprocmask,
     15: sys_rt_sigreturn,
+    131: sys_sigaltstack,
 }
