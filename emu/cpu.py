@@ -67,7 +67,6 @@ GPR_ORDER = ("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
              "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15")
 UC_REG = {name: getattr(ux, f"UC_X86_REG_{name.upper()}") for name in GPR_ORDER}
 GPR_INDEX = {name: index for index, name in enumerate(GPR_ORDER)}
-UC_REG.update(fpcw=ux.UC_X86_REG_FPCW, fptag=ux.UC_X86_REG_FPTAG, mxcsr=ux.UC_X86_REG_MXCSR)
 UC_REG.update(rip=ux.UC_X86_REG_RIP, rflags=ux.UC_X86_REG_RFLAGS, cs=ux.UC_X86_REG_CS,
               ss=ux.UC_X86_REG_SS, fs_base=ux.UC_X86_REG_FS_BASE, gs_base=ux.UC_X86_REG_GS_BASE,
               cr2=ux.UC_X86_REG_CR2, cr3=ux.UC_X86_REG_CR3)

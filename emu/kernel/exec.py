@@ -1,5 +1,8 @@
 """execve: turn an ElfImage into a fresh address space and the program's first registers.
 
+The first program is made this way at boot (Kernel.exec_first); later ones by the
+execve system call (sys_execve here, Kernel.exec_image for the point of no return).
+
 The PT_LOAD segments become VMAs backed by the file (paged in on first touch); the
 stack is a VMA below STACK_TOP that grows on demand. The initial stack is laid out
 as the System V x86-64 ABI (section 3.4.1) and Linux's fs/binfmt_elf.c build it:
@@ -11,13 +14,17 @@ as the System V x86-64 ABI (section 3.4.1) and Linux's fs/binfmt_elf.c build it:
             ... padding, 16 random bytes (AT_RANDOM), the strings ...   <- STACK_TOP
 """
 
+import errno
 import os
+import stat as st
 import struct
 from dataclasses import dataclass
 
-from ..elf import ElfImage
-from .mm import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, Vma, copy_to_user,
-                 page_down, page_up)
+from ..elf import ElfError, ElfImage, load_elf
+from ..physmem import OutOfMemory
+from .fs import lookup, user_path
+from .mm import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, UserFault, Vma, copy_from_user,
+                 copy_to_user, page_down, page_up)
 from .pagetable import PageTables
 
 STACK_TOP = 0x7FFF_FFFF_F000      # Linux x86-64 without randomisation
@@ -69,13 +76,15 @@ def build_mm(mem, frames, kernel_pt: PageTables, image: ElfImage, mmu, kernel=No
     return mm
 
 
-def build_stack(mm: Mm, mmu, image: ElfImage, argv: list, envp: list) -> StartState:
-    """Write argc, argv, envp and auxv on the new stack (through the MMU); return the start."""
+def build_stack(mm: Mm, mmu, image: ElfImage, argv: list, envp: list, execfn: str | None = None) -> StartState:
+    """Write argc, argv, envp and auxv on the new stack (through the MMU); return the start.
+    `execfn` is the path AT_EXECFN names (execve's first argument; the image's path by default)."""
     strings = bytearray()
     offsets = []
-    for text in list(argv) + list(envp) + [image.path]:
+    for text in list(argv) + list(envp) + [image.path if execfn is None else execfn]:
         offsets.append(len(strings))
-        strings += os.fsencode(text) + b"\0"
+        strings += text if isinstance(text, bytes) else os.fsencode(text)
+        strings += b"\0"
     strings_va = (STACK_TOP - len(strings)) & ~0xF
     random_va = strings_va - 16
     addresses = [strings_va + off for off in offsets]
@@ -94,3 +103,90 @@ def build_stack(mm: Mm, mmu, image: ElfImage, argv: list, envp: list) -> StartSt
     copy_to_user(mm, mmu, random_va, os.urandom(16))
     copy_to_user(mm, mmu, rsp, struct.pack(f"<{len(words)}Q", *words))
     return StartState(image.entry, rsp)
+
+
+# -- the execve system call --------------------------------------------------------------
+
+MAX_ARG_STRLEN = 32 * 4096        # one argument or environment string, NUL included (Linux)
+ARG_MAX = STACK_SIZE // 4         # all of them, with their pointers: a quarter of the stack limit
+
+
+def user_string_array(kernel, proc, va: int, budget: list):
+    """The strings of a NULL-terminated array of pointers at `va` (argv or envp), as bytes;
+    -EFAULT for a bad pointer, -E2BIG past MAX_ARG_STRLEN or the shared ARG_MAX `budget`."""
+    strings = []
+    if not va:
+        return strings                   # Linux takes a NULL argv or envp as empty
+    try:
+        while True:
+            pointer = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, va + 8 * len(strings), 8))[0]
+            if not pointer:
+                return strings
+            text = bytearray()
+            while True:                  # read to the page's end at most, as Linux's strnlen_user
+                chunk = copy_from_user(proc.mm, kernel.mmu, pointer + len(text),
+                                       4096 - ((pointer + len(text)) & 4095))
+                nul = chunk.find(b"\0")
+                text += chunk if nul < 0 else chunk[:nul]
+                if len(text) + 1 > MAX_ARG_STRLEN:
+                    return -errno.E2BIG
+                if nul >= 0:
+                    break
+            budget[0] -= len(text) + 1 + 8
+            if budget[0] < 0:
+                return -errno.E2BIG
+            strings.append(bytes(text))
+    except UserFault:
+        return -errno.EFAULT
+
+
+def executable_path(kernel, proc, path: str):
+    """The host file execve(`path`) runs, or -errno: a regular file with an execute bit,
+    inside --root, or /proc/self/exe (the running program)."""
+    found = lookup(kernel, path)
+    if isinstance(found, int):
+        return found
+    if found.path == "/proc/self/exe":
+        return proc.path
+    if found.device is not None or kernel.root is None or not found.parts:
+        return -errno.EACCES             # a device, a directory: nothing to run
+    host = kernel.root.host_path(found.parts)
+    try:
+        info = os.stat(host)
+    except OSError as err:
+        return -err.errno
+    if not st.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
+        return -errno.EACCES
+    return host
+
+
+def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
+    """Replace the calling program (fs/exec.c): everything up to loading the file can
+    still fail with -errno; after that the old address space is gone."""
+    path = user_path(kernel, proc, path_va)
+    if isinstance(path, int):
+        return path
+    budget = [ARG_MAX]
+    argv = user_string_array(kernel, proc, argv_va, budget)
+    if isinstance(argv, int):
+        return argv
+    envp = user_string_array(kernel, proc, envp_va, budget)
+    if isinstance(envp, int):
+        return envp
+    host = executable_path(kernel, proc, path)
+    if isinstance(host, int):
+        return host
+    try:
+        image = load_elf(host)
+    except ElfError:
+        return -errno.ENOEXEC            # not an ELF emu can run (the file is fine as data)
+    try:
+        kernel.exec_image(proc, image, argv, envp, execfn=path)
+    except OutOfMemory:
+        return -errno.ENOMEM
+    return 0
+
+
+SYSCALLS = {
+    59: sys_execve,
+}

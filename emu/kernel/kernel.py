@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 from .. import insn
+from ..cpu import FXSAVE_HEAD, FXSAVE_SIZE, GPR_ORDER, MXCSR_MASK
 from ..errors import EmulatorBug
 from ..mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
@@ -41,7 +42,11 @@ from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
-INITIAL_FPCW, INITIAL_MXCSR = 0x37F, 0x1F80
+# The FPU as Linux hands it to a new program (fpstate_init_fx), as an FXSAVE image: x87
+# control word 0x37f (exceptions masked, 64-bit precision), no x87 register in use,
+# MXCSR 0x1f80 (SSE exceptions masked), every register zero. Unicorn's own start values
+# (0 for both words, all eight x87 registers tagged in use) would unmask every exception.
+INITIAL_FPU_STATE = FXSAVE_HEAD.pack(0x37F, 0, 0, 0, 0, 0, 0x1F80, MXCSR_MASK).ljust(FXSAVE_SIZE, b"\0")
 
 # Linux si_code values (include/uapi/asm-generic/siginfo.h).
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
@@ -140,6 +145,35 @@ class Kernel:
         mm.active = True
         self.start = build_stack(mm, self.mmu, image, argv, envp)
 
+    def exec_image(self, proc: Process, image, argv: list, envp: list, *, execfn: str) -> None:
+        """execve from `image`, once its file has loaded (fs/exec.c's begin_new_exec).
+
+        The new address space and its stack are made first, so running out of memory
+        there still leaves the caller as it was (OutOfMemory: -ENOMEM). Then the point of
+        no return: CR3 switches, the old address space is torn down, close-on-exec files
+        close, handlers go back to SIG_DFL (SIG_IGN stays; mask and pending signals stay),
+        the alternate stack goes, and the program starts from its entry point with zeroed
+        registers and the initial FPU state.
+        """
+        new = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu, self)
+        try:
+            start = build_stack(new, self.mmu, image, argv, envp, execfn)
+        except OutOfMemory:
+            proc_calls.exit_mmap(self, new)
+            raise
+        old, proc.mm = proc.mm, new
+        self.cpu.switch_cr3(new.pt.pml4_pa)
+        old.active, new.active = False, True
+        proc_calls.exit_mmap(self, old)
+        proc.path = image.path
+        proc.files.close_on_exec()
+        proc.signals.exec()
+        self.cpu.fxrstor(INITIAL_FPU_STATE)
+        self.cpu.set_fs_base(0)
+        regs = dict.fromkeys(GPR_ORDER, 0)
+        regs.update(rip=start.entry, rsp=start.rsp, rflags=INITIAL_RFLAGS)
+        self.resume_with(proc, regs)
+
     def new_process(self, ppid: int, path: str, mm, **fields) -> Process:
         proc = Process(self.next_pid, ppid, path, mm, signals=fields.pop("signals", None) or SignalState(),
                        **fields)
@@ -152,13 +186,7 @@ class Kernel:
         values = dict.fromkeys(TRAPFRAME_FIELDS, 0)
         values.update(rip=self.start.entry, cs=USER_CS, rflags=INITIAL_RFLAGS, rsp=self.start.rsp, ss=USER_DS)
         self.mem.write(frame_pa, TRAPFRAME.pack(*(values[name] for name in TRAPFRAME_FIELDS)))
-        # The FPU as Linux hands it to a new program (fpstate_init_fx): x87 control word
-        # 0x37f (all exceptions masked, 64-bit precision), an empty x87 stack, MXCSR
-        # 0x1f80 (SSE exceptions masked). Unicorn's start values (0 for both words, all
-        # eight x87 registers tagged in use) would unmask every exception.
-        cpu.set_reg("fpcw", INITIAL_FPCW)
-        cpu.set_reg("fptag", 0xFFFF)
-        cpu.set_reg("mxcsr", INITIAL_MXCSR)
+        cpu.fxrstor(INITIAL_FPU_STATE)
 
     # -- traps ------------------------------------------------------------------------
 

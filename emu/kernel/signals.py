@@ -102,6 +102,13 @@ class SignalState:
         """A child inherits actions, mask and alternate stack; pending signals are not inherited."""
         return SignalState(dict(self.actions), self.blocked, {}, self.ss_sp, self.ss_size, self.ss_flags)
 
+    def exec(self) -> None:
+        """execve (Linux's flush_signal_handlers): a handled signal goes back to SIG_DFL,
+        an ignored one stays ignored; flags and masks of actions go; the blocked mask and
+        pending signals stay; the alternate stack goes (sigaltstack(2))."""
+        self.actions = {sig: SigAction(SIG_IGN) for sig, act in self.actions.items() if act.handler == SIG_IGN}
+        self.ss_sp = self.ss_size = self.ss_flags = 0
+
     def on_sig_stack(self, sp: int) -> bool:
         """Is `sp` on the alternate stack? (never with SS_AUTODISARM: Linux's on_sig_stack)"""
         if self.ss_flags & SS_AUTODISARM:

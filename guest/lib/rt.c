@@ -51,6 +51,10 @@ long sys_rt_sigreturn(void) { return syscall6(SYS_rt_sigreturn, 0, 0, 0, 0, 0, 0
 
 long sys_getpid(void) { return syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0); }
 long sys_fork(void)   { return syscall6(SYS_fork, 0, 0, 0, 0, 0, 0); }
+long sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+    return syscall6(SYS_execve, (long)path, (long)argv, (long)envp, 0, 0, 0);
+}
 long sys_wait4(int pid, int *status, int options, void *rusage)
 {
     return syscall6(SYS_wait4, pid, (long)status, options, (long)rusage, 0, 0);

@@ -17,6 +17,7 @@ typedef long ssize_t;
 #define SYS_rt_sigreturn 15
 #define SYS_getpid       39
 #define SYS_fork         57
+#define SYS_execve       59
 #define SYS_exit         60
 #define SYS_wait4        61
 #define SYS_kill         62
@@ -61,6 +62,7 @@ long sys_rt_sigaction(int sig, const void *act, void *oldact, size_t sigsetsize)
 long sys_rt_sigreturn(void);
 long sys_getpid(void);
 long sys_fork(void);
+long sys_execve(const char *path, char *const argv[], char *const envp[]);
 long sys_wait4(int pid, int *status, int options, void *rusage);
 long sys_kill(int pid, int sig);
 __attribute__((noreturn)) void sys_exit(int status);
