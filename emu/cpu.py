@@ -240,6 +240,7 @@ class Cpu:
         self.counting = False           # Unicorn's instruction counter (preemption) is in use
         self.max_insns = None
         self.block_insns = None         # with --stats: instructions per block (on_block)
+        self.timeout = self.deadline = None     # --timeout, and when it runs out (time.monotonic)
         self.debugger = None            # an emu.gdbstub.GdbStub while gdb is attached
         mmu.attach(self.uc, self.read_cpl)
         # No stop address: with exits enabled and none listed, `until` is ignored.
@@ -347,7 +348,8 @@ class Cpu:
     def run(self, *, timeout: float | None = None, max_insns: int | None = None,
             count_insns: bool = False) -> None:
         """Boot the stub and run until the kernel stops the machine (exit, kill, limit)."""
-        deadline = time.monotonic() + timeout if timeout else None
+        self.timeout = timeout
+        self.deadline = deadline = time.monotonic() + timeout if timeout else None
         if count_insns and not max_insns:
             # --stats: count instructions block by block (a Python call per executed block,
             # so it slows emu down); each block's instruction count is decoded once.
@@ -362,11 +364,14 @@ class Cpu:
             budget_us = 0
             if deadline is not None:
                 budget_us = max(1, int((deadline - time.monotonic()) * 1e6))
-            # Preemption: with another process ready to run, stop after a slice of
-            # instructions (Unicorn counts them in C; without a second process, no cost).
-            if self.kernel.runnable_count() > 1:
+            # Preemption: with another process ready to run, or one asleep until a time
+            # (nanosleep), stop after a slice of instructions, like a timer interrupt, and
+            # let the scheduler look again. Unicorn counts them in C; without a second
+            # process, no cost. (Not emu_start's timeout: that stop comes from another
+            # thread, and one landing on a `syscall` makes Unicorn skip the syscall hook.)
+            if self.kernel.preempt_soon():
                 count = PREEMPT_SLICE
-                self.counting = True
+                self.start_counting()
             else:
                 # Once Unicorn's instruction counter is on, keep it on: removing its hook
                 # later makes QEMU fetch stale code (a refused fetch of the stub's page).
@@ -410,6 +415,15 @@ class Cpu:
                     break
                 continue
             rip = self.reg("rip")
+
+    def start_counting(self) -> None:
+        """Turn Unicorn's instruction counter on (emu_start's `count`), for good. Unicorn
+        counts with a code hook that QEMU adds only to code it translates afterwards, so
+        the translations are flushed the first time; otherwise a loop translated before
+        would never be counted, and never preempted."""
+        if not self.counting:
+            self.counting = True
+            self.uc.ctl_flush_tb()
 
     def after_unicorn_error(self, err: UcError) -> int:
         """emu_start stopped on an error: deliver the fault the MMU recorded."""

@@ -24,12 +24,12 @@ from unicorn import (UC_HOOK_CODE, UC_HOOK_TLB_FILL, UC_MEM_READ, UC_MEM_WRITE, 
                      UcError)
 from unicorn import x86_const as ux
 
-from .cpu import NEVER
+from .cpu import NEVER, NO_PREEMPTION
 from .mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
 from .paging import PAGE_SHIFT, PAGE_SIZE
 from .kernel.stub import TRAPFRAME_REGS
 
-POLL_US = 50_000               # emu_start slice while gdb is attached and the guest runs
+POLL_INSNS = 2_000_000         # instructions between two looks for Ctrl-C while the guest runs
 PACKET_SIZE = 0x4000
 MSR_EFER = 0xC000_0080
 E_FAULT = "E0e"                # EFAULT: memory gdb asked for is not mapped
@@ -241,7 +241,6 @@ class GdbStub:
         self.proc = None                # the process gdb follows (process 1)
         self.entry_hook = None
         self.greeted = False
-        self.counter_flushed = False
         self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
 
     # -- set-up ----------------------------------------------------------------------
@@ -297,16 +296,16 @@ class GdbStub:
         if self.stepping:
             self.start_counting()
             return rip, 1, budget_us
-        return rip, count, POLL_US if budget_us == 0 else min(budget_us, POLL_US)
+        # Poll for Ctrl-C every POLL_INSNS instructions. A slice counted in instructions
+        # stops between two of them; emu_start's timeout would stop from another thread,
+        # and landing on a `syscall` it makes Unicorn skip the syscall hook.
+        self.start_counting()
+        return rip, POLL_INSNS if count in (0, NO_PREEMPTION) else min(count, POLL_INSNS), budget_us
 
     def start_counting(self) -> None:
-        """Single steps are emu_start(count=1). Unicorn counts with a code hook that QEMU
-        adds only to code it translates afterwards: flush the translations the first time,
-        or a step runs to the end of an old block. The counter then stays on (cpu.py)."""
-        self.cpu.counting = True
-        if not self.counter_flushed:      # (the counter may be on already, for preemption)
-            self.counter_flushed = True
-            self.cpu.uc.ctl_flush_tb()
+        """Single steps are emu_start(count=1), and polls are slices of POLL_INSNS: both
+        need Unicorn's instruction counter (Cpu.start_counting)."""
+        self.cpu.start_counting()
 
     def stop_pending(self) -> bool:
         return self.stop is not None

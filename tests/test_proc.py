@@ -50,3 +50,15 @@ def test_process_and_signal_corners():
     native = run_native("guest/proc_edges.elf")
     emulated = run_emu("run", "--timeout", "60", "guest/proc_edges.elf")
     assert emulated.stdout == native.stdout and emulated.returncode == native.returncode == 0
+
+
+def test_timeout_stops_a_sleeping_guest():
+    """With every process asleep, emu waits for the earliest wake-up, but --timeout still
+    ends the run on time (status 124, one line)."""
+    import time
+    started = time.monotonic()
+    result = run_emu("run", "--timeout", "1", "guest/sleep.elf", "10")
+    assert result.returncode == 124
+    assert result.stderr.strip().endswith("stopped after 1 s (--timeout)")
+    assert time.monotonic() - started < 8
+    assert run_emu("run", "guest/sleep.elf", "0").returncode == 0

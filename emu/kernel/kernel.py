@@ -16,6 +16,7 @@ import errno
 import signal
 import struct
 import sys
+import time
 from dataclasses import dataclass, field
 from time import perf_counter
 
@@ -339,8 +340,8 @@ class Kernel:
             # The wait is interrupted: -EINTR, or with SA_RESTART the call is made again once
             # the handler returns (Linux's -ERESTARTSYS). A wait that can finish finishes.
             restart = bool(proc.signals.action(sig).flags & SA_RESTART)
-            proc.block = Block(ready=lambda: True, complete=lambda: RESTART_SYSCALL if restart else -errno.EINTR,
-                               what="interrupted", nr=proc.block.nr)
+            complete = proc.block.interrupted or (lambda: RESTART_SYSCALL if restart else -errno.EINTR)
+            proc.block = Block(ready=lambda: True, complete=complete, what="interrupted", nr=proc.block.nr)
         if proc is self.current:
             self.work_pending = True
             self.cpu.uc.emu_stop()
@@ -512,8 +513,9 @@ class Kernel:
         while True:
             nxt = self.pick_next(prev)
             if nxt is None:
-                self.deadlock()
-                return False
+                if not self.idle(cpu):
+                    return False
+                continue
             self.switch_to(cpu, nxt)
             if nxt.state != BLOCKED:
                 return True
@@ -534,6 +536,34 @@ class Kernel:
             else:
                 cpu.set_reg("rax", result & (2**64 - 1))
             return True
+
+    def preempt_soon(self) -> bool:
+        """Should the running process stop after a slice of instructions: another one is
+        ready to run, or one sleeps until a time that a later slice may reach."""
+        if len(self.procs) == 1:
+            return False
+        return self.runnable_count() > 1 or self.next_wakeup() is not None
+
+    def next_wakeup(self) -> float | None:
+        """When the earliest timed wait (nanosleep) ends, or None if nobody waits on time."""
+        deadlines = [p.block.deadline for p in self.procs.values()
+                     if p.state == BLOCKED and p.block.deadline is not None]
+        return min(deadlines, default=None)
+
+    def idle(self, cpu) -> bool:
+        """Nobody can run: wait for the earliest timed wait to end, as an idle CPU waits for
+        its timer interrupt. False, with the machine stopped, if nothing will ever wake
+        anybody (a deadlock) or --timeout comes first."""
+        wake = self.next_wakeup()
+        if wake is None:
+            self.deadlock()
+            return False
+        if cpu.deadline is not None and cpu.deadline < wake:
+            time.sleep(max(0.0, cpu.deadline - time.monotonic()))
+            self.limit_reached(f"stopped after {cpu.timeout:g} s (--timeout)")
+            return False
+        time.sleep(max(0.0, wake - time.monotonic()))
+        return True
 
     def pick_next(self, prev: Process) -> Process | None:
         order = sorted(self.procs.values(), key=lambda p: (p.pid <= prev.pid, p.pid))

@@ -23,3 +23,10 @@ class Block:
     complete: Callable[[], int]
     what: str = ""
     nr: int = -1              # the system call that waits (set by the kernel), for SA_RESTART
+    # A timed wait (nanosleep): when it ends, on time.monotonic()'s clock. The scheduler
+    # sleeps until then when nothing else can run, and the run loop stops a running
+    # program then, as a timer interrupt would.
+    deadline: float | None = None
+    # What a handled signal makes of the wait instead of -EINTR or an SA_RESTART restart
+    # (nanosleep: -EINTR and the time left, never restarted). Runs like `complete`.
+    interrupted: Callable[[], int] | None = None

@@ -6,19 +6,19 @@ the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 for rax: a result, or a negative errno.
 """
 
-from . import exec as exec_calls, fs, mman, proc_calls, signals
+from . import clock, exec as exec_calls, fs, mman, proc_calls, signals
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
 SYSCALL_NAMES = {
     0: "read", 1: "write", 2: "open", 3: "close", 4: "stat", 5: "fstat", 6: "lstat", 7: "poll",
     8: "lseek", 9: "mmap", 10: "mprotect", 11: "munmap", 12: "brk", 13: "rt_sigaction",
     14: "rt_sigprocmask", 15: "rt_sigreturn", 16: "ioctl", 17: "pread64", 18: "pwrite64",
-    19: "readv", 20: "writev", 21: "access", 22: "pipe", 23: "select", 24: "sched_yield",
+    19: "readv", 20: "writev", 21: "access", 22: "pipe", 23: "select", 24: "sched_yield", 35: "nanosleep",
     25: "mremap", 28: "madvise", 32: "dup", 33: "dup2", 39: "getpid", 56: "clone", 57: "fork",
     59: "execve", 60: "exit", 61: "wait4", 62: "kill", 63: "uname", 72: "fcntl", 79: "getcwd", 89: "readlink",
     96: "gettimeofday", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
     110: "getppid", 131: "sigaltstack", 158: "arch_prctl", 186: "gettid", 202: "futex", 218: "set_tid_address",
-    228: "clock_gettime", 200: "tkill", 231: "exit_group", 234: "tgkill", 257: "openat", 262: "newfstatat", 267: "readlinkat",
+    228: "clock_gettime", 229: "clock_getres", 230: "clock_nanosleep", 201: "time", 200: "tkill", 231: "exit_group", 234: "tgkill", 257: "openat", 262: "newfstatat", 267: "readlinkat",
     269: "faccessat", 273: "set_robust_list", 292: "dup3",
     293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq",
 }
@@ -27,4 +27,4 @@ BASE_SYSCALLS = {}
 
 # The whole table, one explicit dict per subsystem (grep for a number to find its handler).
 SYSCALLS = {**BASE_SYSCALLS, **fs.SYSCALLS, **mman.SYSCALLS, **proc_calls.SYSCALLS, **signals.SYSCALLS,
-            **exec_calls.SYSCALLS}
+            **exec_calls.SYSCALLS, **clock.SYSCALLS}

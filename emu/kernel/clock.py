@@ -1,0 +1,124 @@
+"""Clocks and sleeps: clock_gettime, clock_getres, gettimeofday, time, nanosleep,
+clock_nanosleep (Linux x86-64 numbers and errors).
+
+The guest's clocks are the host's: CLOCK_REALTIME is the host's wall clock and
+CLOCK_MONOTONIC its monotonic clock (so a guest's timings include emulation's slowness).
+The CPU-time clocks give the whole emu process's CPU time: emu does not measure a guest
+process's own. There is no vDSO, so glibc makes these real system calls.
+
+A sleep is a `Block` with a deadline: the process waits, others run, and when nobody
+can run the scheduler waits for the earliest deadline (Kernel.idle). A handled signal
+ends a sleep early with -EINTR and the time left, never restarted, as signal(7) says.
+"""
+
+import errno
+import struct
+import time
+
+from .mm import UserFault, copy_from_user, copy_to_user
+from .sched import Block
+
+CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
+CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME = 4, 5, 6, 7
+# Each clock: how to read it (ns) and its resolution (ns; the coarse ones tick at HZ=250).
+CLOCKS = {
+    CLOCK_REALTIME: (time.time_ns, 1),
+    CLOCK_MONOTONIC: (time.monotonic_ns, 1),
+    CLOCK_PROCESS_CPUTIME_ID: (time.process_time_ns, 1),
+    CLOCK_THREAD_CPUTIME_ID: (time.process_time_ns, 1),
+    CLOCK_MONOTONIC_RAW: (time.monotonic_ns, 1),
+    CLOCK_REALTIME_COARSE: (time.time_ns, 4_000_000),
+    CLOCK_MONOTONIC_COARSE: (time.monotonic_ns, 4_000_000),
+    CLOCK_BOOTTIME: (time.monotonic_ns, 1),
+}
+SLEEP_CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME)
+TIMER_ABSTIME = 1
+TIMESPEC = struct.Struct("<qq")               # tv_sec, tv_nsec (timeval: tv_sec, tv_usec)
+NS = 1_000_000_000
+
+
+def put(kernel, proc, va: int, data: bytes) -> int:
+    """Write a result to user memory: 0, or -EFAULT."""
+    try:
+        copy_to_user(proc.mm, kernel.mmu, va, data)
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
+def sys_clock_gettime(kernel, proc, clock, tp, *_):
+    if clock not in CLOCKS:
+        return -errno.EINVAL
+    return put(kernel, proc, tp, TIMESPEC.pack(*divmod(CLOCKS[clock][0](), NS)))
+
+
+def sys_clock_getres(kernel, proc, clock, res, *_):
+    if clock not in CLOCKS:
+        return -errno.EINVAL
+    return put(kernel, proc, res, TIMESPEC.pack(0, CLOCKS[clock][1])) if res else 0
+
+
+def sys_gettimeofday(kernel, proc, tv, tz, *_):
+    if tv:
+        seconds, ns = divmod(time.time_ns(), NS)
+        if put(kernel, proc, tv, TIMESPEC.pack(seconds, ns // 1000)):
+            return -errno.EFAULT
+    if tz:                                     # struct timezone: UTC, no DST
+        return put(kernel, proc, tz, struct.pack("<ii", 0, 0))
+    return 0
+
+
+def sys_time(kernel, proc, tloc, *_):
+    now = time.time_ns() // NS
+    if tloc and put(kernel, proc, tloc, struct.pack("<q", now)):
+        return -errno.EFAULT
+    return now
+
+
+def sleep(kernel, proc, clock: int, flags: int, req: int, rem: int):
+    """nanosleep / clock_nanosleep: a Block until the requested time, or -errno."""
+    if clock not in CLOCKS or clock == CLOCK_THREAD_CPUTIME_ID:
+        return -errno.EINVAL
+    if clock not in SLEEP_CLOCKS:
+        return -errno.EOPNOTSUPP            # a clock Linux cannot sleep on (or, CPU time, emu cannot)
+    try:
+        seconds, ns = TIMESPEC.unpack(copy_from_user(proc.mm, kernel.mmu, req, TIMESPEC.size))
+    except UserFault:
+        return -errno.EFAULT
+    if seconds < 0 or not 0 <= ns < NS:
+        return -errno.EINVAL
+    wanted = seconds * NS + ns
+    if flags & TIMER_ABSTIME:
+        wanted -= CLOCKS[clock][0]()            # an absolute time on that clock: what is left of it
+    deadline = time.monotonic() + max(wanted, 0) / NS
+
+    def left() -> int:
+        """-EINTR after a handled signal, with the time left in *rem (relative sleeps only)."""
+        if rem and not flags & TIMER_ABSTIME:
+            remaining = max(0, round((deadline - time.monotonic()) * NS))
+            if put(kernel, proc, rem, TIMESPEC.pack(*divmod(remaining, NS))):
+                return -errno.EFAULT
+        return -errno.EINTR
+
+    if wanted <= 0:
+        return 0
+    return Block(lambda: time.monotonic() >= deadline, lambda: 0, what="nanosleep", deadline=deadline,
+                 interrupted=left)
+
+
+def sys_nanosleep(kernel, proc, req, rem, *_):
+    return sleep(kernel, proc, CLOCK_MONOTONIC, 0, req, rem)
+
+
+def sys_clock_nanosleep(kernel, proc, clock, flags, req, rem, *_):
+    return sleep(kernel, proc, clock, flags, req, rem)
+
+
+SYSCALLS = {
+    35: sys_nanosleep,
+    96: sys_gettimeofday,
+    201: sys_time,
+    228: sys_clock_gettime,
+    229: sys_clock_getres,
+    230: sys_clock_nanosleep,
+}
