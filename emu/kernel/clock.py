@@ -15,7 +15,8 @@ import errno
 import struct
 import time
 
-from .mm import UserFault, copy_from_user, copy_to_user
+from .fs import put_user
+from .mm import UserFault, copy_from_user
 from .sched import Block
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
@@ -37,40 +38,31 @@ TIMESPEC = struct.Struct("<qq")               # tv_sec, tv_nsec (timeval: tv_sec
 NS = 1_000_000_000
 
 
-def put(kernel, proc, va: int, data: bytes) -> int:
-    """Write a result to user memory: 0, or -EFAULT."""
-    try:
-        copy_to_user(proc.mm, kernel.mmu, va, data)
-    except UserFault:
-        return -errno.EFAULT
-    return 0
-
-
 def sys_clock_gettime(kernel, proc, clock, tp, *_):
     if clock not in CLOCKS:
         return -errno.EINVAL
-    return put(kernel, proc, tp, TIMESPEC.pack(*divmod(CLOCKS[clock][0](), NS)))
+    return put_user(kernel, proc, tp, TIMESPEC.pack(*divmod(CLOCKS[clock][0](), NS)))
 
 
 def sys_clock_getres(kernel, proc, clock, res, *_):
     if clock not in CLOCKS:
         return -errno.EINVAL
-    return put(kernel, proc, res, TIMESPEC.pack(0, CLOCKS[clock][1])) if res else 0
+    return put_user(kernel, proc, res, TIMESPEC.pack(0, CLOCKS[clock][1])) if res else 0
 
 
 def sys_gettimeofday(kernel, proc, tv, tz, *_):
     if tv:
         seconds, ns = divmod(time.time_ns(), NS)
-        if put(kernel, proc, tv, TIMESPEC.pack(seconds, ns // 1000)):
+        if put_user(kernel, proc, tv, TIMESPEC.pack(seconds, ns // 1000)):
             return -errno.EFAULT
     if tz:                                     # struct timezone: UTC, no DST
-        return put(kernel, proc, tz, struct.pack("<ii", 0, 0))
+        return put_user(kernel, proc, tz, struct.pack("<ii", 0, 0))
     return 0
 
 
 def sys_time(kernel, proc, tloc, *_):
     now = time.time_ns() // NS
-    if tloc and put(kernel, proc, tloc, struct.pack("<q", now)):
+    if tloc and put_user(kernel, proc, tloc, struct.pack("<q", now)):
         return -errno.EFAULT
     return now
 
@@ -96,7 +88,7 @@ def sleep(kernel, proc, clock: int, flags: int, req: int, rem: int):
         """-EINTR after a handled signal, with the time left in *rem (relative sleeps only)."""
         if rem and not flags & TIMER_ABSTIME:
             remaining = max(0, round((deadline - time.monotonic()) * NS))
-            if put(kernel, proc, rem, TIMESPEC.pack(*divmod(remaining, NS))):
+            if put_user(kernel, proc, rem, TIMESPEC.pack(*divmod(remaining, NS))):
                 return -errno.EFAULT
         return -errno.EINTR
 
