@@ -238,6 +238,7 @@ class Cpu:
         self.stopped = False
         self.insn_count = 0
         self.counting = False           # Unicorn's instruction counter (preemption) is in use
+        self.slicing = False            # this emu_start runs a slice of PREEMPT_SLICE instructions
         self.max_insns = None
         self.block_insns = None         # with --stats: instructions per block (on_block)
         self.timeout = self.deadline = None     # --timeout, and when it runs out (time.monotonic)
@@ -369,7 +370,8 @@ class Cpu:
             # let the scheduler look again. Unicorn counts them in C; without a second
             # process, no cost. (Not emu_start's timeout: that stop comes from another
             # thread, and one landing on a `syscall` makes Unicorn skip the syscall hook.)
-            if self.kernel.preempt_soon():
+            self.slicing = self.kernel.preempt_soon()
+            if self.slicing:
                 count = PREEMPT_SLICE
                 self.start_counting()
             else:

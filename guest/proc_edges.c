@@ -40,16 +40,20 @@ static long sys_sched_yield(void) { return syscall6(24, 0, 0, 0, 0, 0, 0); }
 /* A child blocks in read() on an empty pipe; the parent signals it; read's result is the exit code. */
 static int interrupted_read(unsigned long flags)
 {
-    int fds[2];
+    int fds[2], ready[2];
     sys_pipe(fds);
+    sys_pipe(ready);
     long pid = sys_fork();
     if (pid == 0) {
         struct kact act = {note, SA_SIGINFO | SA_RESTORER | flags, restorer, 0};
         sys_rt_sigaction(SIGUSR1, &act, 0, 8);
         char c;
+        sys_write(ready[1], "r", 1);          /* the handler is in place */
         long n = sys_read(fds[0], &c, 1);
         sys_exit(n == 1 && c == 'x' ? 100 + handled : n == -EINTR ? 50 + handled : 1);
     }
+    char r;
+    sys_read(ready[0], &r, 1);                /* natively, with two CPUs, the child runs on */
     for (int i = 0; i < 50; i++)
         sys_sched_yield();                    /* let the child block in read */
     sys_kill(pid, SIGUSR1);

@@ -62,3 +62,11 @@ def test_timeout_stops_a_sleeping_guest():
     assert result.stderr.strip().endswith("stopped after 1 s (--timeout)")
     assert time.monotonic() - started < 8
     assert run_emu("run", "guest/sleep.elf", "0").returncode == 0
+
+
+def test_a_woken_process_is_not_starved_by_a_spinning_one():
+    """A write that wakes a blocked reader makes time slices necessary at once: the
+    writer, spinning afterwards, is preempted and the reader answers."""
+    native = run_native("guest/wake.elf")
+    emulated = run_emu("run", "--timeout", "60", "guest/wake.elf")
+    assert emulated.stdout == native.stdout and emulated.returncode == native.returncode == 0

@@ -1,5 +1,6 @@
-"""Clocks and sleeps: clock_gettime, clock_getres, gettimeofday, time, nanosleep,
-clock_nanosleep (Linux x86-64 numbers and errors).
+"""Clocks, sleeps and the real-time timer: clock_gettime, clock_getres, gettimeofday, time,
+nanosleep, clock_nanosleep, pause, alarm, setitimer and getitimer (Linux x86-64 numbers
+and errors).
 
 The guest's clocks are the host's: CLOCK_REALTIME is the host's wall clock and
 CLOCK_MONOTONIC its monotonic clock (so a guest's timings include emulation's slowness).
@@ -9,6 +10,12 @@ process's own. There is no vDSO, so glibc makes these real system calls.
 A sleep is a `Block` with a deadline: the process waits, others run, and when nobody
 can run the scheduler waits for the earliest deadline (Kernel.idle). A handled signal
 ends a sleep early with -EINTR and the time left, never restarted, as signal(7) says.
+
+ITIMER_REAL (alarm and setitimer) is `Process.real_timer`: when it expires the kernel
+sends SIGALRM (Kernel.fire_timers, between two slices of instructions or when the
+scheduler wakes up), and re-arms it if it has an interval. fork does not inherit it,
+execve keeps it. ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers) are -EINVAL: emu does
+not count a process's CPU time.
 """
 
 import errno
@@ -106,8 +113,65 @@ def sys_clock_nanosleep(kernel, proc, clock, flags, req, rem, *_):
     return sleep(kernel, proc, clock, flags, req, rem)
 
 
+def sys_pause(kernel, proc, *_):
+    """Wait for a signal: a handler's makes it -EINTR, a fatal one ends the process."""
+    return Block(lambda: False, lambda: 0, what="pause", interrupted=lambda: -errno.EINTR)
+
+
+ITIMER_REAL = 0
+ITIMERVAL = struct.Struct("<qqqq")          # it_interval {tv_sec, tv_usec}, it_value {tv_sec, tv_usec}
+US = 1_000_000
+
+
+def real_timer_left(proc) -> tuple:
+    """(interval, value) of ITIMER_REAL in microseconds; value 0: disarmed."""
+    if proc.real_timer is None:
+        return 0, 0
+    when, interval = proc.real_timer
+    return round(interval * US), max(1, round((when - time.monotonic()) * US))
+
+
+def arm_real_timer(proc, value_us: int, interval_us: int) -> None:
+    proc.real_timer = (time.monotonic() + value_us / US, interval_us / US) if value_us else None
+
+
+def sys_alarm(kernel, proc, seconds, *_):
+    """Arm ITIMER_REAL for `seconds` (0: disarm); the seconds the old one had left, rounded."""
+    _, left = real_timer_left(proc)
+    arm_real_timer(proc, (seconds & 0xFFFF_FFFF) * US, 0)
+    return (left + US // 2) // US if left else 0
+
+
+def sys_getitimer(kernel, proc, which, value_va, *_):
+    if which != ITIMER_REAL:
+        return -errno.EINVAL
+    interval, value = real_timer_left(proc)
+    return put_user(kernel, proc, value_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US)))
+
+
+def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
+    if which != ITIMER_REAL:
+        return -errno.EINVAL
+    try:
+        new = ITIMERVAL.unpack(copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERVAL.size)) if new_va else None
+    except UserFault:
+        return -errno.EFAULT
+    if new is not None and any(not 0 <= usec < US for usec in (new[1], new[3])) or new and min(new[0], new[2]) < 0:
+        return -errno.EINVAL
+    interval, value = real_timer_left(proc)
+    if old_va and put_user(kernel, proc, old_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US))):
+        return -errno.EFAULT
+    if new is not None:
+        arm_real_timer(proc, new[2] * US + new[3], new[0] * US + new[1])
+    return 0
+
+
 SYSCALLS = {
+    34: sys_pause,
     35: sys_nanosleep,
+    36: sys_getitimer,
+    37: sys_alarm,
+    38: sys_setitimer,
     96: sys_gettimeofday,
     201: sys_time,
     228: sys_clock_gettime,

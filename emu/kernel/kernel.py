@@ -491,6 +491,7 @@ class Kernel:
     def return_to_user(self, cpu) -> int | None:
         """Work between two emu_start calls: sigreturn registers, a switch, signals.
         Returns the rip to resume at, or None if the machine stopped."""
+        self.fire_timers()
         self.work_pending = False
         if self.resume_regs is not None:
             cpu.set_user_regs(self.resume_regs)
@@ -539,16 +540,28 @@ class Kernel:
 
     def preempt_soon(self) -> bool:
         """Should the running process stop after a slice of instructions: another one is
-        ready to run, or one sleeps until a time that a later slice may reach."""
+        ready to run, or something happens at a time a later slice may reach (a sleep
+        ends, a timer expires)."""
         if len(self.procs) == 1:
-            return False
+            return self.current.real_timer is not None
         return self.runnable_count() > 1 or self.next_wakeup() is not None
 
     def next_wakeup(self) -> float | None:
-        """When the earliest timed wait (nanosleep) ends, or None if nobody waits on time."""
+        """When the earliest timed wait (nanosleep) ends or timer (alarm) expires, or None."""
         deadlines = [p.block.deadline for p in self.procs.values()
                      if p.state == BLOCKED and p.block.deadline is not None]
+        deadlines += [p.real_timer[0] for p in self.procs.values() if p.real_timer is not None]
         return min(deadlines, default=None)
+
+    def fire_timers(self) -> None:
+        """Send SIGALRM for every ITIMER_REAL that has expired (Linux's it_real_fn), and
+        re-arm the ones with an interval."""
+        now = time.monotonic()
+        for proc in list(self.procs.values()):
+            if proc.real_timer is not None and proc.real_timer[0] <= now and proc.alive:
+                when, interval = proc.real_timer
+                proc.real_timer = (max(when + interval, now), interval) if interval else None
+                self.send_signal(proc, SigInfo(signal.SIGALRM, code=SI_KERNEL))
 
     def idle(self, cpu) -> bool:
         """Nobody can run: wait for the earliest timed wait to end, as an idle CPU waits for
@@ -563,6 +576,7 @@ class Kernel:
             self.limit_reached(f"stopped after {cpu.timeout:g} s (--timeout)")
             return False
         time.sleep(max(0.0, wake - time.monotonic()))
+        self.fire_timers()
         return True
 
     def pick_next(self, prev: Process) -> Process | None:
@@ -631,6 +645,10 @@ class Kernel:
         if proc.alive and self.resume_regs is None:
             cpu.set_reg("rax", result & (2**64 - 1))
         if proc.alive and proc.signals.deliverable() is not None:
+            self.work_pending = True
+        if not cpu.slicing and self.preempt_soon():
+            # The call made time slices necessary (another process can run now, a timer
+            # is armed): stop, and Cpu.run starts counting instructions.
             self.work_pending = True
         if self.work_pending:
             cpu.uc.emu_stop()

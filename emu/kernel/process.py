@@ -21,6 +21,8 @@ class Process:
     signals: object = None              # emu.kernel.signals.SignalState
     clear_child_tid: int = 0            # set_tid_address / CLONE_CHILD_CLEARTID: only kept, as
                                         # emu has no threads to wake at exit
+    real_timer: tuple | None = None     # ITIMER_REAL (alarm, setitimer): (when, on time.monotonic's
+                                        # clock; interval in seconds, 0 for one shot), or None
 
     @property
     def alive(self) -> bool:
