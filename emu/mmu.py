@@ -318,7 +318,7 @@ class Mmu:
         cached = tlb_set.get(vpn)
         if cached is not None:
             tlb_set.move_to_end(vpn)
-        else:
+        elif self.tlb.huge.count:                # (most programs have no 2 MiB page at all)
             cached = self.tlb.huge.lookup(va)
         if cached is not None:
             perms = cached.perms_user if self.cpl == 3 else cached.perms_kernel

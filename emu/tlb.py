@@ -69,6 +69,7 @@ class SetAssociativeTlb:
             raise ValueError(f"TLB set count {nsets} is not a power of two")
         self.set_mask = nsets - 1
         self.sets = [OrderedDict() for _ in range(nsets)]
+        self.count = 0                  # entries held now (lets the fill hook skip an empty TLB)
 
     @property
     def page_size(self) -> int:
@@ -86,12 +87,15 @@ class SetAssociativeTlb:
     def insert(self, entry: TlbEntry):
         """Cache `entry`; return the entry evicted to make room, or None."""
         tlb_set = self.sets[entry.vpn & self.set_mask]
-        tlb_set.pop(entry.vpn, None)
+        if tlb_set.pop(entry.vpn, None) is not None:
+            self.count -= 1
         victim = None
         if len(tlb_set) >= self.ways:
             _, victim = tlb_set.popitem(last=False)      # least recently used
             self.counters.evictions += 1
+            self.count -= 1
         tlb_set[entry.vpn] = entry
+        self.count += 1
         return victim
 
     def invalidate(self, va: int):
@@ -100,6 +104,7 @@ class SetAssociativeTlb:
         entry = self.sets[vpn & self.set_mask].pop(vpn, None)
         if entry is not None:
             self.counters.flushes += 1
+            self.count -= 1
         return entry
 
     def flush(self, *, keep_global: bool) -> list:
@@ -111,6 +116,7 @@ class SetAssociativeTlb:
                     del tlb_set[vpn]
                     dropped.append(entry)
         self.counters.flushes += len(dropped)
+        self.count -= len(dropped)
         return dropped
 
     def entries_list(self) -> list:

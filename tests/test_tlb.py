@@ -307,3 +307,17 @@ def test_cr0_wp_change_flushes_cached_permissions():
         vpn=1, pa=0x1000, page_size=4096, writable=False, user=True, nx=False, dirty=True, global_=True))
     mmu.load_cr0(CR0_PG)
     assert mmu.tlb.small.entries_list() == []
+
+
+def test_count_follows_inserts_evictions_invalidations_and_flushes():
+    tlb = SetAssociativeTlb(12, 8, 2)
+    for vpn in range(12):
+        tlb.insert(TlbEntry(vpn, vpn << 12, 4096, True, True, False, True, vpn % 3 == 0))
+    tlb.insert(TlbEntry(11, 0, 4096, True, True, False, True, False))      # replaces one
+    tlb.invalidate(11 << 12)
+    tlb.invalidate(11 << 12)                                         # already gone
+    assert tlb.count == sum(len(s) for s in tlb.sets) == 7
+    tlb.flush(keep_global=True)
+    assert tlb.count == sum(len(s) for s in tlb.sets) > 0
+    tlb.flush(keep_global=False)
+    assert tlb.count == 0

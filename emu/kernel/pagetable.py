@@ -12,6 +12,7 @@ of SDM 4.6 then gives exactly the leaf's rights.
 
 from typing import NamedTuple
 
+from ..physmem import U64
 from ..paging import (ENTRY_SIZE, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTE_RW, PTE_US,
                       PTRS_PER_TABLE, USER_TOP, table_index)
 
@@ -19,6 +20,9 @@ TABLE_FLAGS_USER = PTE_P | PTE_RW | PTE_US
 TABLE_FLAGS_KERNEL = PTE_P | PTE_RW
 LEVEL_SHIFT = {level: PAGE_SHIFT + 9 * (level - 1) for level in (1, 2, 3, 4)}   # va bits of each level's index
 INDEX_MASK = PTRS_PER_TABLE - 1
+PD_SHIFT = LEVEL_SHIFT[2]
+# The levels a walk down to a level-N entry passes through, as index shifts: PML4 ... N+1.
+SHIFTS_ABOVE = {leaf: tuple(LEVEL_SHIFT[level] for level in range(4, leaf, -1)) for leaf in (1, 2, 3, 4)}
 
 
 def level_span(level: int) -> int:
@@ -53,15 +57,16 @@ class PageTables:
         None if a table is missing and not `create`d, or if a larger page maps `va`.
         """
         table_pa = self.pml4_pa
-        read_u64 = self.mem.read_u64
-        for level in range(4, leaf_level, -1):
-            slot = table_pa + ((va >> LEVEL_SHIFT[level]) & INDEX_MASK) * ENTRY_SIZE    # table_index(va, level)
-            entry = read_u64(slot)
-            if entry & PTE_P and level == 2 and entry & PTE_PS:
+        buf = self.mem.buf
+        for shift in SHIFTS_ABOVE[leaf_level]:           # (va >> shift) & 511: the index at that level
+            slot = table_pa + ((va >> shift) & INDEX_MASK) * ENTRY_SIZE
+            entry = U64.unpack_from(buf, slot)[0]
+            if entry & PTE_P:
+                if shift == PD_SHIFT and entry & PTE_PS:
+                    return None                          # a 2 MiB page maps va
+            elif not create:
                 return None
-            if not entry & PTE_P:
-                if not create:
-                    return None
+            else:
                 entry = self.alloc_table() | (TABLE_FLAGS_USER if user else TABLE_FLAGS_KERNEL)
                 self.mem.write_u64(slot, entry)
             table_pa = entry & PHYS_ADDR_MASK
