@@ -20,6 +20,7 @@ import errno
 import fcntl
 import itertools
 import os
+import select
 import signal
 import stat as st
 import struct
@@ -73,6 +74,10 @@ NR_OPEN_DEFAULT = 1024           # RLIMIT_NOFILE's soft limit: fds are 0..1023
 IOV_MAX = 1024                   # UIO_MAXIOV
 MAX_RW_COUNT = 0x7FFFF000        # INT_MAX & PAGE_MASK: the most one read/write moves
 PIPE_BUF = 4096                  # writes up to this size are atomic (pipe(7))
+# poll(2) event bits (include/uapi/asm-generic/poll.h).
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLWRNORM = 0x40, 0x100
+DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 PIPE_CAPACITY = 65536            # 16 pages, Linux's default pipe size
 
 # ioctl requests (include/uapi/asm-generic/ioctls.h).
@@ -185,6 +190,11 @@ class OpenFile:
     def ioctl(self, kernel, proc, request: int, arg: int) -> int:
         return -errno.ENOTTY
 
+    def poll(self) -> int:
+        """POLL* bits for what a read or write would do now without waiting. A file that
+        never waits (Linux's files without a poll op) is always ready (DEFAULT_POLLMASK)."""
+        return DEFAULT_POLLMASK
+
     def stat(self) -> Stat:
         raise NotImplementedError
 
@@ -240,6 +250,13 @@ class HostStdin(OpenFile):
 
     def __init__(self):
         super().__init__(O_RDONLY, "pipe:[stdin]")
+
+    def poll(self):
+        try:
+            readable, _, _ = select.select([0], [], [], 0)
+        except (OSError, ValueError):
+            return POLLERR
+        return POLLIN | POLLRDNORM if readable else 0
 
     def read(self, kernel, proc, count, sink):
         try:
@@ -354,6 +371,10 @@ class PipeReader(OpenFile):
     def ioctl(self, kernel, proc, request, arg):
         return pipe_ioctl(kernel, proc, self.pipe, request, arg)
 
+    def poll(self):
+        """pipe_poll: data to read; POLLHUP once no writer is left."""
+        return (POLLIN | POLLRDNORM if self.pipe.buffer else 0) | (POLLHUP if self.pipe.writers == 0 else 0)
+
     def stat(self):
         return self.pipe.stat()
 
@@ -382,6 +403,11 @@ class PipeWriter(OpenFile):
 
     def ioctl(self, kernel, proc, request, arg):
         return pipe_ioctl(kernel, proc, self.pipe, request, arg)
+
+    def poll(self):
+        """pipe_poll: room for PIPE_BUF bytes; POLLERR once no reader is left."""
+        return ((POLLOUT | POLLWRNORM if self.pipe.free() >= PIPE_BUF else 0)
+                | (POLLERR if self.pipe.readers == 0 else 0))
 
     def stat(self):
         return self.pipe.stat()

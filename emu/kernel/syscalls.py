@@ -6,7 +6,7 @@ the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 for rax: a result, or a negative errno.
 """
 
-from . import clock, exec as exec_calls, fs, mman, proc_calls, signals
+from . import clock, exec as exec_calls, fs, mman, poll, proc_calls, signals
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
 SYSCALL_NAMES = {
@@ -21,11 +21,12 @@ SYSCALL_NAMES = {
     110: "getppid", 131: "sigaltstack", 158: "arch_prctl", 186: "gettid", 202: "futex", 218: "set_tid_address",
     228: "clock_gettime", 229: "clock_getres", 230: "clock_nanosleep", 201: "time", 200: "tkill", 231: "exit_group", 234: "tgkill", 257: "openat", 262: "newfstatat", 267: "readlinkat",
     269: "faccessat", 273: "set_robust_list", 292: "dup3",
-    293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq",
+    270: "pselect6", 271: "ppoll", 293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq",
 }
 
 BASE_SYSCALLS = {}
 
 # The whole table, one explicit dict per subsystem (grep for a number to find its handler).
 SYSCALLS = {**BASE_SYSCALLS, **fs.SYSCALLS, **mman.SYSCALLS, **proc_calls.SYSCALLS, **signals.SYSCALLS,
-            **exec_calls.SYSCALLS, **clock.SYSCALLS}
+            **exec_calls.SYSCALLS, **clock.SYSCALLS,
+            **poll.SYSCALLS}
