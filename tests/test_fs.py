@@ -300,3 +300,25 @@ def test_struct_stat_is_144_bytes():
     assert int.from_bytes(packed[48:56], "little") == 5                # st_size at 48
     assert int.from_bytes(packed[88:96], "little") == 1                # st_mtime at 88
     assert int.from_bytes(packed[96:104], "little") == 500_000_000     # st_mtime_nsec
+
+
+def test_listing_a_directory_inside_the_root_matches_native(tmp_path):
+    """opendir/readdir (getdents64, several calls for 900 entries) and rewinddir."""
+    directory = tmp_path / "d"
+    (directory / "sub").mkdir(parents=True)
+    for i in range(900):
+        (directory / f"file-with-a-long-name-{i}").write_text("")
+    (directory / "alink").symlink_to("sub")
+    native = subprocess.run([REPO / "guest/libc/listdir.elf", directory], capture_output=True, text=True)
+    emulated = run_emu("run", "--root", tmp_path, "guest/libc/listdir.elf", "/d")
+    assert emulated.returncode == native.returncode == 0
+    assert emulated.stdout == native.stdout
+    assert "after rewinddir: 904 entries, the same count" in emulated.stdout
+
+
+def test_listing_the_directories_emu_makes():
+    """Without --root, / holds only /dev and /proc, and /dev only emu's devices."""
+    root = run_emu("run", "guest/libc/listdir.elf", "/").stdout.splitlines()
+    dev = run_emu("run", "guest/libc/listdir.elf", "/dev").stdout.splitlines()
+    assert root[:-1] == [". dir", ".. dir", "dev dir", "proc dir"]
+    assert dev[:-1] == [". dir", ".. dir", "null char", "page-huge char", "zero char"]

@@ -12,7 +12,7 @@ import os
 import stat as st
 
 from ..paging import HPAGE_SIZE
-from .fs import O_ACCMODE, O_RDONLY, O_WRONLY, SeekableFile, Stat, next_ino
+from .fs import DT_CHR, DT_DIR, DT_LNK, O_ACCMODE, O_RDONLY, O_WRONLY, SeekableFile, Stat, next_ino
 from .mm import VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, make_shared_anon
 
 MEM_MAJOR = 1                   # drivers/char/mem.c: /dev/null is 1:3, /dev/zero 1:5
@@ -38,6 +38,17 @@ class DeviceRegistry:
     def is_directory(self, path: str) -> bool:
         """A directory that exists because registered files are inside it (/dev, /proc)."""
         return path != "/" and any(p.startswith(path + "/") for p in self.openers)
+
+    def children(self, path: str) -> dict:
+        """The names directly inside directory `path` that registered files make: each a
+        file (DT_CHR, or DT_LNK for a link) or a directory of them (DT_DIR)."""
+        prefix = path.rstrip("/") + "/"
+        names = {}
+        for registered in self.openers:
+            if registered.startswith(prefix):
+                name, _, rest = registered[len(prefix):].partition("/")
+                names[name] = DT_DIR if rest else DT_LNK if registered in self.links else DT_CHR
+        return names
 
     def readlink(self, path: str, kernel, proc):
         link = self.links.get(path)

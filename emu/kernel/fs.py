@@ -74,6 +74,7 @@ NR_OPEN_DEFAULT = 1024           # RLIMIT_NOFILE's soft limit: fds are 0..1023
 IOV_MAX = 1024                   # UIO_MAXIOV
 MAX_RW_COUNT = 0x7FFFF000        # INT_MAX & PAGE_MASK: the most one read/write moves
 PIPE_BUF = 4096                  # writes up to this size are atomic (pipe(7))
+DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
 # poll(2) event bits (include/uapi/asm-generic/poll.h).
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
@@ -189,6 +190,10 @@ class OpenFile:
 
     def ioctl(self, kernel, proc, request: int, arg: int) -> int:
         return -errno.ENOTTY
+
+    def listing(self, kernel):
+        """getdents64: [(name, inode, d_type)] of a directory, "." and ".." first; -ENOTDIR."""
+        return -errno.ENOTDIR
 
     def poll(self) -> int:
         """POLL* bits for what a read or write would do now without waiting. A file that
@@ -714,14 +719,33 @@ def open_lookup(kernel, proc, found: Lookup, flags: int, mode: int):
     return kernel.root.open(found.parts, flags, mode)
 
 
-class VirtualDirectory(OpenFile):
+class DirectoryFile(OpenFile):
+    """An open directory: read is -EISDIR; the offset counts entries of `listing`, and
+    lseek may set it (SEEK_SET: rewinddir, seekdir) or say it (SEEK_CUR: telldir)."""
+
+    def read(self, kernel, proc, count, sink):
+        return -errno.EISDIR
+
+    def lseek(self, offset, whence):
+        if whence == os.SEEK_SET and offset >= 0:
+            self.offset = offset
+        elif whence != os.SEEK_CUR or offset:
+            return -errno.EINVAL
+        return self.offset
+
+
+class VirtualDirectory(DirectoryFile):
     """/, /dev, /proc and /proc/self without a host root: directories you can only stat."""
 
     def __init__(self, path, flags):
         super().__init__(flags, path)
 
-    def read(self, kernel, proc, count, sink):
-        return -errno.EISDIR
+    def listing(self, kernel):
+        """What registered files put in this directory (there is no host directory)."""
+        ino = self.stat().ino
+        return [(".", ino, DT_DIR), ("..", ino, DT_DIR)] + [
+            (name, hash(self.path + "/" + name) & 0xFFFF, d_type)
+            for name, d_type in sorted(kernel.devices.children(self.path).items())]
 
     def stat(self):
         return Stat(st.S_IFDIR | 0o555, nlink=2, ino=hash(self.path) & 0xFFFF)
@@ -1022,6 +1046,36 @@ def sys_readlinkat(kernel, proc, dirfd, path, buf, bufsiz, *_):
     return put_user(kernel, proc, buf, data) or len(data)
 
 
+DIRENT64 = struct.Struct("<QqHB")          # d_ino, d_off, d_reclen, d_type; then the name and a NUL
+
+
+def sys_getdents64(kernel, proc, fd, dirp, count, *_):
+    """The next entries of an open directory as struct linux_dirent64 records, each padded
+    to 8 bytes. The file offset counts entries: d_off is the next one's index."""
+    file = fd_file(proc, fd)
+    if file is None:
+        return -errno.EBADF
+    entries = file.listing(kernel)
+    if isinstance(entries, int):
+        return entries
+    out = bytearray()
+    index = file.offset
+    while index < len(entries):
+        name, ino, d_type = entries[index]
+        raw = os.fsencode(name) + b"\0"
+        reclen = (DIRENT64.size + len(raw) + 7) & ~7
+        if len(out) + reclen > count:
+            break
+        out += (DIRENT64.pack(ino or index + 1, index + 1, reclen, d_type) + raw).ljust(reclen, b"\0")
+        index += 1
+    if not out and index < len(entries):
+        return -errno.EINVAL                  # the buffer cannot hold one entry
+    if put_user(kernel, proc, dirp, bytes(out)):
+        return -errno.EFAULT
+    file.offset = index
+    return len(out)
+
+
 def sys_getcwd(kernel, proc, buf, size, *_):
     """The cwd is always "/"; the result counts the NUL (the raw syscall, not glibc's)."""
     cwd = b"/\0"
@@ -1037,6 +1091,7 @@ def signed32(value: int) -> int:
 
 
 SYSCALLS = {
+    217: sys_getdents64,
     0: sys_read,
     1: sys_write,
     2: sys_open,

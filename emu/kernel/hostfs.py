@@ -13,8 +13,8 @@ import errno
 import os
 import stat as st
 
-from .fs import (O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, O_RDONLY,
-                 O_TRUNC, OpenFile, SeekableFile, Stat)
+from .fs import (DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, O_ACCMODE, O_APPEND,
+                 O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, O_RDONLY, O_TRUNC, DirectoryFile, SeekableFile, Stat)
 
 class HostRoot:
     """The host directory that is the guest's `/`."""
@@ -60,7 +60,7 @@ class HostRoot:
         if os.path.isdir(path) and not os.path.islink(path):
             if flags & O_ACCMODE != O_RDONLY or flags & O_CREAT:
                 return -errno.EISDIR
-            return HostDirectory(flags, guest_path, Stat.from_host(os.lstat(path)))
+            return HostDirectory(flags, guest_path, Stat.from_host(os.lstat(path)), path)
         if flags & O_DIRECTORY:
             return -errno.ENOTDIR
         # O_CREAT of a file that exists writes nothing (Linux opens it on a read-only mount).
@@ -75,6 +75,19 @@ class HostRoot:
         except OSError as err:
             return -err.errno
         return HostFile(fd, flags, guest_path)
+
+
+def d_type(entry: os.DirEntry) -> int:
+    """getdents64's d_type for a host directory entry (not following symlinks)."""
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError:
+        return DT_UNKNOWN
+    for test, value in ((st.S_ISREG, DT_REG), (st.S_ISDIR, DT_DIR), (st.S_ISLNK, DT_LNK), (st.S_ISCHR, DT_CHR),
+                        (st.S_ISBLK, DT_BLK), (st.S_ISFIFO, DT_FIFO), (st.S_ISSOCK, DT_SOCK)):
+        if test(mode):
+            return value
+    return DT_UNKNOWN
 
 
 class HostFile(SeekableFile):
@@ -106,15 +119,27 @@ class HostFile(SeekableFile):
         return Stat.from_host(os.fstat(self.fd))
 
 
-class HostDirectory(OpenFile):
-    """An open host directory: fstat and *at() lookups work, read is -EISDIR (no getdents yet)."""
+class HostDirectory(DirectoryFile):
+    """An open host directory: getdents64, fstat and *at() lookups."""
 
-    def __init__(self, flags, path, stat_result):
+    def __init__(self, flags, path, stat_result, host_path: str):
         super().__init__(flags, path)
         self.stat_result = stat_result
+        self.host_path = host_path
 
-    def read(self, kernel, proc, count, sink):
-        return -errno.EISDIR
+    def listing(self, kernel):
+        """The host directory's entries (in the host's order), with the files emu registers
+        at this path (/dev/null ...) in place of host ones of the same name."""
+        try:
+            with os.scandir(self.host_path) as scan:
+                entries = [(entry.name, entry.inode(), d_type(entry)) for entry in scan]
+            parent = os.lstat(os.path.dirname(self.host_path) if self.path != "/" else self.host_path)
+        except OSError as err:
+            return -err.errno
+        devices = kernel.devices.children(self.path)
+        entries = [entry for entry in entries if entry[0] not in devices]
+        entries += [(name, 0, dtype) for name, dtype in sorted(devices.items())]
+        return [(".", self.stat_result.ino, DT_DIR), ("..", parent.st_ino, DT_DIR)] + entries
 
     def stat(self):
         return self.stat_result
