@@ -350,10 +350,25 @@ class Pipe:
         return Stat(st.S_IFIFO | 0o600, dev=PIPEFS_DEV, ino=self.ino)
 
 
-class PipeReader(OpenFile):
+class PipeEnd(OpenFile):
+    """What both ends of a pipe have in common: the Pipe, its ioctl (FIONREAD) and stat."""
+
     def __init__(self, pipe: Pipe, flags: int):
-        super().__init__(O_RDONLY | flags, f"pipe:[{pipe.ino}]")
+        super().__init__(flags, f"pipe:[{pipe.ino}]")
         self.pipe = pipe
+
+    def ioctl(self, kernel, proc, request, arg):
+        if request == FIONREAD:
+            return put_user(kernel, proc, arg, struct.pack("<i", len(self.pipe.buffer)))
+        return -errno.ENOTTY
+
+    def stat(self):
+        return self.pipe.stat()
+
+
+class PipeReader(PipeEnd):
+    def __init__(self, pipe: Pipe, flags: int):
+        super().__init__(pipe, O_RDONLY | flags)
         pipe.readers += 1
 
     def release(self):
@@ -373,21 +388,14 @@ class PipeReader(OpenFile):
             return 0
         return WouldBlock(lambda: bool(pipe.buffer) or pipe.writers == 0)
 
-    def ioctl(self, kernel, proc, request, arg):
-        return pipe_ioctl(kernel, proc, self.pipe, request, arg)
-
     def poll(self):
         """pipe_poll: data to read; POLLHUP once no writer is left."""
         return (POLLIN | POLLRDNORM if self.pipe.buffer else 0) | (POLLHUP if self.pipe.writers == 0 else 0)
 
-    def stat(self):
-        return self.pipe.stat()
 
-
-class PipeWriter(OpenFile):
+class PipeWriter(PipeEnd):
     def __init__(self, pipe: Pipe, flags: int):
-        super().__init__(O_WRONLY | flags, f"pipe:[{pipe.ino}]")
-        self.pipe = pipe
+        super().__init__(pipe, O_WRONLY | flags)
         pipe.writers += 1
 
     def release(self):
@@ -406,22 +414,10 @@ class PipeWriter(OpenFile):
         pipe.buffer += data[:taken]
         return taken
 
-    def ioctl(self, kernel, proc, request, arg):
-        return pipe_ioctl(kernel, proc, self.pipe, request, arg)
-
     def poll(self):
         """pipe_poll: room for PIPE_BUF bytes; POLLERR once no reader is left."""
         return ((POLLOUT | POLLWRNORM if self.pipe.free() >= PIPE_BUF else 0)
                 | (POLLERR if self.pipe.readers == 0 else 0))
-
-    def stat(self):
-        return self.pipe.stat()
-
-
-def pipe_ioctl(kernel, proc, pipe: Pipe, request: int, arg: int) -> int:
-    if request == FIONREAD:
-        return put_user(kernel, proc, arg, struct.pack("<i", len(pipe.buffer)))
-    return -errno.ENOTTY
 
 
 def send_sigpipe(kernel, proc) -> None:
