@@ -368,8 +368,9 @@ class Cpu:
             # Preemption: with another process ready to run, or one asleep until a time
             # (nanosleep), stop after a slice of instructions, like a timer interrupt, and
             # let the scheduler look again. Unicorn counts them in C; without a second
-            # process, no cost. (Not emu_start's timeout: that stop comes from another
-            # thread, and one landing on a `syscall` makes Unicorn skip the syscall hook.)
+            # process, no cost. (Not emu_start's timeout: its stop comes from Unicorn's
+            # timer thread, and emu saw one lose a system call: the `syscall` ran, its hook
+            # did not, and rax kept the call number.)
             self.slicing = self.kernel.preempt_soon()
             if self.slicing:
                 count = PREEMPT_SLICE

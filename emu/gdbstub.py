@@ -297,8 +297,8 @@ class GdbStub:
             self.start_counting()
             return rip, 1, budget_us
         # Poll for Ctrl-C every POLL_INSNS instructions. A slice counted in instructions
-        # stops between two of them; emu_start's timeout would stop from another thread,
-        # and landing on a `syscall` it makes Unicorn skip the syscall hook.
+        # stops between two of them; emu_start's timeout stops from Unicorn's timer
+        # thread, which once lost a system call (see Cpu.run).
         self.start_counting()
         return rip, POLL_INSNS if count in (0, NO_PREEMPTION) else min(count, POLL_INSNS), budget_us
 
