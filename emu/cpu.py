@@ -380,9 +380,13 @@ class Cpu:
                 # later makes QEMU fetch stale code (a refused fetch of the stub's page).
                 count = NO_PREEMPTION if self.counting else 0
             if self.debugger is not None:     # gdb: report a stop, or run a slice and poll
+                paused = time.monotonic()
                 rip, count, budget_us = self.debugger.before_slice(rip, count, budget_us)
                 if self.stopped:
                     break
+                if deadline is not None:      # --timeout counts the guest's time, not gdb's stops
+                    deadline = self.deadline = deadline + (time.monotonic() - paused)
+                    budget_us = max(1, int((deadline - time.monotonic()) * 1e6))
             self.mmu.pending_fault = None
             try:
                 self.uc.emu_start(rip, NEVER, timeout=budget_us, count=count)

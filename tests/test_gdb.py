@@ -25,8 +25,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_emu(elf: str, port: int) -> subprocess.Popen:
-    emu = subprocess.Popen([sys.executable, "-m", "emu", "run", "--gdb", str(port), elf], cwd=REPO,
+def start_emu(elf: str, port: int, options: tuple = (), args: tuple = ()) -> subprocess.Popen:
+    emu = subprocess.Popen([sys.executable, "-m", "emu", "run", "--gdb", str(port), *options, elf, *args], cwd=REPO,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = emu.stderr.readline()
     assert "waiting for gdb on 127.0.0.1" in line, line
@@ -41,10 +41,10 @@ def gdb_args(elf: str, port: int, commands) -> list:
     return args
 
 
-def debug(elf: str, *commands, timeout: float = 60):
+def debug(elf: str, *commands, timeout: float = 60, options: tuple = (), args: tuple = ()):
     """Run gdb's `commands` against `emu run --gdb`; return (gdb output, emu's stdout+stderr, status)."""
     port = free_port()
-    emu = start_emu(elf, port)
+    emu = start_emu(elf, port, options, args)
     try:
         gdb = subprocess.run(gdb_args(elf, port, commands), cwd=REPO, capture_output=True,
                              text=True, timeout=timeout)
@@ -185,3 +185,10 @@ def test_gdb_listens_only_on_localhost_and_refuses_a_busy_port():
                                 cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_timeout_does_not_count_time_stopped_in_gdb():
+    """--timeout 2, gdb holds the guest stopped for 2 s, then it sleeps 1 s: it finishes."""
+    gdb, emu, status = debug("guest/sleep.elf", "shell sleep 2", "continue", options=("--timeout", "2"), args=("1",))
+    assert "exited normally" in gdb
+    assert "--timeout" not in emu and status == 0
