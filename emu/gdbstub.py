@@ -13,6 +13,7 @@ without the permission the watch is about, so only their first access comes back
 Python; Ctrl-C is polled between 50 ms slices of emu_start, not per instruction.
 """
 
+import os
 import select
 import signal
 import socket
@@ -242,6 +243,7 @@ class GdbStub:
         self.entry_hook = None
         self.greeted = False
         self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
+        self.exec_events = False        # gdb asked for exec events (qSupported exec-events+)
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -253,6 +255,7 @@ class GdbStub:
         self.entry_hook = self.cpu.uc.hook_add(UC_HOOK_CODE, self.on_entry, begin=entry, end=entry)
         # A fault process 1 cannot survive stops it first (Kernel.force_signal calls this).
         self.kernel.on_fatal_signal = self.fatal_stop
+        self.kernel.on_exec = self.exec_stop
 
     def on_entry(self, uc, address, size, _data):
         self.cpu.uc.hook_del(self.entry_hook)
@@ -318,6 +321,13 @@ class GdbStub:
             return                              # other processes run on (docs/debugging.md)
         self.stop = Stop(signal.SIGTRAP, "hwbreak:;" if address in self.hw else "swbreak:;")
         uc.emu_stop()
+
+    def exec_stop(self, proc, path: str) -> None:
+        """Process 1 ran execve: if gdb asked for exec events, stop with one (T05exec:PATH)
+        at the new program's first instruction, so gdb loads its symbols and sets the
+        breakpoints again; the stop is reported at the next slice."""
+        if proc is self.proc and self.exec_events and not self.detached:
+            self.stop = Stop(signal.SIGTRAP, f"exec:{os.path.abspath(path).encode().hex()};")
 
     def fatal_stop(self, sig: int, frame: dict) -> None:
         """Process 1 takes a fault it cannot survive: stop with its signal, showing the
@@ -416,7 +426,9 @@ class GdbStub:
 
     def query(self, body: str) -> str:
         if body.startswith("Supported"):
-            return f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+"
+            self.exec_events = "exec-events+" in body
+            return (f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+"
+                    + (";exec-events+" if self.exec_events else ""))
         if body.startswith("Xfer:features:read:target.xml:"):
             offset, length = (int(x, 16) for x in body.rsplit(":", 1)[1].split(","))
             data = target_xml().encode()

@@ -192,3 +192,13 @@ def test_timeout_does_not_count_time_stopped_in_gdb():
     gdb, emu, status = debug("guest/sleep.elf", "shell sleep 2", "continue", options=("--timeout", "2"), args=("1",))
     assert "exited normally" in gdb
     assert "--timeout" not in emu and status == 0
+
+
+def test_gdb_follows_an_execve_of_process_1():
+    """With exec events (gdb asks for them), an execve stops with T05exec:PATH: gdb loads
+    the new program and stops at its main again, with the new argv."""
+    gdb, emu, status = debug("guest/exec.elf", "break main", "continue", "p argc", "continue", "p argc",
+                             "p argv[1]", "continue")
+    assert "executing new program" in gdb and gdb.count("Breakpoint 1, main (") == 2
+    assert "$1 = 1" in gdb and "$2 = 3" in gdb and '"final"' in gdb
+    assert "exited with code 03" in gdb and status == 3

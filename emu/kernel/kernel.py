@@ -118,6 +118,7 @@ class Kernel:
         self.recorder = None            # --report's recorder (emu/report.py)
         self.accounting = False         # --stats: fault_stats counts and times every user fault
         self.on_fatal_signal = None     # called as (signal, trap frame) before process 1 dies of a fault
+        self.on_exec = None             # called as (process, program path) after an execve (a debugger)
 
     # -- boot -------------------------------------------------------------------------
 
@@ -174,6 +175,8 @@ class Kernel:
         regs = dict.fromkeys(GPR_ORDER, 0)
         regs.update(rip=start.entry, rsp=start.rsp, rflags=INITIAL_RFLAGS)
         self.resume_with(proc, regs)
+        if self.on_exec is not None:
+            self.on_exec(proc, image.path)
 
     def new_process(self, ppid: int, path: str, mm, **fields) -> Process:
         proc = Process(self.next_pid, ppid, path, mm, signals=fields.pop("signals", None) or SignalState(),
