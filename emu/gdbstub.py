@@ -10,10 +10,12 @@ and its exact semantics are in docs/debugging.md.
 Costs: nothing unless gdb asked for it. A breakpoint is a UC_HOOK_CODE hook limited to
 its own address; a watchpoint is a TLB-fill hook that hands Unicorn the watched pages
 without the permission the watch is about, so only their first access comes back to
-Python; Ctrl-C is polled between 50 ms slices of emu_start, not per instruction.
+Python; Ctrl-C is polled between slices of 2 million instructions, not per instruction.
 """
 
+import errno
 import os
+import re
 import select
 import signal
 import socket
@@ -26,6 +28,7 @@ from unicorn import (UC_HOOK_CODE, UC_HOOK_TLB_FILL, UC_MEM_READ, UC_MEM_WRITE, 
 from unicorn import x86_const as ux
 
 from .cpu import NEVER, NO_PREEMPTION
+from .kernel.devices import generate_maps
 from .mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
 from .paging import PAGE_SHIFT, PAGE_SIZE
 from .kernel.stub import TRAPFRAME_REGS
@@ -35,6 +38,8 @@ PACKET_SIZE = 0x4000
 MSR_EFER = 0xC000_0080
 E_FAULT = "E0e"                # EFAULT: memory gdb asked for is not mapped
 E_INVAL = "E16"
+# GDB File-I/O errno values (gdb's remote protocol, "Errno Values"), for vFile replies.
+FILEIO_ENOENT, FILEIO_EBADF, FILEIO_EACCES = 2, 9, 13
 
 # -- the target description --------------------------------------------------------
 # (name, bits, type, feature). gdb's amd64 code requires every register of
@@ -244,6 +249,7 @@ class GdbStub:
         self.greeted = False
         self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
         self.exec_events = False        # gdb asked for exec events (qSupported exec-events+)
+        self.host_files = {}            # vFile descriptors: fd -> the file's bytes
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -418,11 +424,57 @@ class GdbStub:
             return None
         if cmd == "H" or cmd == "T":
             return "OK"
+        if cmd == "v" and body.startswith("File:"):
+            return self.host_io(body[len("File:"):])
         if cmd == "q":
             return self.query(body)
         if cmd == "Q":
             return self.set_query(body)
         return ""                          # not supported: vCont?, X, vMustReplyEmpty ...
+
+    # -- host I/O (vFile): how gdb reads files on the target -----------------------------
+
+    def host_io(self, body: str) -> str | bytes:
+        """vFile:open/pread/close/setfs, read-only. /proc/PID/maps comes from the guest
+        kernel (so `info proc mappings PID` works); any other path is a host file, as
+        gdbserver serves them (gdb reads program files this way)."""
+        op, _, args = body.partition(":")
+        if op == "setfs":
+            return "F0"
+        if op == "open":
+            name, flags, _ = args.split(",")
+            if int(flags, 16) & 3:                       # O_WRONLY or O_RDWR
+                return f"F-1,{FILEIO_EACCES:x}"
+            data = self.target_file(bytes.fromhex(name).decode(errors="replace"))
+            if isinstance(data, int):
+                return f"F-1,{data:x}"
+            fd = max(self.host_files, default=0) + 1
+            self.host_files[fd] = data
+            return f"F{fd:x}"
+        if op == "pread":
+            fd, count, offset = (int(x, 16) for x in args.split(","))
+            if fd not in self.host_files:
+                return f"F-1,{FILEIO_EBADF:x}"
+            chunk = self.host_files[fd][offset:offset + min(count, PACKET_SIZE // 2)]
+            return f"F{len(chunk):x};".encode() + escape_binary(chunk)
+        if op == "close":
+            return "F0" if self.host_files.pop(int(args, 16), None) is not None else f"F-1,{FILEIO_EBADF:x}"
+        return ""                                        # pwrite, unlink, readlink, fstat: not supported
+
+    def target_file(self, path: str) -> bytes | int:
+        """The contents gdb asked for, or a GDB File-I/O errno."""
+        match = re.fullmatch(r"/proc/(\d+|self)/maps", path)
+        if match:
+            pid = self.proc.pid if match.group(1) == "self" else int(match.group(1))
+            proc = self.kernel.procs.get(pid)
+            if proc is None or not proc.alive:
+                return FILEIO_ENOENT
+            return generate_maps(self.kernel, proc).encode()
+        try:
+            with open(path, "rb") as file:
+                return file.read()
+        except OSError as err:
+            return FILEIO_ENOENT if err.errno == errno.ENOENT else FILEIO_EACCES
 
     def query(self, body: str) -> str:
         if body.startswith("Supported"):

@@ -202,3 +202,15 @@ def test_gdb_follows_an_execve_of_process_1():
     assert "executing new program" in gdb and gdb.count("Breakpoint 1, main (") == 2
     assert "$1 = 1" in gdb and "$2 = 3" in gdb and '"final"' in gdb
     assert "exited with code 03" in gdb and status == 3
+
+
+def test_remote_get_reads_the_guest_kernels_proc_maps(tmp_path):
+    """vFile host I/O: /proc/PID/maps comes from emu's kernel (a missing pid is ENOENT);
+    gdb's `remote get` fetches it."""
+    maps, missing = tmp_path / "maps", tmp_path / "missing"
+    gdb, emu, status = debug("guest/hello.elf", "break main", "continue", f"remote get /proc/1/maps {maps}",
+                             f"remote get /proc/9/maps {missing}", "continue")
+    lines = maps.read_text().splitlines()
+    assert lines[0].startswith("00400000-00401000 r--p") and lines[-1].endswith("[stack]")
+    assert "Remote I/O error: No such file or directory" in gdb and not missing.exists()
+    assert "does not support file transfer" not in gdb and status == 0
