@@ -117,6 +117,7 @@ class Kernel:
         self.fault_stats = FaultStats()         # user page faults by kind and op, for --stats
         self.recorder = None            # --report's recorder (emu/report.py)
         self.accounting = False         # --stats: fault_stats counts and times every user fault
+        self.futex_waiters = []         # emu/kernel/futex.py: the processes waiting on a futex
         self.on_fatal_signal = None     # called as (signal, trap frame) before process 1 dies of a fault
         self.on_exec = None             # called as (process, program path) after an execve (a debugger)
 

@@ -6,7 +6,7 @@ the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 for rax: a result, or a negative errno.
 """
 
-from . import clock, exec as exec_calls, fs, mman, poll, proc_calls, signals
+from . import clock, exec as exec_calls, fs, futex, mman, poll, proc_calls, signals
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
 SYSCALL_NAMES = {
@@ -29,4 +29,4 @@ BASE_SYSCALLS = {}
 # The whole table, one explicit dict per subsystem (grep for a number to find its handler).
 SYSCALLS = {**BASE_SYSCALLS, **fs.SYSCALLS, **mman.SYSCALLS, **proc_calls.SYSCALLS, **signals.SYSCALLS,
             **exec_calls.SYSCALLS, **clock.SYSCALLS,
-            **poll.SYSCALLS}
+            **poll.SYSCALLS, **futex.SYSCALLS}

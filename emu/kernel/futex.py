@@ -1,0 +1,107 @@
+"""futex: wait on a 32-bit word in user memory until another process wakes it (kernel/futex).
+
+With one thread per process, futexes matter between processes that share memory: a
+process-shared semaphore or mutex in a MAP_SHARED mapping (glibc's sem_wait and sem_post
+call futex). A shared futex is keyed by the physical address of its word, so every
+mapping of that page finds the same waiters; a private one (FUTEX_PRIVATE_FLAG) by its
+address space and virtual address, as Linux's get_futex_key does.
+
+A waiter sleeps on a `Block` (with the timeout as its deadline); FUTEX_WAKE marks up to
+n waiters woken. A handled signal ends a wait with -EINTR.
+"""
+
+import errno
+import struct
+import time
+from dataclasses import dataclass
+
+from ..mmu import READ
+from .clock import CLOCKS, CLOCK_MONOTONIC, CLOCK_REALTIME
+from .mm import UserFault, copy_from_user, user_page
+from .sched import Block
+
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
+FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
+FUTEX_BITSET_MATCH_ANY = 0xFFFF_FFFF
+
+
+@dataclass(eq=False)
+class Waiter:
+    proc: object
+    key: tuple
+    bitset: int
+    woken: bool = False
+
+
+def futex_key(kernel, proc, uaddr: int, private: bool) -> tuple:
+    """Which waiters a futex word meets (Linux's get_futex_key): in a MAP_SHARED mapping,
+    unless the op is private, the physical address of the word, the same in every
+    mapping of the page; otherwise the address space and the virtual address (private
+    memory is never shared with another process). Raises UserFault."""
+    vma = proc.mm.find_vma(uaddr)
+    if vma is None:
+        raise UserFault(uaddr)
+    if private or not vma.shared:
+        return ("private", id(proc.mm), uaddr)
+    return ("shared", user_page(proc.mm, kernel.mmu, uaddr, READ))
+
+
+def sys_futex(kernel, proc, uaddr, op, val, timeout_va, uaddr2, val3, *_):
+    cmd, private = op & 127, bool(op & FUTEX_PRIVATE_FLAG)
+    val &= 0xFFFF_FFFF
+    if cmd not in (FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET):
+        return -errno.ENOSYS                  # requeue, PI and the other operations
+    bitset = val3 & 0xFFFF_FFFF if cmd in (FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET) else FUTEX_BITSET_MATCH_ANY
+    if uaddr % 4 or not bitset:
+        return -errno.EINVAL
+    try:
+        key = futex_key(kernel, proc, uaddr, private)
+        if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+            return wake(kernel, key, val, bitset)
+        current = struct.unpack("<I", copy_from_user(proc.mm, kernel.mmu, uaddr, 4))[0]
+        deadline = None
+        if timeout_va:
+            seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
+            if seconds < 0 or not 0 <= ns < 1_000_000_000:
+                return -errno.EINVAL
+            wanted = seconds + ns / 1e9
+            if cmd == FUTEX_WAIT_BITSET:       # an absolute time, on the clock op names
+                clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+                wanted -= CLOCKS[clock][0]() / 1e9
+            deadline = time.monotonic() + max(wanted, 0.0)
+    except UserFault:
+        return -errno.EFAULT
+    if current != val:
+        return -errno.EAGAIN                  # the word changed already: no sleep
+    waiter = Waiter(proc, key, bitset)
+    kernel.futex_waiters.append(waiter)
+
+    def finish(result: int) -> int:
+        if waiter in kernel.futex_waiters:
+            kernel.futex_waiters.remove(waiter)
+        return 0 if waiter.woken else result
+
+    return Block(lambda: waiter.woken or (deadline is not None and time.monotonic() >= deadline),
+                 lambda: finish(-errno.ETIMEDOUT), what="futex", deadline=deadline,
+                 interrupted=lambda: finish(-errno.EINTR))
+
+
+def wake(kernel, key: tuple, count: int, bitset: int) -> int:
+    """Wake up to `count` waiters on `key` whose bitset meets `bitset`; how many woke."""
+    woken = 0
+    for waiter in list(kernel.futex_waiters):
+        if not waiter.proc.alive:             # died waiting (a fatal signal)
+            kernel.futex_waiters.remove(waiter)
+            continue
+        if woken >= count:
+            break
+        if waiter.key == key and waiter.bitset & bitset and not waiter.woken:
+            waiter.woken = True
+            kernel.futex_waiters.remove(waiter)
+            woken += 1
+    return woken
+
+
+SYSCALLS = {
+    202: sys_futex,
+}
