@@ -24,8 +24,14 @@ def test_same_as_native():
 @pytest.fixture
 def root(tmp_path):
     shutil.copy(REPO / "guest/hello.elf", tmp_path / "hello")
-    (tmp_path / "script").write_text("#!/bin/sh\necho not an ELF\n")
+    (tmp_path / "script").write_text("#!/bin/sh\necho not an ELF\n")     # no /bin/sh inside the root
     (tmp_path / "script").chmod(0o755)
+    (tmp_path / "greet").write_text("#!/hello  one two \n")                 # interpreter: hello
+    (tmp_path / "greet").chmod(0o755)
+    (tmp_path / "loop").write_text("#!/loop\n")                            # its own interpreter
+    (tmp_path / "loop").chmod(0o755)
+    (tmp_path / "text").write_text("not a program\n")
+    (tmp_path / "text").chmod(0o755)
     shutil.copy(REPO / "guest/hello.elf", tmp_path / "not-executable")
     (tmp_path / "not-executable").chmod(0o644)
     (tmp_path / "bin").mkdir()
@@ -45,10 +51,20 @@ def test_exec_another_program_inside_the_root(root):
     assert result.stdout == expected
 
 
-@pytest.mark.parametrize("path,error", [("/script", -8), ("/not-executable", -13), ("/bin", -13),
+def test_exec_a_script_runs_its_interpreter(root):
+    """#!/hello  one two: the interpreter gets one argument (all after its name), then the
+    script's path, as Linux's binfmt_script passes them."""
+    result = exec_in(root, "/greet")
+    assert result.returncode == 0, result.stderr
+    assert "argv[0] = /hello\nargv[1] = one two\nargv[2] = /greet\n" in result.stdout
+
+
+@pytest.mark.parametrize("path,error", [("/text", -8), ("/script", -2), ("/loop", -40), ("/not-executable", -13), ("/bin", -13),
                                         ("/missing", -2), ("/hello/x", -20)])
 def test_exec_errors(root, path, error):
-    """ENOEXEC for a file that is not a static ELF (emu has no #! and no dynamic loader),
-    EACCES without an execute bit or for a directory, ENOENT, ENOTDIR."""
+    """ENOEXEC for a file that is neither a static ELF nor a script (emu has no dynamic
+    loader), ENOENT for a script whose interpreter is missing, ELOOP past four
+    interpreters, EACCES without an execute
+    bit or for a directory, ENOENT, ENOTDIR."""
     result = exec_in(root, path)
     assert result.stdout == f"execve {path}: {error}\n" and result.returncode == 0

@@ -160,6 +160,25 @@ def executable_path(kernel, proc, path: str):
     return host
 
 
+MAX_INTERPRETERS = 4              # Linux's BINPRM_MAX_RECURSION: scripts run by scripts
+
+
+def interpreter_line(host: str):
+    """A `#!` script's (interpreter, argument or b""), as Linux's binfmt_script reads its
+    first line (everything after the interpreter's name is one argument); None for any
+    other file."""
+    try:
+        with open(host, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    line = head[2:].split(b"\n", 1)[0].strip()
+    name, _, argument = line.replace(b"\t", b" ").partition(b" ")
+    return (os.fsdecode(name), argument.strip()) if name else None
+
+
 def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
     """Replace the calling program (fs/exec.c): everything up to loading the file can
     still fail with -errno; after that the old address space is gone."""
@@ -174,8 +193,17 @@ def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
     if isinstance(envp, int):
         return envp
     host = executable_path(kernel, proc, path)
-    if isinstance(host, int):
-        return host
+    for _ in range(MAX_INTERPRETERS + 1):           # a script's interpreter may be a script
+        if isinstance(host, int):
+            return host
+        script = interpreter_line(host)
+        if script is None:
+            break
+        interpreter, argument = script
+        argv = [os.fsencode(interpreter)] + ([argument] if argument else []) + [os.fsencode(path)] + argv[1:]
+        host = executable_path(kernel, proc, interpreter)
+    else:
+        return -errno.ELOOP
     try:
         image = load_elf(host)
     except ElfError:
