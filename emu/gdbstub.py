@@ -59,10 +59,12 @@ REGISTERS = (
     + [("mxcsr", 32, "int", "sse")]
     + [("fs_base", 64, "int64", "segments"), ("gs_base", 64, "int64", "segments")]
     + [(name, 64, "int64", "system") for name in CONTROL_REGS]
+    + [("orig_rax", 64, "int", "linux")]
 )
 REG_NUMBER = {name: number for number, (name, *_rest) in enumerate(REGISTERS)}
 FEATURES = {"core": "org.gnu.gdb.i386.core", "sse": "org.gnu.gdb.i386.sse",
-            "segments": "org.gnu.gdb.i386.segments", "system": "org.emu.x86.system"}
+            "segments": "org.gnu.gdb.i386.segments", "system": "org.emu.x86.system",
+            "linux": "org.gnu.gdb.i386.linux"}
 VEC128 = """<vector id="v4f" type="ieee_single" count="4"/><vector id="v2d" type="ieee_double" count="2"/>
 <vector id="v16i8" type="int8" count="16"/><vector id="v8i16" type="int16" count="8"/>
 <vector id="v4i32" type="int32" count="4"/><vector id="v2i64" type="int64" count="2"/>
@@ -562,6 +564,8 @@ class GdbStub:
                 value = self.reg_value(name)
             except UcError:
                 value = 0
+        elif name == "orig_rax":
+            value = -1                    # Linux's "not in a system call" (gdb stops only between instructions)
         else:
             value = 0                     # the x87 pointer registers: not kept by emu
         if name.startswith("st"):

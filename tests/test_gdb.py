@@ -7,6 +7,7 @@ Each test starts emu with a free port, waits for its "waiting for gdb" line, run
 import shutil
 import signal
 import socket
+import re
 import subprocess
 import sys
 import time
@@ -204,13 +205,15 @@ def test_gdb_follows_an_execve_of_process_1():
     assert "exited with code 03" in gdb and status == 3
 
 
-def test_remote_get_reads_the_guest_kernels_proc_maps(tmp_path):
+def test_remote_get_and_info_proc_read_the_guest_kernels_proc_maps(tmp_path):
     """vFile host I/O: /proc/PID/maps comes from emu's kernel (a missing pid is ENOENT);
-    gdb's `remote get` fetches it."""
+    gdb's `remote get` fetches it, and `info proc mappings 1` (gdb's Linux code, enabled
+    by the target description's org.gnu.gdb.i386.linux feature) shows it."""
     maps, missing = tmp_path / "maps", tmp_path / "missing"
     gdb, emu, status = debug("guest/hello.elf", "break main", "continue", f"remote get /proc/1/maps {maps}",
-                             f"remote get /proc/9/maps {missing}", "continue")
+                             f"remote get /proc/9/maps {missing}", "info proc mappings 1", "continue")
     lines = maps.read_text().splitlines()
     assert lines[0].startswith("00400000-00401000 r--p") and lines[-1].endswith("[stack]")
     assert "Remote I/O error: No such file or directory" in gdb and not missing.exists()
     assert "does not support file transfer" not in gdb and status == 0
+    assert "Mapped address spaces:" in gdb and re.search(r"0x7fffff7ff000 +0x7ffffffff000 +0x800000 .*\[stack\]", gdb)
