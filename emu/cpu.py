@@ -229,7 +229,7 @@ class Cpu:
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
         self.layout = ContextLayout(self.uc)
-        self.ring0_context = None       # saved in ring 0 at boot (HC_BOOT): its CS, SS, CPL
+        self.ring0_state = None         # from a context saved in ring 0 at boot (HC_BOOT): CPL, CS, SS
         self.saved = SavedState(self)   # the reusable buffer where a fault path saves the CPU state
         self.hc_frame_pa, self.hc_cr2_pa = stub.pa("hc_frame"), stub.pa("hc_cr2")   # the mailbox
         self.tss_va = stub.symbols["tss"]
@@ -526,8 +526,8 @@ class Cpu:
             return
         frame_pa = _unpack_u64(self.mem.buf, self.hc_frame_pa)[0] - KERNEL_VIRT_OFFSET
         if value & 0xFF == HC_BOOT:
-            self.ring0_context = uc.context_save()
-            self.ring0_state = self.layout.ring0_state(self.layout.view(self.ring0_context))
+            ring0_context = uc.context_save()     # (kept alive while its view is read)
+            self.ring0_state = self.layout.ring0_state(self.layout.view(ring0_context))
             self.idtr = self.read_idtr()
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:

@@ -24,7 +24,7 @@ from ..elf import ElfError, ElfImage, load_elf
 from ..physmem import OutOfMemory
 from .fs import lookup, user_path
 from .mm import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, UserFault, Vma, copy_from_user,
-                 copy_to_user, page_down, page_up)
+                 copy_to_user, page_down, page_up, read_user_string)
 from .pagetable import PageTables
 
 STACK_TOP = 0x7FFF_FFFF_F000      # Linux x86-64 without randomisation
@@ -122,20 +122,13 @@ def user_string_array(kernel, proc, va: int, budget: list):
             pointer = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, va + 8 * len(strings), 8))[0]
             if not pointer:
                 return strings
-            text = bytearray()
-            while True:                  # read to the page's end at most, as Linux's strnlen_user
-                chunk = copy_from_user(proc.mm, kernel.mmu, pointer + len(text),
-                                       4096 - ((pointer + len(text)) & 4095))
-                nul = chunk.find(b"\0")
-                text += chunk if nul < 0 else chunk[:nul]
-                if len(text) + 1 > MAX_ARG_STRLEN:
-                    return -errno.E2BIG
-                if nul >= 0:
-                    break
+            text = read_user_string(proc.mm, kernel.mmu, pointer, MAX_ARG_STRLEN)
+            if text is None:
+                return -errno.E2BIG
             budget[0] -= len(text) + 1 + 8
             if budget[0] < 0:
                 return -errno.E2BIG
-            strings.append(bytes(text))
+            strings.append(text)
     except UserFault:
         return -errno.EFAULT
 

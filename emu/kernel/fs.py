@@ -26,7 +26,7 @@ import stat as st
 import struct
 from dataclasses import dataclass
 
-from .mm import UserFault, copy_from_user, copy_to_user
+from .mm import UserFault, copy_from_user, copy_to_user, read_user_string
 from .sched import Block
 
 # open(2) flags (include/uapi/asm-generic/fcntl.h; x86-64 uses the generic values).
@@ -519,23 +519,15 @@ def user_path(kernel, proc, va: int, *, empty_ok: bool = False):
     Like Linux's getname: at most PATH_MAX bytes with the NUL, read up to page ends only,
     so a path that ends just before an unmapped page is fine.
     """
-    out = bytearray()
     try:
-        while len(out) < PATH_MAX:
-            chunk = min(PATH_MAX - len(out), 4096 - ((va + len(out)) & 4095))
-            data = copy_from_user(proc.mm, kernel.mmu, va + len(out), chunk)
-            nul = data.find(b"\0")
-            if nul >= 0:
-                out += data[:nul]
-                break
-            out += data
-        else:
-            return -errno.ENAMETOOLONG
+        out = read_user_string(proc.mm, kernel.mmu, va, PATH_MAX)
     except UserFault:
         return -errno.EFAULT
+    if out is None:
+        return -errno.ENAMETOOLONG
     if not out and not empty_ok:
         return -errno.ENOENT
-    return os.fsdecode(bytes(out))
+    return os.fsdecode(out)
 
 
 def user_iovecs(kernel, proc, iov: int, iovcnt: int):

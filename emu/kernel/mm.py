@@ -675,11 +675,16 @@ def copy_from_user(mm: Mm, mmu, va: int, size: int) -> bytes:
     return bytes(out)
 
 
-def read_user_string(mm: Mm, mmu, va: int, limit: int = 4096) -> bytes:
+def read_user_string(mm: Mm, mmu, va: int, limit: int = 4096) -> bytes | None:
+    """The NUL-terminated string at `va`, without its NUL; None if no NUL comes within
+    `limit` bytes. Reads up to page ends and `limit` only (Linux's strnlen_user), so a
+    string that ends just before an unmapped page is fine. Raises UserFault."""
     out = bytearray()
     while len(out) < limit:
-        byte = copy_from_user(mm, mmu, va + len(out), 1)
-        if byte == b"\0":
-            return bytes(out)
-        out += byte
-    raise UserFault(va)
+        chunk = copy_from_user(mm, mmu, va + len(out),
+                               min(limit - len(out), PAGE_SIZE - ((va + len(out)) & (PAGE_SIZE - 1))))
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            return bytes(out + chunk[:nul])
+        out += chunk
+    return None

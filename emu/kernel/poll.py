@@ -173,9 +173,13 @@ def do_select(kernel, proc, nfds: int, set_vas: tuple, timeout: float | None, ti
             return -errno.EBADF
     started = time.monotonic()
 
+    def ready_for(fd: int, wanted: int) -> bool:
+        file = fd_file(proc, fd)                 # (closed meanwhile: not ready)
+        return file is not None and bool(file.poll() & wanted)
+
     def check(final: bool, probe: bool = False):
-        found = [[fd for fd in fds if fd_file(proc, fd) is not None and fd_file(proc, fd).poll() & wanted]
-                 if fds is not None else None for fds, wanted in zip(sets, (IN_SET, OUT_SET, EX_SET))]
+        found = [None if fds is None else [fd for fd in fds if ready_for(fd, wanted)]
+                 for fds, wanted in zip(sets, (IN_SET, OUT_SET, EX_SET))]
         ready = sum(len(fds) for fds in found if fds)
         if not ready and not final:
             return None
