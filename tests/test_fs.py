@@ -268,6 +268,27 @@ def test_fd_table_refcounts_fork_and_cloexec():
     assert table.close(1) == -9
 
 
+def test_fd_table_grows_like_linux_and_a_fork_child_gets_a_fitting_table():
+    """fs/file.c: 64 fds at first; alloc_fdtable rounds up to 128 << k; dup_fd sizes the
+    child's table from its highest open fd. select's cut-off depends on this (poll.c)."""
+    assert [fs.fdtable_size(fd) for fd in (64, 99, 127, 128, 255, 256, 600, 1023)] == \
+        [128, 128, 128, 256, 256, 512, 1024, 1024]
+    table = fs.FdTable()
+    assert table.max_fds == 64
+    file = Counted(fs.O_RDONLY)
+    table.install_at(99, file)
+    assert table.max_fds == 128
+    table.close(99)
+    assert table.max_fds == 128                # never shrinks
+    table.install(file, lowest=70)
+    assert table.fork().max_fds == 128         # fd 70 open: 128 in the child
+    table.close(70)
+    table.install(file)
+    assert table.fork().max_fds == 64          # only fd 0: a fresh 64
+    table.install_at(300, file)
+    assert table.max_fds == 512 and table.fork().max_fds == 512
+
+
 def test_pipe_ends_count_readers_and_writers():
     pipe = fs.Pipe()
     table = fs.FdTable()

@@ -70,7 +70,8 @@ F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 PATH_MAX = 4096                  # bytes, with the NUL (include/uapi/linux/limits.h)
 NAME_MAX = 255
 MAXSYMLINKS = 40                 # fs/namei.c
-NR_OPEN_DEFAULT = 1024           # RLIMIT_NOFILE's soft limit: fds are 0..1023
+NOFILE = 1024                    # RLIMIT_NOFILE's soft limit: fds are 0..1023
+NR_OPEN_DEFAULT = 64             # the fd table's first size (BITS_PER_LONG); it grows on demand
 IOV_MAX = 1024                   # UIO_MAXIOV
 MAX_RW_COUNT = 0x7FFFF000        # INT_MAX & PAGE_MASK: the most one read/write moves
 PIPE_BUF = 4096                  # writes up to this size are atomic (pipe(7))
@@ -434,6 +435,13 @@ def send_sigpipe(kernel, proc) -> None:
 
 # ---- the fd table -----------------------------------------------------------------------
 
+def fdtable_size(nr: int) -> int:
+    """alloc_fdtable's size for a table that must hold fd `nr`: whole KiBs of 8-byte
+    pointers (128 fds), rounded up to a power of two of them."""
+    kib = nr // 128 + 1
+    return (1 << (kib - 1).bit_length()) * 128
+
+
 @dataclass
 class FdEntry:
     file: OpenFile
@@ -443,8 +451,19 @@ class FdEntry:
 class FdTable:
     """One process's file descriptors (Linux's files_struct): fd -> (open file, close-on-exec)."""
 
-    def __init__(self):
+    def __init__(self, max_fds: int = NR_OPEN_DEFAULT):
         self.entries: dict[int, FdEntry] = {}
+        # The table's size (fdtable.max_fds). It never shrinks while the process lives, and
+        # only fork looks at which fds are open. select(2) ignores fds at or past it, so a
+        # guest can see it: select on an unopened fd 99 is EBADF in a table of 128 and
+        # silently nothing in a fresh table of 64.
+        self.max_fds = max_fds
+
+    def expand(self, fd: int) -> None:
+        """Make room for `fd` (expand_files -> alloc_fdtable): 1 KiB of pointers at least,
+        then powers of two of that, so 64 grows to 128, 256, 512 ..."""
+        if fd >= self.max_fds:
+            self.max_fds = fdtable_size(fd)
 
     @classmethod
     def standard(cls, kernel) -> "FdTable":
@@ -463,14 +482,16 @@ class FdTable:
         fd = lowest
         while fd in self.entries:
             fd += 1
-        if fd >= NR_OPEN_DEFAULT:
+        if fd >= NOFILE:
             return -errno.EMFILE
+        self.expand(fd)
         self.entries[fd] = FdEntry(file.get(), cloexec)
         return fd
 
     def install_at(self, fd: int, file: OpenFile, *, cloexec: bool = False) -> int:
         """Put `file` at `fd`, closing what was there (dup2's step)."""
         file.get()
+        self.expand(fd)
         old = self.entries.get(fd)
         self.entries[fd] = FdEntry(file, cloexec)
         if old:
@@ -485,8 +506,11 @@ class FdTable:
         return 0
 
     def fork(self) -> "FdTable":
-        """The child's table (dup_fd): the same open files, one more reference each."""
-        child = FdTable()
+        """The child's table (dup_fd): the same open files, one more reference each, in a
+        table just big enough for the highest open fd (sane_fdtable_size), so a child may
+        start with a smaller table than its parent's."""
+        open_files = (max(self.entries) // 64 + 1) * 64 if self.entries else NR_OPEN_DEFAULT
+        child = FdTable(NR_OPEN_DEFAULT if open_files <= NR_OPEN_DEFAULT else fdtable_size(open_files - 1))
         for fd, entry in self.entries.items():
             child.entries[fd] = FdEntry(entry.file.get(), entry.cloexec)
         return child
@@ -980,7 +1004,7 @@ def sys_dup3(kernel, proc, oldfd, newfd, flags, *_):
     if oldfd == newfd:
         return -errno.EINVAL
     file = fd_file(proc, oldfd)
-    if file is None or not 0 <= newfd < NR_OPEN_DEFAULT:
+    if file is None or not 0 <= newfd < NOFILE:
         return -errno.EBADF
     return proc.files.install_at(newfd, file, cloexec=bool(flags & O_CLOEXEC))
 
@@ -991,7 +1015,7 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
     if entry is None:
         return -errno.EBADF
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        if arg >= NR_OPEN_DEFAULT:
+        if arg >= NOFILE:
             return -errno.EINVAL
         return files.install(entry.file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
     if cmd == F_GETFD:

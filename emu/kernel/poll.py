@@ -12,18 +12,16 @@ import errno
 import struct
 import time
 
-from .fs import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
+from .fs import NOFILE, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
 from .mm import UserFault, copy_from_user
 from .sched import Block
 from .signals import UNBLOCKABLE
 
 POLLFD = struct.Struct("<iHH")             # struct pollfd: fd, events, revents
-NOFILE = 1024                              # RLIMIT_NOFILE's soft limit (proc_calls.RLIMITS)
 # select's three sets, as poll bits (fs/select.c's POLLIN_SET, POLLOUT_SET, POLLEX_SET).
 IN_SET = POLLIN | POLLRDNORM | POLLHUP | POLLERR
 OUT_SET = POLLOUT | POLLWRNORM | POLLERR
 EX_SET = POLLPRI
-FD_SETSIZE = 1024
 
 
 def wait(check, timeout: float | None, what: str, proc=None, sigmask: int | None = None):
@@ -163,7 +161,7 @@ def do_select(kernel, proc, nfds: int, set_vas: tuple, timeout: float | None, ti
     nfds &= 0xFFFF_FFFF
     if nfds >> 31:
         return -errno.EINVAL
-    nfds = min(nfds, FD_SETSIZE)
+    nfds = min(nfds, proc.files.max_fds)     # fds past the table are not looked at, nor written back
     try:
         sets = [read_fd_set(kernel, proc, va, nfds) for va in set_vas]
     except UserFault:

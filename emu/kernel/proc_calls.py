@@ -14,6 +14,7 @@ import os
 import struct
 
 from ..paging import (ENTRY_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
+from .fs import NOFILE
 from .mm import VM_DONTCOPY, Mm, UserFault, copy_to_user, pt_ops
 from .mm import exit_mmap as mm_exit_mmap
 from ..physmem import OutOfMemory
@@ -28,7 +29,7 @@ CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID = 0x200000, 0x1000
 ARCH_SET_FS, ARCH_GET_FS = 0x1002, 0x1003
 RLIMIT_STACK, RLIMIT_NOFILE = 3, 7
 RLIM_INFINITY = (1 << 64) - 1
-RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (1024, 4096)}
+RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (NOFILE, 4096)}
 
 
 # -- address spaces ------------------------------------------------------------------

@@ -45,9 +45,24 @@ int main(void)
     n = select(p[1] + 1, &rd, &wr, NULL, &tv);
     printf("select: %d ready, read end %s, write end %s\n", n, FD_ISSET(p[0], &rd) ? "set" : "clear",
            FD_ISSET(p[1], &wr) ? "set" : "clear");
+    /* select looks only at fds inside the fd table (fdtable.max_fds). A table starts with
+       room for 64 fds and grows to 128 when fd 99 is opened; it never shrinks, but a fork
+       child's table is just big enough for the fds open in it. */
+    dup2(1, 99);
+    close(99);
     FD_ZERO(&rd); FD_SET(99, &rd);
     errno = 0;
-    printf("select on fd 99: %s\n", select(100, &rd, NULL, NULL, &tv) == -1 && errno == EBADF ? "EBADF" : "WRONG");
+    printf("select on the closed fd 99 in a table of 128: %s\n",
+           select(100, &rd, NULL, NULL, &tv) == -1 && errno == EBADF ? "EBADF" : "WRONG");
+    fflush(stdout);
+    if (fork() == 0) {
+        FD_ZERO(&rd); FD_SET(99, &rd);
+        n = select(100, &rd, NULL, NULL, &tv);
+        printf("the same in a fork child's table of 64: %d, fd 99's bit left %s\n", n, FD_ISSET(99, &rd) ? "set" : "clear");
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
 
     struct timeval nap = {0, 20000};
     clock_gettime(CLOCK_MONOTONIC, &t0);
