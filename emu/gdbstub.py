@@ -334,6 +334,8 @@ class GdbStub:
         """Process 1 ran execve: if gdb asked for exec events, stop with one (T05exec:PATH)
         at the new program's first instruction, so gdb loads its symbols and sets the
         breakpoints again; the stop is reported at the next slice."""
+        if proc.tgid == self.proc.tgid:
+            self.proc = proc                # a thread's execve gave it the leader's place
         if proc is self.proc and self.exec_events and not self.detached:
             self.stop = Stop(signal.SIGTRAP, f"exec:{os.path.abspath(path).encode().hex()};")
 

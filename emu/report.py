@@ -7,8 +7,8 @@ TLB's contents, and a timeline of every page fault with the pagetable_op that
 handled it.
 
 A process's memory is freed when it exits, so the kernel calls the `Recorder` just
-before tearing an address space down (Kernel.exit_process and Kernel.shutdown call
-`exiting`); faults reach it through `Kernel.do_page_fault` (`user_fault`: the trap's
+before tearing an address space down (Kernel.release_task calls `exiting` when a
+process's last task goes); faults reach it through `Kernel.do_page_fault` (`user_fault`: the trap's
 error code) and `handle_mm_fault` (`mm_fault`: wraps the fault op to see the entry
 before and after); `Kernel.fork` reports forks. With no --report the kernel's
 `recorder` is None and each hook costs one test.

@@ -11,7 +11,7 @@ A sleep is a `Block` with a deadline: the process waits, others run, and when no
 can run the scheduler waits for the earliest deadline (Kernel.idle). A handled signal
 ends a sleep early with -EINTR and the time left, never restarted, as signal(7) says.
 
-ITIMER_REAL (alarm and setitimer) is `Process.real_timer`: when it expires the kernel
+ITIMER_REAL (alarm and setitimer) is the process leader's `Process.real_timer`: when it expires the kernel
 sends SIGALRM (Kernel.fire_timers, between two slices of instructions or when the
 scheduler wakes up), and re-arms it if it has an interval. fork does not inherit it,
 execve keeps it. ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers) are -EINVAL: emu does
@@ -137,15 +137,15 @@ def arm_real_timer(proc, value_us: int, interval_us: int) -> None:
 
 def sys_alarm(kernel, proc, seconds, *_):
     """Arm ITIMER_REAL for `seconds` (0: disarm); the seconds the old one had left, rounded."""
-    _, left = real_timer_left(proc)
-    arm_real_timer(proc, (seconds & 0xFFFF_FFFF) * US, 0)
+    _, left = real_timer_left(proc.leader)
+    arm_real_timer(proc.leader, (seconds & 0xFFFF_FFFF) * US, 0)
     return (left + US // 2) // US if left else 0
 
 
 def sys_getitimer(kernel, proc, which, value_va, *_):
     if which != ITIMER_REAL:
         return -errno.EINVAL
-    interval, value = real_timer_left(proc)
+    interval, value = real_timer_left(proc.leader)
     return put_user(kernel, proc, value_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US)))
 
 
@@ -158,11 +158,11 @@ def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
         return -errno.EFAULT
     if new is not None and any(not 0 <= usec < US for usec in (new[1], new[3])) or new and min(new[0], new[2]) < 0:
         return -errno.EINVAL
-    interval, value = real_timer_left(proc)
+    interval, value = real_timer_left(proc.leader)
     if old_va and put_user(kernel, proc, old_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US))):
         return -errno.EFAULT
     if new is not None:
-        arm_real_timer(proc, new[2] * US + new[3], new[0] * US + new[1])
+        arm_real_timer(proc.leader, new[2] * US + new[3], new[0] * US + new[1])
     return 0
 
 

@@ -430,7 +430,7 @@ def send_sigpipe(kernel, proc) -> None:
         kernel.exit_process(proc, signal.SIGPIPE)
         return
     from .signals import SigInfo
-    kernel.send_signal(proc, SigInfo(signal.SIGPIPE, code=SI_USER, pid=proc.pid))
+    kernel.send_signal(proc, SigInfo(signal.SIGPIPE, code=SI_USER, pid=proc.tgid), thread=True)
 
 
 # ---- the fd table -----------------------------------------------------------------------
@@ -458,6 +458,7 @@ class FdTable:
         # guest can see it: select on an unopened fd 99 is EBADF in a table of 128 and
         # silently nothing in a fresh table of 64.
         self.max_fds = max_fds
+        self.users = 1                  # the tasks sharing it (threads, CLONE_FILES)
 
     def expand(self, fd: int) -> None:
         """Make room for `fd` (expand_files -> alloc_fdtable): 1 KiB of pointers at least,
@@ -520,8 +521,14 @@ class FdTable:
         for fd in [fd for fd, entry in self.entries.items() if entry.cloexec]:
             self.close(fd)
 
-    def close_all(self, kernel=None) -> None:
-        """The process exits: drop every reference (readers and writers of pipes go away)."""
+    def put(self) -> None:
+        """A task that used this table exits; with the last one every file is closed."""
+        self.users -= 1
+        if not self.users:
+            self.close_all()
+
+    def close_all(self) -> None:
+        """Drop every reference (readers and writers of pipes go away)."""
         for fd in list(self.entries):
             self.close(fd)
 

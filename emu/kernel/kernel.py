@@ -27,7 +27,7 @@ from ..mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
 from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
-from . import proc_calls
+from . import futex, proc_calls
 from .devices import standard_devices
 from ..plugins import register_all
 from .exec import build_mm, build_stack
@@ -36,10 +36,12 @@ from .fs import FdTable
 from .hostfs import HostRoot
 from .mm import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
+from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS,
+                         CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
 from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
 from .sched import Block
-from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, default_is_ignore, setup_frame,
-                      sigbit, will_terminate)
+from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, UNBLOCKABLE,
+                      default_is_ignore, setup_frame, sigbit, will_terminate)
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
@@ -164,11 +166,15 @@ class Kernel:
         except OutOfMemory:
             proc_calls.exit_mmap(self, new)
             raise
+        self.de_thread(proc)
         old, proc.mm = proc.mm, new
         self.cpu.switch_cr3(new.pt.pml4_pa)
         old.active, new.active = False, True
-        proc_calls.exit_mmap(self, old)
+        proc_calls.mmput(self, old)                 # a vfork parent may still use it
         proc.path = image.path
+        if proc.files.users > 1:                    # shared by CLONE_FILES: the new program gets its own
+            proc.files.users -= 1
+            proc.files = proc.files.fork()
         proc.files.close_on_exec()
         proc.signals.exec()
         self.cpu.fxrstor(INITIAL_FPU_STATE)
@@ -179,11 +185,39 @@ class Kernel:
         if self.on_exec is not None:
             self.on_exec(proc, image.path)
 
-    def new_process(self, ppid: int, path: str, mm, **fields) -> Process:
+    def de_thread(self, proc: Process) -> None:
+        """execve in a process with threads (fs/exec.c's de_thread): the other threads die
+        without a trace, and a caller that is not the leader takes the leader's place and
+        pid, so the process keeps its pid, parent and children."""
+        leader = proc.leader
+        for task in [task for task in leader.threads if task is not proc]:
+            self.release_task(task, signal.SIGKILL)
+            if task is not leader:
+                del self.procs[task.pid]
+        if proc is leader:
+            return
+        self.trace_sched(f"pid {leader.pid}: thread {proc.pid} runs execve and takes the pid")
+        del self.procs[proc.pid], self.procs[leader.pid]
+        proc.pid = proc.tgid = leader.pid
+        proc.leader, proc.threads, leader.threads = proc, [proc], []
+        proc.ppid, proc.children, proc.exit_signal = leader.ppid, leader.children, leader.exit_signal
+        proc.real_timer = leader.real_timer
+        self.procs[proc.pid] = proc
+        parent = self.procs.get(proc.ppid)
+        if parent is not None and leader in parent.children:
+            parent.children[parent.children.index(leader)] = proc
+        if self.init is leader:
+            self.init = proc
+
+    def new_process(self, ppid: int, path: str, mm, *, leader: Process | None = None, **fields) -> Process:
+        """A new task: the first of a new process, or with `leader` a thread of that one's."""
         proc = Process(self.next_pid, ppid, path, mm, signals=fields.pop("signals", None) or SignalState(),
                        **fields)
         self.next_pid += 1
         self.procs[proc.pid] = proc
+        proc.leader = leader or proc
+        proc.tgid = proc.leader.pid
+        proc.leader.threads.append(proc)
         return proc
 
     def on_boot(self, cpu, frame_pa: int) -> None:
@@ -309,7 +343,7 @@ class Kernel:
                 return
             except UserFault:
                 sig, code, what = signal.SIGSEGV, SI_KERNEL, "cannot push the signal frame"
-        if proc is self.init:
+        if proc.leader is self.init:
             self.report_kill(sig, code, addr, what, trap.rip)
             if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
                 self.on_fatal_signal(sig, trap.frame)
@@ -321,44 +355,61 @@ class Kernel:
         how = f"{name} ({code_name})" if code else name
         where = f"at address {addr:#018x}" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
         proc = self.current
+        thread = f", thread {proc.pid}" if proc is not proc.leader else ""
         self.report.lines = [
-            f"emu: {proc.path} (pid {proc.pid}) killed by {how}: {what} {where}".rstrip(),
+            f"emu: {proc.path} (pid {proc.tgid}{thread}) killed by {how}: {what} {where}".rstrip(),
             f"emu:   rip {rip:#018x}: {insn.disassemble(self.read_code(rip), rip)}",
         ]
 
-    def send_signal(self, proc: Process, info: SigInfo) -> None:
-        """Generate a signal for `proc` (kill(), SIGPIPE, SIGCHLD)."""
+    def send_signal(self, proc: Process, info: SigInfo, *, thread: bool = False) -> None:
+        """Generate a signal (Linux's send_signal and complete_signal).
+
+        A signal for the process (kill(), SIGCHLD, a timer) waits in the process's shared
+        set until some thread takes it, and wakes one thread that does not block it:
+        `proc` if it can, else another. One for a thread (`thread`: tgkill, SIGPIPE)
+        waits in that thread's own set. A signal whose action is to terminate ends the
+        whole process at once, unless the thread it would go to blocks it.
+        """
         sig = info.signo
-        if not proc.alive:
+        if not (proc.alive if thread else proc.process_alive):
             return
         act = proc.signals.action(sig)
         if sig != signal.SIGKILL and (act.handler == SIG_IGN or (act.handler == SIG_DFL and default_is_ignore(sig))):
             return                                   # discarded at once (POSIX)
-        if will_terminate(proc.signals, sig) and (sig == signal.SIGKILL or not proc.signals.blocked & sigbit(sig)):
-            if proc is self.init and sig != signal.SIGPIPE:     # shells say nothing for SIGPIPE
-                self.report.lines = [f"emu: {proc.path} (pid {proc.pid}) killed by {signal_name(sig)}"]
+        bit = sigbit(sig) & ~UNBLOCKABLE
+
+        def wants(task: Process) -> bool:
+            return task.alive and not task.signals.blocked & bit
+
+        target = proc if thread or wants(proc) else next(filter(wants, proc.leader.threads), None)
+        if will_terminate(proc.signals, sig) and target is not None and wants(target):
+            if proc.leader is self.init and sig != signal.SIGPIPE:     # shells say nothing for SIGPIPE
+                self.report.lines = [f"emu: {proc.path} (pid {proc.tgid}) killed by {signal_name(sig)}"]
             self.exit_process(proc, sig)
             return
-        proc.signals.pending[sig] = info
-        if proc.state == BLOCKED and not proc.signals.blocked & sigbit(sig) and not proc.block.ready():
+        (proc.signals.pending if thread else proc.signals.shared_pending)[sig] = info
+        if target is None or not wants(target):
+            return
+        block = target.block
+        if target.state == BLOCKED and not block.ready() and not block.killable_only:
             # The wait is interrupted: -EINTR, or with SA_RESTART the call is made again once
             # the handler returns (Linux's -ERESTARTSYS). A wait that can finish finishes.
-            restart = bool(proc.signals.action(sig).flags & SA_RESTART)
-            complete = proc.block.interrupted or (lambda: RESTART_SYSCALL if restart else -errno.EINTR)
-            proc.block = Block(ready=lambda: True, complete=complete, what="interrupted", nr=proc.block.nr)
-        if proc is self.current:
+            restart = bool(act.flags & SA_RESTART)
+            complete = block.interrupted or (lambda: RESTART_SYSCALL if restart else -errno.EINTR)
+            target.block = Block(ready=lambda: True, complete=complete, what="interrupted", nr=block.nr)
+        if target is self.current:
             self.work_pending = True
             self.cpu.uc.emu_stop()
 
     def kill(self, proc: Process, sig: int) -> None:
-        self.send_signal(proc, SigInfo(sig, code=SI_KERNEL))
+        self.send_signal(proc, SigInfo(sig, code=SI_KERNEL), thread=True)
 
     def deliver_signals(self, cpu) -> None:
         """On the way back to user mode: run the first deliverable signal's action."""
         proc = self.current
         sig = proc.signals.deliverable()
         while sig is not None and proc is self.current and proc.alive:
-            info = proc.signals.pending.pop(sig)
+            info = proc.signals.take(sig)
             if will_terminate(proc.signals, sig):
                 self.exit_process(proc, sig)
                 return
@@ -378,37 +429,69 @@ class Kernel:
 
     # -- processes ----------------------------------------------------------------------
 
-    def fork(self, parent: Process, *, flags: int, child_tid: int, parent_tid: int = 0) -> int:
-        """fork/clone: a new process with a copy-on-write copy of `parent`'s memory."""
+    def clone(self, parent: Process, *, flags: int, stack: int = 0, parent_tid: int = 0, child_tid: int = 0,
+              tls: int = 0):
+        """fork and clone (Linux's copy_process): a new process with a copy-on-write copy of
+        `parent`'s memory, or with CLONE_VM one that shares it; with CLONE_THREAD a new
+        thread of `parent`'s process. Returns the new task's id, or with CLONE_VFORK a Block
+        that gives it once the child has called execve or exited."""
+        if flags & CLONE_VM:
+            child_mm = parent.mm
+            child_mm.users += 1
+        else:
+            try:
+                child_mm = proc_calls.dup_mm(self, parent.mm)
+            except OutOfMemory:
+                return -errno.ENOMEM
+        uc, reg = self.cpu.uc, self.cpu.uc_reg
+        context = uc.context_save()                 # taken in the syscall hook: rip is at `syscall`
+        context.reg_write(reg("rip"), context.reg_read(reg("rip")) + SYSCALL_INSN_SIZE)
+        context.reg_write(reg("rax"), 0)
+        if stack:
+            context.reg_write(reg("rsp"), stack)
+        fs_base = parent.fs_base
+        if flags & CLONE_SETTLS:
+            fs_base = tls
+            context.reg_write(reg("fs_base"), tls)
+        if flags & CLONE_FILES:
+            files = parent.files
+            files.users += 1
+        else:
+            files = parent.files.fork()
+        thread = bool(flags & CLONE_THREAD)
+        signals = parent.signals.clone(thread=thread, share_actions=bool(flags & CLONE_SIGHAND),
+                                       share_vm=flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM)
+        fields = dict(files=files, fs_base=fs_base, context=context, signals=signals)
+        if thread:                                  # a sibling of `parent`, in its process
+            leader = parent.leader
+            child = self.new_process(leader.ppid, parent.path, child_mm, leader=leader, exit_signal=0, **fields)
+            self.trace_sched(f"pid {parent.tgid} (thread {parent.pid}) starts thread {child.pid}")
+        else:
+            child = self.new_process(parent.tgid, parent.path, child_mm, exit_signal=flags & CSIGNAL, **fields)
+            parent.leader.children.append(child)
+            if self.recorder:
+                self.recorder.forked(parent, child)
+            self.trace_sched(f"pid {parent.tgid} forks pid {child.pid}")
         try:
-            child_mm = proc_calls.dup_mm(self, parent.mm)
-        except OutOfMemory:
-            return -errno.ENOMEM
-        context = self.cpu.uc.context_save()        # taken in the syscall hook: rip is at `syscall`
-        context.reg_write(self.cpu.uc_reg("rip"), context.reg_read(self.cpu.uc_reg("rip")) + 2)
-        context.reg_write(self.cpu.uc_reg("rax"), 0)
-        files = parent.files.fork() if parent.files is not None else None
-        child = self.new_process(parent.pid, parent.path, child_mm, files=files, fs_base=parent.fs_base,
-                                 context=context, signals=parent.signals.fork())
-        parent.children.append(child)
-        if self.recorder:
-            self.recorder.forked(parent, child)
-        try:
-            if flags & proc_calls.CLONE_PARENT_SETTID:
+            if flags & CLONE_PARENT_SETTID:
                 copy_to_user(parent.mm, self.mmu, parent_tid, struct.pack("<i", child.pid))
-            if flags & proc_calls.CLONE_CHILD_SETTID:
+            if flags & CLONE_CHILD_SETTID:
                 self.with_mm(child_mm, lambda: copy_to_user(child_mm, self.mmu, child_tid,
                                                               struct.pack("<i", child.pid)))
         except UserFault:
             pass                                        # Linux ignores a bad tid pointer here
-        if flags & proc_calls.CLONE_CHILD_CLEARTID:
+        if flags & CLONE_CHILD_CLEARTID:
             child.clear_child_tid = child_tid
-        self.trace_sched(f"pid {parent.pid} forks pid {child.pid}")
+        if flags & CLONE_VFORK:
+            return Block(ready=lambda: child.mm is not child_mm or not child.alive, complete=lambda: child.pid,
+                         what=f"vfork (pid {child.pid})", killable_only=True)
         return child.pid
 
     def with_mm(self, mm, action):
         """Run `action` with `mm`'s page tables loaded (for a write into another process)."""
         current = self.current.mm
+        if mm is current:
+            return action()
         current.active = False
         self.mmu.load_cr3(mm.pt.pml4_pa)
         mm.active = True
@@ -420,47 +503,88 @@ class Kernel:
             current.active = True
 
     def exit_process(self, proc: Process, wait_status: int) -> None:
-        """`proc` is gone: free its memory and files, tell its parent, keep its status."""
-        if not proc.alive:
+        """`proc`'s whole process ends (exit_group, a fatal signal): every thread of it,
+        with `wait_status` as the process's status."""
+        leader = proc.leader
+        if not leader.threads:
             return
-        self.release(proc, wait_status)
-        self.trace_sched(f"pid {proc.pid} exits, wait status {wait_status:#x}")
-        for child in proc.children:
+        leader.exit_status = wait_status
+        for task in [proc] + [task for task in leader.threads if task is not proc]:
+            self.exit_task(task, wait_status)
+
+    def exit_task(self, task: Process, wait_status: int) -> None:
+        """One task ends (Linux's do_exit): a pthread_join waiting for it wakes, its hold on
+        the address space and files goes, and with the process's last task the process
+        ends. A thread other than the leader leaves no zombie; a leader that goes first
+        stays a zombie until its last thread is gone (its parent cannot reap it before)."""
+        if not task.alive:
+            return
+        leader = task.leader
+        if task.clear_child_tid and task.mm.users > 1:
+            self.clear_tid(task)
+        self.release_task(task, wait_status)
+        if task is not leader:
+            del self.procs[task.pid]
+        if not leader.threads:
+            self.process_gone(leader)
+        elif task is self.current:
+            self.request_resched()
+
+    def clear_tid(self, task: Process) -> None:
+        """CLONE_CHILD_CLEARTID at exit (mm_release): write 0 to the task's tid word and
+        wake one futex waiter there; a bad address is ignored, as Linux does."""
+        def clear():
+            copy_to_user(task.mm, self.mmu, task.clear_child_tid, bytes(4))
+            futex.wake(self, futex.futex_key(self, task, task.clear_child_tid, private=False), 1,
+                       futex.FUTEX_BITSET_MATCH_ANY)
+        try:
+            self.with_mm(task.mm, clear)
+        except UserFault:
+            pass
+
+    def process_gone(self, leader: Process) -> None:
+        """The last task of a process has exited: its children go to process 1, its parent
+        is told (the exit signal, SIGCHLD), and if it was process 1 the machine stops."""
+        wait_status = leader.exit_status
+        self.trace_sched(f"pid {leader.pid} exits, wait status {wait_status:#x}")
+        for child in leader.children:
             child.ppid = self.init.pid
-            if proc is not self.init:
+            if leader is not self.init:
                 self.init.children.append(child)
-        parent = self.procs.get(proc.ppid)
-        if parent is not None and parent.alive:
+        parent = self.procs.get(leader.ppid)
+        if parent is not None and parent.process_alive and leader.exit_signal:
             signaled = wait_status & 0x7F
-            self.send_signal(parent, SigInfo(signal.SIGCHLD, code=CLD_KILLED if signaled else CLD_EXITED,
-                                             pid=proc.pid, status=signaled or wait_status >> 8))
-        if proc is self.init:
+            self.send_signal(parent, SigInfo(leader.exit_signal, code=CLD_KILLED if signaled else CLD_EXITED,
+                                             pid=leader.pid, status=signaled or wait_status >> 8))
+        if leader is self.init:
             signaled = wait_status & 0x7F
             self.report.status = 128 + signaled if signaled else (wait_status >> 8) & 0xFF
             self.shutdown()
-        elif proc is self.current:
+        elif not self.current.alive:
             self.request_resched()
 
     def reap(self, parent: Process, child: Process) -> None:
-        parent.children.remove(child)
+        parent.leader.children.remove(child)
         del self.procs[child.pid]
 
-    def release(self, proc: Process, wait_status: int) -> None:
-        """Make `proc` a zombie with `wait_status`: close its files, free its memory."""
-        proc.exit_status = wait_status
-        proc.state = ZOMBIE
-        proc.block = None
-        if proc.files is not None:
-            proc.files.close_all(self)
-        if self.recorder:
-            self.recorder.exiting(self, proc)
-        proc_calls.exit_mmap(self, proc.mm)
+    def release_task(self, task: Process, wait_status: int) -> None:
+        """Make `task` a zombie with `wait_status`, and drop its files and memory (freed
+        with the last task that uses them)."""
+        task.exit_status = wait_status
+        task.state = ZOMBIE
+        task.block = None
+        task.leader.threads.remove(task)
+        if self.recorder and not task.leader.threads:
+            self.recorder.exiting(self, task.leader)
+        if task.files is not None:
+            task.files.put()
+        proc_calls.mmput(self, task.mm)
 
     def shutdown(self) -> None:
         """Process 1 is gone: the others are killed too, and the machine stops."""
-        for proc in list(self.procs.values()):
-            if proc.alive:
-                self.release(proc, signal.SIGKILL)
+        for task in list(self.procs.values()):
+            if task.alive:
+                self.release_task(task, signal.SIGKILL)
         self.check_nothing_leaked()
         self.cpu.stop()
 
@@ -562,7 +686,7 @@ class Kernel:
         re-arm the ones with an interval."""
         now = time.monotonic()
         for proc in list(self.procs.values()):
-            if proc.real_timer is not None and proc.real_timer[0] <= now and proc.alive:
+            if proc.real_timer is not None and proc.real_timer[0] <= now and proc.process_alive:
                 when, interval = proc.real_timer
                 proc.real_timer = (max(when + interval, now), interval) if interval else None
                 self.send_signal(proc, SigInfo(signal.SIGALRM, code=SI_KERNEL))
@@ -596,10 +720,11 @@ class Kernel:
         if nxt.context is not None:
             cpu.uc.context_restore(nxt.context)
             nxt.context = None
-        if prev is not nxt or prev.mm is not nxt.mm:
+        if prev.mm is not nxt.mm:                 # threads of one process share CR3 and the TLB
             prev.mm.active = False
             cpu.switch_cr3(nxt.mm.pt.pml4_pa)
             nxt.mm.active = True
+        if prev is not nxt:
             self.trace_sched(f"switch pid {prev.pid} -> pid {nxt.pid}")
         self.mmu.cpl = 3
         self.current = nxt
@@ -664,6 +789,6 @@ class Kernel:
             stream.write(data)
             stream.flush()
         except BrokenPipeError:
-            self.send_signal(self.current, SigInfo(signal.SIGPIPE, code=SI_KERNEL))
+            self.send_signal(self.current, SigInfo(signal.SIGPIPE, code=SI_KERNEL), thread=True)
             return -errno.EPIPE
         return len(data)

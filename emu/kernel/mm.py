@@ -526,6 +526,7 @@ class Mm:
     mmap_base: int | None = None
     kernel: object = None         # the kernel (the hugetlb code finds other processes through it)
     hugetlb_pool: object = None   # the huge page pool (emu/kernel/hugetlb.py), if any
+    users: int = 1                # the tasks using it (mm_users): threads and CLONE_VM children
 
     def flush_tlb_page(self, va: int) -> None:
         """After changing the entry for `va`: INVLPG, if these page tables are loaded.

@@ -11,21 +11,34 @@ with rax = 0. wait4 reports a zombie child with Linux's status encoding:
 import copy
 import errno
 import os
+import signal
 import struct
 
-from ..paging import (ENTRY_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
+from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
 from .fs import NOFILE
-from .mm import VM_DONTCOPY, Mm, UserFault, copy_to_user, pt_ops
+from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops
 from .mm import exit_mmap as mm_exit_mmap
 from ..physmem import OutOfMemory
 from .pagetable import PageTables
 from .process import ZOMBIE
 from .sched import Block
-from .signals import SigInfo
+from .signals import SI_USER, SigInfo
 
 WNOHANG = 1
-CLONE_VM, CLONE_THREAD = 0x100, 0x10000
-CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID = 0x200000, 0x1000000, 0x100000
+__WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
+# clone flags (include/uapi/linux/sched.h). The low byte (CSIGNAL) is the exit signal.
+CSIGNAL = 0xFF
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT, CLONE_THREAD = 0x2000, 0x4000, 0x8000, 0x10000
+CLONE_SYSVSEM, CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x40000, 0x80000, 0x100000, 0x200000
+CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
+CLONE_NEWNS = 0x20000
+# What emu's clone does; CLONE_FS and CLONE_SYSVSEM hold trivially (one cwd, no SysV IPC),
+# CLONE_PTRACE and CLONE_UNTRACED mean nothing without ptrace, CLONE_DETACHED is ignored.
+CLONE_SUPPORTED = (CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PTRACE | CLONE_VFORK |
+                   CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID |
+                   CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID)
+SI_TKILL = -6
 ARCH_SET_FS, ARCH_GET_FS = 0x1002, 0x1003
 RLIMIT_STACK, RLIMIT_NOFILE = 3, 7
 RLIM_INFINITY = (1 << 64) - 1
@@ -42,7 +55,7 @@ def dup_mm(kernel, parent: Mm) -> Mm:
     pt = PageTables(kernel.mem, kernel.frames)
     pt.share_kernel_half(kernel.kernel_pt)
     child = copy.copy(parent)
-    child.pt, child.vmas, child.active, child.rss, child.mmap_cache = pt, [], False, 0, None
+    child.pt, child.vmas, child.active, child.rss, child.mmap_cache, child.users = pt, [], False, 0, None, 1
     try:
         for vma in parent.vmas:
             if vma.flags & VM_DONTCOPY:             # madvise(MADV_DONTFORK)
@@ -61,6 +74,13 @@ def exit_mmap(kernel, mm: Mm) -> None:
     free_user_tables(kernel, mm.pt.pml4_pa, level=4)
 
 
+def mmput(kernel, mm: Mm) -> None:
+    """A task stops using `mm` (exit, execve); the last one tears it down."""
+    mm.users -= 1
+    if not mm.users:
+        exit_mmap(kernel, mm)
+
+
 def free_user_tables(kernel, table_pa: int, level: int) -> None:
     """Free the page-table pages under the user half of `table_pa`, then the table."""
     count = PTRS_PER_TABLE // 2 if level == 4 else PTRS_PER_TABLE
@@ -75,16 +95,81 @@ def free_user_tables(kernel, table_pa: int, level: int) -> None:
 # -- fork, exit, wait ----------------------------------------------------------------
 
 def sys_fork(kernel, proc, *_):
-    return kernel.fork(proc, flags=0, child_tid=0)
+    return kernel.clone(proc, flags=signal.SIGCHLD)
+
+
+def sys_vfork(kernel, proc, *_):
+    return kernel.clone(proc, flags=CLONE_VM | CLONE_VFORK | signal.SIGCHLD)
 
 
 def sys_clone(kernel, proc, flags, stack, parent_tid, child_tid, tls, *_):
-    if flags & (CLONE_VM | CLONE_THREAD) or stack:
-        return -errno.ENOSYS             # threads are not supported; fork-like clones are
-    return kernel.fork(proc, flags=flags, child_tid=child_tid, parent_tid=parent_tid)
+    """clone(flags, stack, parent_tid, child_tid, tls): x86-64's argument order."""
+    flags &= 0xFFFF_FFFF
+    error = check_clone_flags(flags)
+    if error:
+        return error
+    return kernel.clone(proc, flags=flags, stack=stack, parent_tid=parent_tid, child_tid=child_tid, tls=tls)
+
+
+# struct clone_args (include/uapi/linux/sched.h): flags, pidfd, child_tid, parent_tid,
+# exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+CLONE_ARGS = struct.Struct("<11Q")
+CLONE_ARGS_SIZE_VER0 = 64                # the first version: up to tls
+CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP = 1 << 32, 1 << 33
+
+
+def sys_clone3(kernel, proc, args_va, size, *_):
+    """clone3(args, size): clone's arguments in a struct, checked as copy_clone_args_from_user
+    and clone3_args_valid do. glibc's pthread_create tries it first."""
+    if size < CLONE_ARGS_SIZE_VER0:
+        return -errno.EINVAL
+    if size > PAGE_SIZE:
+        return -errno.E2BIG
+    try:
+        raw = copy_from_user(proc.mm, kernel.mmu, args_va, size)
+    except UserFault:
+        return -errno.EFAULT
+    if any(raw[CLONE_ARGS.size:]):
+        return -errno.E2BIG                  # a newer struct asking for something emu does not know
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+     cgroup) = CLONE_ARGS.unpack(raw.ljust(CLONE_ARGS.size, b"\0")[:CLONE_ARGS.size])
+    if exit_signal & ~CSIGNAL or exit_signal > 64:
+        return -errno.EINVAL
+    if flags & (CLONE_DETACHED | CSIGNAL) or flags >> 32 & ~3:
+        return -errno.EINVAL                 # bits clone3 does not take (CSIGNAL is exit_signal here)
+    if flags & CLONE_THREAD and exit_signal:
+        return -errno.EINVAL
+    if bool(stack) != bool(stack_size):
+        return -errno.EINVAL                 # clone3_stack_valid: both or neither
+    if set_tid or set_tid_size or flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP):
+        return -errno.EINVAL                 # choosing pids, cgroups, CLONE_CLEAR_SIGHAND: not in emu
+    error = check_clone_flags(flags)
+    if error:
+        return error
+    return kernel.clone(proc, flags=flags | exit_signal, stack=stack + stack_size if stack else 0,
+                        parent_tid=parent_tid, child_tid=child_tid, tls=tls)
+
+
+def check_clone_flags(flags: int) -> int:
+    """copy_process's checks, with its errors; 0 if emu can do it."""
+    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
+        return -errno.EINVAL
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+        return -errno.EINVAL             # threads share signal handlers
+    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        return -errno.EINVAL             # shared handlers need shared memory
+    if flags & ~CLONE_SUPPORTED:
+        return -errno.EINVAL             # namespaces, pidfds, CLONE_PARENT: not in emu (docs/kernel.md)
+    return 0
 
 
 def sys_exit(kernel, proc, status, *_):
+    """exit: this thread only (the process ends with its last thread)."""
+    kernel.exit_task(proc, (status & 0xFF) << 8)
+    return 0
+
+
+def sys_exit_group(kernel, proc, status, *_):
     kernel.exit_process(proc, (status & 0xFF) << 8)
     return 0
 
@@ -97,14 +182,22 @@ def as_int(value: int) -> int:
 
 def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
     pid, options = as_int(pid), as_int(options)
-    if options & ~(WNOHANG | 0x2 | 0x8 | 0x4000_0000 | 0x8000_0000 | 0x2000_0000):
+    if options & ~(WNOHANG | 0x2 | 0x8 | __WNOTHREAD | __WALL | __WCLONE):
         return -errno.EINVAL
-    candidates = [c for c in proc.children if pid in (-1, 0) or c.pid == pid or (pid < -1)]
+    children = proc.leader.children             # any thread waits for the process's children
+
+    def eligible(child) -> bool:
+        """Linux's eligible_child: a child whose exit signal is not SIGCHLD (a "clone"
+        child) only with __WCLONE, the others only without it; every one with __WALL."""
+        return bool(options & __WALL) or (child.exit_signal != signal.SIGCHLD) == bool(options & __WCLONE)
+
+    candidates = [c for c in children if (pid in (-1, 0) or c.pid == pid or pid < -1) and eligible(c)]
     if not candidates:
         return -errno.ECHILD
 
     def zombie():
-        return next((c for c in proc.children if c.state == ZOMBIE and c in candidates), None)
+        # A leader that exited before its threads is no zombie yet (delay_group_leader).
+        return next((c for c in children if c.state == ZOMBIE and not c.threads and c in candidates), None)
 
     def reap():
         child = zombie()
@@ -129,35 +222,45 @@ def sys_kill(kernel, proc, pid, sig, *_):
     pid, sig = as_int(pid), as_int(sig)
     if not 0 <= sig <= 64:
         return -errno.EINVAL
-    if pid > 0:
-        targets = [p for p in kernel.procs.values() if p.pid == pid and p.state != ZOMBIE]
-    elif pid == -1:
-        targets = [p for p in kernel.procs.values() if p.pid != 1 and p is not proc and p.state != ZOMBIE]
+    if pid > 0:                          # a thread's id names its process too
+        task = kernel.procs.get(pid)
+        targets = [task] if task is not None and task.process_alive else []
     else:
-        targets = [p for p in kernel.procs.values() if p.state != ZOMBIE]    # one process group
+        processes = [p for p in kernel.procs.values() if p is p.leader and p.process_alive]
+        if pid == -1:
+            targets = [p for p in processes if p.pid != 1 and p is not proc.leader]
+        else:
+            targets = processes          # one process group: emu has one
     if not targets:
         return -errno.ESRCH
     for target in targets:
         if sig:
-            kernel.send_signal(target, SigInfo(sig, code=0, pid=proc.pid))
+            kernel.send_signal(target, SigInfo(sig, code=SI_USER, pid=proc.tgid))
     return 0
 
 
 def sys_tgkill(kernel, proc, tgid, tid, sig, *_):
-    """tgkill: one thread per process here, so thread `tid` of group `tgid` is process tid."""
+    """tgkill: a signal for thread `tid` alone, if it is in process `tgid`."""
     tgid, tid, sig = as_int(tgid), as_int(tid), as_int(sig)
     if tgid <= 0 or tid <= 0 or not 0 <= sig <= 64:
         return -errno.EINVAL
-    if tgid != tid:
-        return -errno.ESRCH
-    return sys_kill(kernel, proc, tid, sig)
+    return kill_thread(kernel, proc, tid, sig, tgid)
 
 
 def sys_tkill(kernel, proc, tid, sig, *_):
-    tid = as_int(tid)
-    if tid <= 0:
+    tid, sig = as_int(tid), as_int(sig)
+    if tid <= 0 or not 0 <= sig <= 64:
         return -errno.EINVAL
-    return sys_kill(kernel, proc, tid, sig)
+    return kill_thread(kernel, proc, tid, sig)
+
+
+def kill_thread(kernel, proc, tid: int, sig: int, tgid: int | None = None) -> int:
+    task = kernel.procs.get(tid)
+    if task is None or not task.alive or tgid is not None and task.tgid != tgid:
+        return -errno.ESRCH
+    if sig:
+        kernel.send_signal(task, SigInfo(sig, code=SI_TKILL, pid=proc.tgid), thread=True)
+    return 0
 
 
 def sys_sched_yield(kernel, proc, *_):
@@ -168,11 +271,15 @@ def sys_sched_yield(kernel, proc, *_):
 # -- identity and start-up -------------------------------------------------------------
 
 def sys_getpid(kernel, proc, *_):
+    return proc.tgid
+
+
+def sys_gettid(kernel, proc, *_):
     return proc.pid
 
 
 def sys_getppid(kernel, proc, *_):
-    return proc.ppid
+    return proc.leader.ppid
 
 
 def sys_getuid(kernel, proc, *_):
@@ -209,7 +316,7 @@ def sys_rseq(kernel, proc, *_):
 
 
 def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
-    if pid not in (0, proc.pid):
+    if pid not in (0, proc.tgid, proc.pid):
         return -errno.ESRCH
     if new_va:
         return -errno.EPERM
@@ -250,6 +357,7 @@ SYSCALLS = {
     39: sys_getpid,
     56: sys_clone,
     57: sys_fork,
+    58: sys_vfork,
     60: sys_exit,
     61: sys_wait4,
     62: sys_kill,
@@ -260,13 +368,14 @@ SYSCALLS = {
     108: sys_getuid,        # getegid
     110: sys_getppid,
     158: sys_arch_prctl,
-    186: sys_getpid,        # gettid: one thread per process
+    186: sys_gettid,
     200: sys_tkill,
     218: sys_set_tid_address,
-    231: sys_exit,          # exit_group: one thread per process
+    231: sys_exit_group,
     234: sys_tgkill,
     273: sys_set_robust_list,
     302: sys_prlimit64,
     318: sys_getrandom,
     334: sys_rseq,
+    435: sys_clone3,
 }

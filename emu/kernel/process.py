@@ -1,29 +1,50 @@
-"""A process: its address space, open files, saved registers, signal state and family."""
+"""A task: one thread of a process, with its address space, open files, saved registers,
+signal state and family.
+
+A process is a thread group (Linux's tgid): the task that started it is its `leader`,
+and its pid is the process's. The other threads are tasks made by clone(CLONE_THREAD)
+that share the leader's address space (`mm`), fd table (`files`) and signal actions; each
+has its own tid (`pid`), registers, FS base, blocked mask and private pending signals.
+Only leaders are anybody's children: what a parent waits for is the whole group.
+"""
 
 from dataclasses import dataclass, field
 
 RUNNABLE, BLOCKED, ZOMBIE = "runnable", "blocked", "zombie"
+SIGCHLD = 17
 
 
 @dataclass(eq=False)
 class Process:
-    pid: int
-    ppid: int
+    pid: int                            # the task's id: the tid; the process's pid for a leader
+    ppid: int                           # the parent process (a leader's; read it through `leader`)
     path: str
-    mm: object                          # emu.kernel.mm.Mm
-    files: object = None                # emu.kernel.fs.FdTable
+    mm: object                          # emu.kernel.mm.Mm, shared by the threads (CLONE_VM)
+    files: object = None                # emu.kernel.fs.FdTable, shared with CLONE_FILES
     state: str = RUNNABLE
     exit_status: int | None = None      # a wait status: WIFEXITED / WIFSIGNALED encoding
     fs_base: int = 0
     context: object = None              # saved user CPU state (UcContext) while not running
     block: object = None                # emu.kernel.sched.Block while BLOCKED
-    children: list = field(default_factory=list)
+    children: list = field(default_factory=list)    # child processes (leaders), on a leader
     signals: object = None              # emu.kernel.signals.SignalState
-    clear_child_tid: int = 0            # set_tid_address / CLONE_CHILD_CLEARTID: only kept, as
-                                        # emu has no threads to wake at exit
-    real_timer: tuple | None = None     # ITIMER_REAL (alarm, setitimer): (when, on time.monotonic's
-                                        # clock; interval in seconds, 0 for one shot), or None
+    clear_child_tid: int = 0            # set_tid_address / CLONE_CHILD_CLEARTID: at exit, 0 is
+                                        # written there and a futex waiter woken (pthread_join)
+    real_timer: tuple | None = None     # ITIMER_REAL (alarm, setitimer), on a leader: (when, on
+                                        # time.monotonic's clock; interval in seconds, 0 for one shot)
+    tgid: int = 0                       # the process (thread group) it belongs to: its leader's pid
+    leader: "Process | None" = None     # the group's first task (itself for a leader)
+    threads: list = field(default_factory=list)     # on a leader: the group's live tasks
+    exit_signal: int = SIGCHLD          # what the parent is sent when the process ends (clone's
+                                        # CSIGNAL byte; 0: nothing, and only __WALL/__WCLONE wait)
 
     @property
     def alive(self) -> bool:
+        """This task still runs (a thread that exited, or a dead process, does not)."""
         return self.state != ZOMBIE
+
+    @property
+    def process_alive(self) -> bool:
+        """Some task of this one's process still runs (a leader that called exit() while
+        other threads go on is a zombie task of a live process)."""
+        return bool(self.leader.threads)

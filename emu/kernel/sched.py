@@ -30,3 +30,6 @@ class Block:
     # What a handled signal makes of the wait instead of -EINTR or an SA_RESTART restart
     # (nanosleep: -EINTR and the time left, never restarted). Runs like `complete`.
     interrupted: Callable[[], int] | None = None
+    # Only a fatal signal ends this wait (Linux's TASK_KILLABLE): vfork's parent waiting for
+    # its child to exec or exit takes a handled signal only afterwards.
+    killable_only: bool = False

@@ -86,14 +86,20 @@ class SigAction:
 
 @dataclass
 class SignalState:
-    """Per-process: an action per signal, the blocked mask, the pending set, and the
-    alternate signal stack (Linux's sas_ss_sp, sas_ss_size, sas_ss_flags; size 0: none)."""
+    """Per task: an action per signal, the blocked mask, the pending sets, and the
+    alternate signal stack (Linux's sas_ss_sp, sas_ss_size, sas_ss_flags; size 0: none).
+
+    The threads of a process share two of these dicts, as Linux's tasks share their
+    sighand_struct and signal_struct: `actions`, and `shared_pending`, where a signal
+    sent to the process (kill) waits until one thread takes it. `pending` holds the
+    signals sent to this thread alone (tgkill, a fault)."""
     actions: dict = field(default_factory=dict)        # signo -> SigAction
     blocked: int = 0
-    pending: dict = field(default_factory=dict)        # signo -> SigInfo
+    pending: dict = field(default_factory=dict)        # signo -> SigInfo, for this thread
     ss_sp: int = 0
     ss_size: int = 0
     ss_flags: int = 0                                  # only SS_AUTODISARM is kept
+    shared_pending: dict = field(default_factory=dict)  # signo -> SigInfo, for the process
 
     def action(self, sig: int) -> SigAction:
         return self.actions.get(sig) or SigAction()
@@ -101,6 +107,31 @@ class SignalState:
     def fork(self) -> "SignalState":
         """A child inherits actions, mask and alternate stack; pending signals are not inherited."""
         return SignalState(dict(self.actions), self.blocked, {}, self.ss_sp, self.ss_size, self.ss_flags)
+
+    def clone(self, *, thread: bool, share_actions: bool, share_vm: bool) -> "SignalState":
+        """clone's copy: a new thread (CLONE_THREAD) shares the process's pending set, and
+        with CLONE_SIGHAND the actions themselves. The mask is inherited. A task that shares
+        the address space starts without the alternate stack (copy_process's sas_ss_reset)."""
+        state = self.fork()
+        if share_actions:
+            state.actions = self.actions
+        if thread:
+            state.shared_pending = self.shared_pending
+        if share_vm:
+            state.ss_sp = state.ss_size = state.ss_flags = 0
+        return state
+
+    def has_pending(self, sig: int) -> bool:
+        return sig in self.pending or sig in self.shared_pending
+
+    def take(self, sig: int):
+        """Dequeue `sig`'s SigInfo: this thread's own first, then the process's."""
+        info = self.pending.pop(sig, None)
+        return info if info is not None else self.shared_pending.pop(sig)
+
+    def discard(self, sig: int) -> None:
+        self.pending.pop(sig, None)
+        self.shared_pending.pop(sig, None)
 
     def exec(self) -> None:
         """execve (Linux's flush_signal_handlers): a handled signal goes back to SIG_DFL,
@@ -136,10 +167,12 @@ class SignalState:
         return 0
 
     def deliverable(self):
-        """The lowest-numbered pending signal that is not blocked, or None."""
-        for sig in sorted(self.pending):
-            if not self.blocked & sigbit(sig):
-                return sig
+        """The lowest-numbered pending signal that is not blocked, or None (this thread's
+        own signals first, as Linux's dequeue_signal takes them)."""
+        for pending in (self.pending, self.shared_pending):
+            for sig in sorted(pending):
+                if not self.blocked & sigbit(sig):
+                    return sig
         return None
 
 
@@ -266,7 +299,8 @@ def sys_rt_sigaction(kernel, proc, sig, act_va, oldact_va, sigsetsize, *_):
                 "<QQQQ", copy_from_user(proc.mm, kernel.mmu, act_va, 32))
             proc.signals.actions[sig] = SigAction(handler, flags, restorer, mask & ~UNBLOCKABLE)
             if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
-                proc.signals.pending.pop(sig, None)      # POSIX: discard pending instances
+                for thread in proc.leader.threads:         # POSIX: discard pending instances
+                    thread.signals.discard(sig)
     except UserFault:
         return -errno.EFAULT
     return 0
