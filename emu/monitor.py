@@ -186,13 +186,13 @@ def cmd_idt(stub, args) -> str:
 
 def cmd_proc(stub, args) -> str:
     kernel = stub.kernel
-    lines = ["  pid  ppid  state     cr3           rss  path"]
-    for proc in kernel.procs.values():
+    lines = ["  pid   tid  ppid  state     cr3           rss  path"]
+    for proc in sorted(kernel.procs.values(), key=lambda task: (task.tgid, task.pid)):
         marks = ("*" if proc is kernel.current else " ") + ("g" if proc is stub.proc else " ")
         waits = f"  (in {proc.block.what})" if proc.block is not None and getattr(proc.block, "what", "") else ""
-        lines.append(f"{marks}{proc.pid:3} {proc.ppid:5}  {proc.state:8}  {proc.mm.pt.pml4_pa:#010x} "
-                     f"{getattr(proc.mm, 'rss', 0):5}  {proc.path}{waits}")
-    lines.append("(* on the CPU, g followed by gdb)")
+        lines.append(f"{marks}{proc.tgid:3} {proc.pid:5} {proc.leader.ppid:5}  {proc.state:8}  "
+                     f"{proc.mm.pt.pml4_pa:#010x} {getattr(proc.mm, 'rss', 0):5}  {proc.path}{waits}")
+    lines.append("(* on the CPU, g followed by gdb; a process's threads share its pid and CR3)")
     return "\n".join(lines)
 
 

@@ -516,12 +516,17 @@ class Kernel:
         """One task ends (Linux's do_exit): a pthread_join waiting for it wakes, its hold on
         the address space and files goes, and with the process's last task the process
         ends. A thread other than the leader leaves no zombie; a leader that goes first
-        stays a zombie until its last thread is gone (its parent cannot reap it before)."""
+        stays a zombie until its last thread is gone (its parent cannot reap it before),
+        and the process's status is then the last thread's."""
         if not task.alive:
             return
         leader = task.leader
         if task.clear_child_tid and task.mm.users > 1:
             self.clear_tid(task)
+        if leader.threads == [task]:
+            # The last task's status is the process's (synchronize_group_exit, Linux 5.19+):
+            # after exit_group every task has the group's; otherwise the last thread's own.
+            leader.exit_status = wait_status
         self.release_task(task, wait_status)
         if task is not leader:
             del self.procs[task.pid]

@@ -181,7 +181,7 @@ def as_int(value: int) -> int:
 
 
 def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
-    pid, options = as_int(pid), as_int(options)
+    pid, options = as_int(pid), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | 0x2 | 0x8 | __WNOTHREAD | __WALL | __WCLONE):
         return -errno.EINVAL
     children = proc.leader.children             # any thread waits for the process's children
@@ -191,13 +191,16 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
         child) only with __WCLONE, the others only without it; every one with __WALL."""
         return bool(options & __WALL) or (child.exit_signal != signal.SIGCHLD) == bool(options & __WCLONE)
 
-    candidates = [c for c in children if (pid in (-1, 0) or c.pid == pid or pid < -1) and eligible(c)]
-    if not candidates:
+    def candidate(child) -> bool:
+        return (pid in (-1, 0) or child.pid == pid or pid < -1) and eligible(child)
+
+    if not any(map(candidate, children)):
         return -errno.ECHILD
 
     def zombie():
         # A leader that exited before its threads is no zombie yet (delay_group_leader).
-        return next((c for c in children if c.state == ZOMBIE and not c.threads and c in candidates), None)
+        # (Asked again each time: an execve in a thread puts a new task in its leader's place.)
+        return next((c for c in children if c.state == ZOMBIE and not c.threads and candidate(c)), None)
 
     def reap():
         child = zombie()

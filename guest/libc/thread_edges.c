@@ -1,0 +1,172 @@
+/* libc/thread_edges: the corners of threads and clone that glibc's pthreads do not show.
+
+   - The leader exits first (the raw exit system call) while another thread runs on: the
+     process lives until its last thread is gone, its parent cannot reap it before, and
+     the status is the last thread's (Linux 5.19 and later; before, the leader's).
+   - exit_group from a thread: every thread ends, with that status.
+   - execve in a thread that is not the leader: the other threads die and the new program
+     has the process's pid.
+   - vfork: the parent waits until the child exits, and sees what the child wrote (they
+     share memory until then).
+   - A clone child with no exit signal is a "clone" child: only __WCLONE or __WALL wait
+     for it.
+   - clone3's argument checks.
+   Everything printed is the same natively. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void nap_ms(int ms)
+{
+    struct timespec t = {0, ms * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static void *outliving(void *arg)
+{
+    nap_ms(50);
+    syscall(SYS_exit, 9);                   /* the last thread: the process ends now, with 9 */
+    return NULL;
+}
+
+static void *group_exiter(void *arg)
+{
+    nap_ms(10);
+    syscall(SYS_exit_group, 6);
+    return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static char *self_path;
+static char pid_text[16];
+
+static void *execer(void *arg)
+{
+    char *args[] = {self_path, "check-pid", pid_text, NULL};
+    execv("/proc/self/exe", args);
+    return NULL;
+}
+
+static int clone_child(void)
+{
+    _exit(4);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 && strcmp(argv[1], "check-pid") == 0) {
+        printf("after execve in a thread: the pid is the process's: %s, one thread left: %s\n",
+               getpid() == atoi(argv[2]) ? "yes" : "no", gettid() == getpid() ? "yes" : "no");
+        return 0;
+    }
+    self_path = argv[0];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int status;
+
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, outliving, NULL);
+        syscall(SYS_exit, 5);               /* the leader goes first */
+    }
+    nap_ms(20);
+    pid_t early = waitpid(child, &status, WNOHANG);
+    printf("the leader exited, a thread runs on: waitpid WNOHANG gives %d\n", early);
+    waitpid(child, &status, 0);
+    printf("once the last thread exits: status %d (the last thread's)\n", WEXITSTATUS(status));
+
+    child = fork();
+    if (child == 0) {
+        pthread_t t, s;
+        pthread_create(&s, NULL, sleeper, NULL);
+        pthread_create(&t, NULL, group_exiter, NULL);
+        for (;;)
+            pause();
+    }
+    waitpid(child, &status, 0);
+    printf("exit_group(6) in a thread: exited %s, status %d\n", WIFEXITED(status) ? "yes" : "no", WEXITSTATUS(status));
+
+    fflush(stdout);
+    child = fork();
+    if (child == 0) {
+        snprintf(pid_text, sizeof pid_text, "%d", getpid());
+        pthread_t t, s;
+        pthread_create(&s, NULL, sleeper, NULL);
+        pthread_create(&t, NULL, execer, NULL);
+        for (;;)
+            pause();
+    }
+    waitpid(child, &status, 0);
+    printf("the exec'd process exited with %d\n", WEXITSTATUS(status));
+
+    volatile int shared = 0;
+    child = vfork();
+    if (child == 0) {
+        shared = 1;                         /* the parent's memory: vfork shares it */
+        _exit(8);
+    }
+    printf("vfork: the parent ran after the child, and saw its write: %s\n", shared == 1 ? "yes" : "no");
+    waitpid(child, &status, 0);
+    printf("vfork child's status: %d\n", WEXITSTATUS(status));
+
+    child = syscall(SYS_clone, 0, 0, NULL, NULL, 0);   /* no exit signal */
+    if (child == 0)
+        clone_child();
+    nap_ms(20);
+    errno = 0;
+    pid_t r = waitpid(child, &status, 0);
+    printf("waitpid on a child with no exit signal: %d %s\n", r, strerrorname_np(errno));
+    r = waitpid(child, &status, __WCLONE);
+    printf("with __WCLONE: %s, status %d\n", r == child ? "reaped" : "WRONG", WEXITSTATUS(status));
+
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_THREAD;
+    errno = 0;
+    long c = syscall(SYS_clone3, &args, sizeof args);
+    printf("clone3 CLONE_THREAD without CLONE_SIGHAND: %ld %s\n", c, strerrorname_np(errno));
+    memset(&args, 0, sizeof args);
+    args.exit_signal = 65;
+    errno = 0;
+    c = syscall(SYS_clone3, &args, sizeof args);
+    printf("clone3 exit_signal 65: %ld %s\n", c, strerrorname_np(errno));
+    errno = 0;
+    c = syscall(SYS_clone3, &args, 32);
+    printf("clone3 with a 32-byte struct: %ld %s\n", c, strerrorname_np(errno));
+    memset(&args, 0, sizeof args);
+    args.stack_size = 4096;
+    errno = 0;
+    c = syscall(SYS_clone3, &args, sizeof args);
+    printf("clone3 with a stack size but no stack: %ld %s\n", c, strerrorname_np(errno));
+    char big[sizeof args + 8];
+    memset(big, 0, sizeof big);
+    big[sizeof args] = 1;
+    errno = 0;
+    c = syscall(SYS_clone3, big, sizeof big);
+    printf("clone3 with unknown non-zero fields past the struct: %ld %s\n", c, strerrorname_np(errno));
+    memset(&args, 0, sizeof args);
+    args.exit_signal = SIGCHLD;
+    c = syscall(SYS_clone3, &args, sizeof args);
+    if (c == 0)
+        _exit(2);
+    waitpid(c, &status, 0);
+    printf("clone3 as fork: status %d\n", WEXITSTATUS(status));
+    return 0;
+}
