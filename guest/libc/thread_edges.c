@@ -64,6 +64,25 @@ static void *execer(void *arg)
     return NULL;
 }
 
+/* A child process whose main thread waits in pause() while a sleeping thread and one
+   running `body` exist; its wait status. */
+static int in_a_child_with_threads(void *(*body)(void *))
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        snprintf(pid_text, sizeof pid_text, "%d", getpid());
+        pthread_t t, s;
+        pthread_create(&s, NULL, sleeper, NULL);
+        pthread_create(&t, NULL, body, NULL);
+        for (;;)
+            pause();
+    }
+    int status;
+    waitpid(child, &status, 0);
+    return status;
+}
+
 static int clone_child(void)
 {
     _exit(4);
@@ -92,28 +111,10 @@ int main(int argc, char **argv)
     waitpid(child, &status, 0);
     printf("once the last thread exits: status %d (the last thread's)\n", WEXITSTATUS(status));
 
-    child = fork();
-    if (child == 0) {
-        pthread_t t, s;
-        pthread_create(&s, NULL, sleeper, NULL);
-        pthread_create(&t, NULL, group_exiter, NULL);
-        for (;;)
-            pause();
-    }
-    waitpid(child, &status, 0);
+    status = in_a_child_with_threads(group_exiter);
     printf("exit_group(6) in a thread: exited %s, status %d\n", WIFEXITED(status) ? "yes" : "no", WEXITSTATUS(status));
 
-    fflush(stdout);
-    child = fork();
-    if (child == 0) {
-        snprintf(pid_text, sizeof pid_text, "%d", getpid());
-        pthread_t t, s;
-        pthread_create(&s, NULL, sleeper, NULL);
-        pthread_create(&t, NULL, execer, NULL);
-        for (;;)
-            pause();
-    }
-    waitpid(child, &status, 0);
+    status = in_a_child_with_threads(execer);
     printf("the exec'd process exited with %d\n", WEXITSTATUS(status));
 
     volatile int shared = 0;
