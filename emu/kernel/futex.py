@@ -1,10 +1,12 @@
-"""futex: wait on a 32-bit word in user memory until another process wakes it (kernel/futex).
+"""futex: wait on a 32-bit word in user memory until another task wakes it (kernel/futex).
 
-With one thread per process, futexes matter between processes that share memory: a
-process-shared semaphore or mutex in a MAP_SHARED mapping (glibc's sem_wait and sem_post
-call futex). A shared futex is keyed by the physical address of its word, so every
-mapping of that page finds the same waiters; a private one (FUTEX_PRIVATE_FLAG) by its
-address space and virtual address, as Linux's get_futex_key does.
+Threads of a process wait on futexes in their shared memory: glibc's mutexes, condition
+variables and pthread_join (the kernel wakes the joiner when a thread exits: its
+CLONE_CHILD_CLEARTID word, Kernel.clear_tid). Processes meet on a futex in a MAP_SHARED
+mapping: a process-shared semaphore (glibc's sem_wait and sem_post). A shared futex is
+keyed by the physical address of its word, so every mapping of that page finds the same
+waiters; a private one (FUTEX_PRIVATE_FLAG), or any in private memory, by its address
+space and virtual address, as Linux's get_futex_key does.
 
 A waiter sleeps on a `Block` (with the timeout as its deadline); FUTEX_WAKE marks up to
 n waiters woken. A handled signal ends a wait with -EINTR.
