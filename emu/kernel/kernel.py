@@ -465,13 +465,13 @@ class Kernel:
         if thread:                                  # a sibling of `parent`, in its process
             leader = parent.leader
             child = self.new_process(leader.ppid, parent.path, child_mm, leader=leader, exit_signal=0, **fields)
-            self.trace_sched(f"pid {parent.tgid} (thread {parent.pid}) starts thread {child.pid}")
+            self.trace_sched(f"{self.task_name(parent)} starts thread {child.pid}")
         else:
             child = self.new_process(parent.tgid, parent.path, child_mm, exit_signal=flags & CSIGNAL, **fields)
             parent.leader.children.append(child)
             if self.recorder:
                 self.recorder.forked(parent, child)
-            self.trace_sched(f"pid {parent.tgid} forks pid {child.pid}")
+            self.trace_sched(f"{self.task_name(parent)} forks pid {child.pid}")
         try:
             if flags & CLONE_PARENT_SETTID:
                 copy_to_user(parent.mm, self.mmu, parent_tid, struct.pack("<i", child.pid))
@@ -532,7 +532,9 @@ class Kernel:
             del self.procs[task.pid]
         if not leader.threads:
             self.process_gone(leader)
-        elif task is self.current:
+            return
+        self.trace_sched(f"pid {task.tgid} thread {task.pid} exits, {len(leader.threads)} left")
+        if task is self.current:
             self.request_resched()
 
     def clear_tid(self, task: Process) -> None:
@@ -740,6 +742,11 @@ class Kernel:
         self.report.lines = [f"emu: every process is blocked for ever ({waits})"]
         self.report.status = DEADLOCK_STATUS
         self.shutdown()
+
+    @staticmethod
+    def task_name(task: Process) -> str:
+        """'pid 7', or 'pid 7 thread 9' for a thread that is not the leader."""
+        return f"pid {task.tgid}" if task is task.leader else f"pid {task.tgid} thread {task.pid}"
 
     def trace_sched(self, text: str) -> None:
         if self.tracer:
