@@ -21,7 +21,7 @@ import signal
 import socket
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from unicorn import (UC_HOOK_CODE, UC_HOOK_TLB_FILL, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_READ, UC_PROT_WRITE,
                      UcError)
@@ -29,6 +29,7 @@ from unicorn import x86_const as ux
 
 from .cpu import NEVER, NO_PREEMPTION
 from .kernel.devices import generate_maps
+from .kernel.process import RUNNABLE
 from .mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
 from .paging import PAGE_SHIFT, PAGE_SIZE
 from .kernel.stub import TRAPFRAME_REGS
@@ -125,9 +126,10 @@ class Stop:
     """Why the target stopped, as gdb's stop reply says it."""
     signo: int
     extra: str = ""           # e.g. "watch:401000;" or "hwbreak:;"
+    thread: int = 1           # the tid of the thread that stopped (filled in by `serve`)
 
     def reply(self) -> str:
-        return f"T{self.signo:02x}{self.extra}thread:01;"
+        return f"T{self.signo:02x}{self.extra}thread:{self.thread:x};"
 
 
 def checksum(data: bytes) -> int:
@@ -246,7 +248,13 @@ class GdbStub:
         self.watch_suspended = False
         self.frame_override = None      # the trap frame, during a fatal-fault stop
         self.phys_mode = False          # Qqemu.PhyMemMode:1 / `monitor phys on`
-        self.proc = None                # the process gdb follows (process 1)
+        self.proc = None                # the process gdb follows (process 1): its leader task
+        self.thread = None              # the thread whose registers gdb reads and writes (Hg)
+        self.resume_thread = None       # the thread gdb asked to step or continue (Hc), if one
+        self.step_rip = self.step_task = None     # where the step gdb asked for started
+        self.stepped_into_kernel = False          # it raised an exception: the stub runs
+        self.step_from_user = False
+        self.user_steps = False         # `monitor stepping user`: a step never stops in ring 0
         self.entry_hook = None
         self.greeted = False
         self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
@@ -287,6 +295,9 @@ class GdbStub:
         self.watch_probe = None
         if self.proc is None:
             self.attach()
+        if self.stepping and self.stop is None and self.step_on(rip):
+            self.start_counting()
+            return rip, 1, budget_us
         if self.stepping:
             self.stepping = False
             self.stop = self.stop or Stop(signal.SIGTRAP)
@@ -313,6 +324,22 @@ class GdbStub:
         self.start_counting()
         return rip, POLL_INSNS if count in (0, NO_PREEMPTION) else min(count, POLL_INSNS), budget_us
 
+    def step_on(self, rip: int) -> bool:
+        """Does the step gdb asked for go on? Only with `monitor stepping user`: a user
+        instruction that raised an exception (a page fault) left the CPU in the ring-0 stub;
+        step on through it, and when its iretq retries the instruction, step that too, so
+        the step ends after the instruction, as a step of a program on Linux does. The
+        default (`machine`) stops at the handler's first instruction, as on hardware."""
+        if not self.user_steps or not self.step_from_user or self.cpu.stopped:
+            return False
+        if self.cpu.read_cpl() != 3:
+            self.stepped_into_kernel = True
+            return True
+        if self.stepped_into_kernel:
+            self.stepped_into_kernel = False
+            return rip == self.step_rip and self.kernel.current is self.step_task      # the retry
+        return False
+
     def start_counting(self) -> None:
         """Single steps are emu_start(count=1), and polls are slices of POLL_INSNS: both
         need Unicorn's instruction counter (Cpu.start_counting)."""
@@ -325,7 +352,7 @@ class GdbStub:
         if address == self.skip_bp_at:
             self.skip_bp_at = None
             return
-        if self.kernel.current is not self.proc:
+        if not self.following(self.kernel.current):
             return                              # other processes run on (docs/debugging.md)
         self.stop = Stop(signal.SIGTRAP, "hwbreak:;" if address in self.hw else "swbreak:;")
         uc.emu_stop()
@@ -366,8 +393,28 @@ class GdbStub:
 
     # -- the RSP command loop --------------------------------------------------------
 
+    def following(self, task) -> bool:
+        """Is `task` a thread of the process gdb follows?"""
+        return task is not None and task.tgid == self.proc.tgid and task.alive
+
+    def threads(self) -> list:
+        """The followed process's live threads, the leader first: gdb's thread list."""
+        return sorted(self.proc.leader.threads, key=lambda task: task.pid)
+
+    def stopped_thread(self):
+        """The thread a stop is reported for: the one on the CPU if it is one of ours
+        (it hit the breakpoint or took the step), else the first one."""
+        current = self.kernel.current
+        if self.following(current):
+            return current
+        threads = self.threads()
+        return threads[0] if threads else self.proc
+
     def serve(self, stop: Stop) -> None:
         """Report `stop` and answer gdb until it resumes (c, s), detaches or kills."""
+        self.thread = self.stopped_thread()
+        self.resume_thread = None
+        stop = replace(stop, thread=self.thread.pid)
         self.last_stop = stop
         if self.greeted:
             self.conn.send(stop.reply())
@@ -385,16 +432,40 @@ class GdbStub:
 
     def handle(self, packet: str) -> str | None:
         cmd, body = packet[:1], packet[1:]
+        if packet.startswith("vCont;"):
+            return self.resume_vcont(packet[len("vCont;"):])
         if cmd in "cCsS":
             self.stepping = cmd in "sS"
+            if self.stepping:
+                self.switch_for_step()
             address = body.split(";")[-1] if cmd in "CS" else body
             if cmd in "cs" and address:
                 self.cpu.set_reg("rip", int(address, 16))
+            self.step_rip, self.step_task = self.cpu.reg("rip"), self.kernel.current
+            self.step_from_user = self.cpu.read_cpl() == 3
+            self.stepped_into_kernel = False
             return "resume"
         reply = self.answer(cmd, body, packet)
         if reply is not None:
             self.conn.send(reply)
         return "resume" if cmd in "Dk" else None
+
+    def resume_vcont(self, actions: str) -> str:
+        """vCont;s:TID;c (step thread TID, the others may run) or vCont;c. One CPU and
+        all-stop mode: a step runs one instruction of that thread, nothing else."""
+        step = None
+        for action in actions.split(";"):
+            kind, _, tid = action.partition(":")
+            if kind[:1] in "sS":
+                step = self.thread_by_id(int(tid, 16)) if tid and tid != "-1" else None
+                self.stepping = True
+        if self.stepping:
+            self.resume_thread = step
+            self.switch_for_step()
+        self.step_rip, self.step_task = self.cpu.reg("rip"), self.kernel.current
+        self.step_from_user = self.cpu.read_cpl() == 3
+        self.stepped_into_kernel = False
+        return "resume"
 
     def answer(self, cmd: str, body: str, packet: str) -> str | None:
         if cmd == "?":
@@ -426,8 +497,12 @@ class GdbStub:
         if cmd == "k":
             self.kill()
             return None
-        if cmd == "H" or cmd == "T":
-            return "OK"
+        if cmd == "H":
+            return self.select_thread(body[:1], int(body[1:] or "0", 16) if body[1:] != "-1" else -1)
+        if cmd == "T":
+            return "OK" if self.thread_by_id(int(body, 16)) is not None else E_INVAL
+        if packet == "vCont?":
+            return "vCont;c;C;s;S"
         if cmd == "v" and body.startswith("File:"):
             return self.host_io(body[len("File:"):])
         if cmd == "q":
@@ -493,11 +568,18 @@ class GdbStub:
         if body == "Attached":
             return "1"
         if body == "C":
-            return "QC01"
+            return f"QC{self.thread.pid:x}"
         if body == "fThreadInfo":
-            return "m01"
+            return "m" + ",".join(f"{task.pid:x}" for task in self.threads())
         if body == "sThreadInfo":
             return "l"
+        if body.startswith("ThreadExtraInfo,"):
+            task = self.thread_by_id(int(body.split(",")[1], 16))
+            if task is None:
+                return E_INVAL
+            what = "on the CPU" if task is self.kernel.current else \
+                f"in {task.block.what}" if task.block is not None and task.block.what else task.state
+            return f"tid {task.pid}, {what}".encode().hex()
         if body.startswith("Rcmd,"):
             from .monitor import run_monitor_command
             text = run_monitor_command(self, bytes.fromhex(body[5:]).decode(errors="replace"))
@@ -540,13 +622,45 @@ class GdbStub:
 
     # -- registers -------------------------------------------------------------------
 
+    def thread_by_id(self, tid: int):
+        """Thread `tid` of the followed process, or None."""
+        task = self.kernel.procs.get(tid)
+        return task if self.following(task) else None
+
+    def select_thread(self, op: str, tid: int) -> str:
+        """Hg (registers) and Hc (step and continue) choose a thread; 0 and -1 mean any."""
+        task = None
+        if tid not in (0, -1):
+            task = self.thread_by_id(tid)
+            if task is None:
+                return E_INVAL
+        if op == "g":
+            self.thread = task or self.thread
+        elif op == "c":
+            self.resume_thread = task
+        return "OK"
+
+    def switch_for_step(self) -> None:
+        """A step of a thread that is not on the CPU: switch to it first (one CPU, so this
+        is what a scheduler would do), if it can run; a thread blocked in a system call
+        cannot take a step, and the one on the CPU steps instead. The thread is Hc's, or
+        with Hc0/Hc-1 (gdb's "resume all, step the selected one") Hg's, as gdbserver does."""
+        task = self.resume_thread or self.thread
+        kernel = self.kernel
+        if task is None or task is kernel.current or task.state != RUNNABLE:
+            return
+        current = kernel.current
+        current.context = self.cpu.uc.context_save()
+        kernel.switch_to(self.cpu, task)
+        self.thread = task
+
     def register_source(self):
-        """What `uc.reg_read` should read: the CPU if the followed process is on it,
-        else that process's saved context."""
-        proc = self.proc
-        if proc is None or self.kernel.current is proc or proc.context is None:
+        """What `uc.reg_read` should read: the CPU if the selected thread is on it, else
+        that thread's saved context."""
+        task = self.thread if self.thread is not None and self.thread.alive else self.proc
+        if task is None or self.kernel.current is task or task.context is None:
             return self.cpu.uc
-        return proc.context
+        return task.context
 
     def reg_value(self, name: str) -> int:
         if self.frame_override is not None:
@@ -723,7 +837,7 @@ class GdbStub:
         recipes = self.kernel.recipes.get(self.kernel.read_code(rip), rip)
         accesses = [(recipe.address(self.reg_for_recipe), recipe.size) for recipe in recipes]
         hit = None
-        if self.kernel.current is self.proc:
+        if self.following(self.kernel.current):
             hit = next((point for point in self.watchpoints for va, size in accesses
                         if point.catches(uc_access, va, size)), None)
         self.watch_suspended = True

@@ -13,6 +13,11 @@ tables are those of the process gdb follows (process 1), even while another runs
     monitor proc            the processes
     monitor phys on|off     gdb's memory accesses use physical addresses (as QEMU's
                             `maintenance packet Qqemu.PhyMemMode:1`)
+    monitor stepping machine|user
+                            where a step of a faulting user instruction ends: at the
+                            stub's handler (machine, the default, as on hardware), or
+                            after the instruction, the fault handled unseen (user, as
+                            gdb on Linux)
 """
 
 from .kernel.devices import format_maps_line
@@ -204,6 +209,16 @@ def cmd_phys(stub, args) -> str:
     return f"gdb memory accesses use {'physical' if stub.phys_mode else 'virtual'} addresses"
 
 
+def cmd_stepping(stub, args) -> str:
+    if args and args[0] in ("user", "machine"):
+        stub.user_steps = args[0] == "user"
+    elif args:
+        raise ValueError("usage: monitor stepping machine|user")
+    if stub.user_steps:
+        return "stepping user: a step ends after the user instruction; faults are handled unseen"
+    return "stepping machine: a step of a faulting instruction ends in the stub's handler"
+
+
 COMMANDS = {"help": cmd_help, "walk": cmd_walk, "tlb": cmd_tlb, "vmas": cmd_vmas, "pool": cmd_pool,
-            "pt": cmd_pt, "idt": cmd_idt, "proc": cmd_proc, "phys": cmd_phys}
+            "pt": cmd_pt, "idt": cmd_idt, "proc": cmd_proc, "phys": cmd_phys, "stepping": cmd_stepping}
 HELP = __doc__.split("\n\n", 2)[2].rstrip()

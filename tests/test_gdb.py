@@ -217,3 +217,38 @@ def test_remote_get_and_info_proc_read_the_guest_kernels_proc_maps(tmp_path):
     assert "Remote I/O error: No such file or directory" in gdb and not missing.exists()
     assert "does not support file transfer" not in gdb and status == 0
     assert "Mapped address spaces:" in gdb and re.search(r"0x7fffff7ff000 +0x7ffffffff000 +0x800000 .*\[stack\]", gdb)
+
+
+def test_threads_are_gdb_threads():
+    """Every thread of process 1 is a gdb thread (qfThreadInfo, qThreadExtraInfo); a
+    breakpoint hit by any of them stops the machine in that thread; `thread N` reads that
+    thread's saved registers (Hg) and `stepi` steps it (vCont;s:N), switching the CPU to it."""
+    gdb, emu, status = debug(
+        "guest/libc/threads.elf", "break adder", "continue", "info threads", "thread 1", "bt 2",
+        "thread 3", "p/x $pc", "stepi", "p/x $pc", "info threads", "delete", "continue", timeout=120)
+    assert "Thread 2 hit Breakpoint 1, 0x" in gdb and "in adder ()" in gdb
+    assert "* 2    Thread 2 (tid 2, on the CPU)" in gdb
+    assert "Thread 1 (tid 1, in futex)" in gdb                  # main waits in pthread_join
+    assert "__pthread_clockjoin_ex" in gdb                      # thread 1's own stack
+    before, after = (int(value, 16) for value in re.findall(r"\$\d+ = (0x[0-9a-f]+)", gdb)[:2])
+    assert before < after < before + 16                         # thread 3 took one instruction
+    assert "* 3    Thread 3 (tid 3, on the CPU)" in gdb
+    assert "exited normally" in gdb and status == 0
+    assert "counter 8000" in emu
+
+
+def test_stepping_user_steps_over_the_fault_handling():
+    """By default a step of an instruction that page-faults ends at the stub's handler, as on
+    hardware; `monitor stepping user` makes it end after the instruction, as gdb on Linux."""
+    line = source_line("guest/pf_roundtrip.c", "if (((volatile char *)big)[off] != 0)")
+    machine, _, _ = debug("guest/pf_roundtrip.elf", f"break pf_roundtrip.c:{line}", "continue", "stepi",
+                          "p/x $pc", "kill")
+    user, _, status = debug("guest/pf_roundtrip.elf", "monitor stepping user", f"break pf_roundtrip.c:{line}",
+                            "continue", "x/i $pc", "stepi", "p/x $pc", "info registers cs", "delete", "continue")
+    assert "$1 = 0xffffffff80200135" in machine                 # vec_14: the #PF handler
+    assert "stepping user: a step ends after the user instruction" in user
+    assert "movzbl (%rax),%edx" in user                         # the load that faults
+    pc = int(re.search(r"\$1 = (0x[0-9a-f]+)", user).group(1), 16)
+    assert 0x401000 < pc < 0x800000                             # the next user instruction
+    assert "cs             0x33" in user
+    assert "exited normally" in user and status == 0
