@@ -19,12 +19,15 @@ from dataclasses import dataclass
 
 from ..mmu import READ
 from .clock import CLOCKS, CLOCK_MONOTONIC, CLOCK_REALTIME
-from .mm import UserFault, copy_from_user, user_page
+from .mm import UserFault, copy_from_user, copy_to_user, user_page
 from .sched import Block
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
+FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_LOCK_PI2 = 6, 7, 8, 13
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 FUTEX_BITSET_MATCH_ANY = 0xFFFF_FFFF
+# A PI futex word: the owner's tid, and two flags (include/uapi/linux/futex.h).
+FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK = 0x8000_0000, 0x4000_0000, 0x3FFF_FFFF
 
 
 @dataclass(eq=False)
@@ -33,6 +36,7 @@ class Waiter:
     key: tuple
     bitset: int
     woken: bool = False
+    pi: bool = False          # waits in FUTEX_LOCK_PI: woken as the lock's new owner
 
 
 def futex_key(kernel, proc, uaddr: int, private: bool) -> tuple:
@@ -51,8 +55,15 @@ def futex_key(kernel, proc, uaddr: int, private: bool) -> tuple:
 def sys_futex(kernel, proc, uaddr, op, val, timeout_va, uaddr2, val3, *_):
     cmd, private = op & 127, bool(op & FUTEX_PRIVATE_FLAG)
     val &= 0xFFFF_FFFF
+    if cmd in (FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_LOCK_PI2):
+        if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_LOCK_PI2 or uaddr % 4:
+            return -errno.ENOSYS if uaddr % 4 == 0 else -errno.EINVAL
+        try:
+            return pi_futex(kernel, proc, cmd, uaddr, private, timeout_va, op & FUTEX_CLOCK_REALTIME)
+        except UserFault:
+            return -errno.EFAULT
     if cmd not in (FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET):
-        return -errno.ENOSYS                  # requeue, PI and the other operations
+        return -errno.ENOSYS                  # requeue, WAKE_OP and the other operations
     bitset = val3 & 0xFFFF_FFFF if cmd in (FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET) else FUTEX_BITSET_MATCH_ANY
     if uaddr % 4 or not bitset:
         return -errno.EINVAL
@@ -88,6 +99,67 @@ def sys_futex(kernel, proc, uaddr, op, val, timeout_va, uaddr2, val3, *_):
                  interrupted=lambda: finish(-errno.EINTR))
 
 
+def pi_futex(kernel, proc, cmd: int, uaddr: int, private: bool, timeout_va: int, realtime: int):
+    """Priority-inheritance futexes (kernel/futex/pi.c): the word holds the owner's tid.
+    glibc's PTHREAD_PRIO_INHERIT mutexes use them. LOCK_PI takes a free word (0) for the
+    caller, or marks it FUTEX_WAITERS and waits; UNLOCK_PI hands the lock to the first
+    waiter, writing that waiter's tid in the word (with FUTEX_WAITERS if more wait), or
+    frees it. One CPU and no priorities here: nothing is inherited, and waiters get the
+    lock first come, first served. A waiting LOCK_PI is not ended by a handled signal
+    (Linux restarts it; emu runs the handler once the lock is taken). Raises UserFault."""
+    key = futex_key(kernel, proc, uaddr, private)
+    word = read_word(kernel, proc, uaddr)
+    owner = word & FUTEX_TID_MASK
+    waiting = [w for w in kernel.futex_waiters if w.key == key and w.pi and not w.woken and w.proc.alive]
+    if cmd == FUTEX_UNLOCK_PI:
+        if owner != proc.pid:
+            return -errno.EPERM
+        if not waiting:
+            write_word(kernel, proc, uaddr, 0)
+            return 0
+        heir = waiting[0]
+        heir.woken = True
+        kernel.futex_waiters.remove(heir)
+        write_word(kernel, proc, uaddr, heir.proc.pid | (FUTEX_WAITERS if len(waiting) > 1 else 0))
+        return 0
+    if owner == proc.pid:
+        return -errno.EDEADLK
+    if owner == 0:                            # free: the caller owns it now
+        write_word(kernel, proc, uaddr, proc.pid | (word & FUTEX_OWNER_DIED) | (FUTEX_WAITERS if waiting else 0))
+        return 0
+    holder = kernel.procs.get(owner)
+    if holder is None or not holder.alive:
+        return -errno.ESRCH                   # the owner is gone (no robust-list clean-up in emu)
+    if cmd == FUTEX_TRYLOCK_PI:
+        return -errno.EAGAIN
+    deadline = None
+    if timeout_va:                            # an absolute time: CLOCK_REALTIME for LOCK_PI
+        seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
+        if seconds < 0 or not 0 <= ns < 1_000_000_000:
+            return -errno.EINVAL
+        clock = CLOCK_REALTIME if cmd == FUTEX_LOCK_PI or realtime else CLOCK_MONOTONIC
+        deadline = time.monotonic() + max(seconds + ns / 1e9 - CLOCKS[clock][0]() / 1e9, 0.0)
+    write_word(kernel, proc, uaddr, word | FUTEX_WAITERS)
+    waiter = Waiter(proc, key, FUTEX_BITSET_MATCH_ANY, pi=True)
+    kernel.futex_waiters.append(waiter)
+
+    def timed_out() -> int:
+        if waiter in kernel.futex_waiters:
+            kernel.futex_waiters.remove(waiter)
+        return 0 if waiter.woken else -errno.ETIMEDOUT
+
+    return Block(lambda: waiter.woken or (deadline is not None and time.monotonic() >= deadline),
+                 timed_out, what="futex (PI lock)", deadline=deadline, killable_only=True)
+
+
+def read_word(kernel, proc, uaddr: int) -> int:
+    return struct.unpack("<I", copy_from_user(proc.mm, kernel.mmu, uaddr, 4))[0]
+
+
+def write_word(kernel, proc, uaddr: int, value: int) -> None:
+    copy_to_user(proc.mm, kernel.mmu, uaddr, struct.pack("<I", value))
+
+
 def wake(kernel, key: tuple, count: int, bitset: int) -> int:
     """Wake up to `count` waiters on `key` whose bitset meets `bitset`; how many woke."""
     woken = 0
@@ -97,7 +169,7 @@ def wake(kernel, key: tuple, count: int, bitset: int) -> int:
             continue
         if woken >= count:
             break
-        if waiter.key == key and waiter.bitset & bitset and not waiter.woken:
+        if waiter.key == key and waiter.bitset & bitset and not waiter.woken and not waiter.pi:
             waiter.woken = True
             kernel.futex_waiters.remove(waiter)
             woken += 1

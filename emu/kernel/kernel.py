@@ -470,7 +470,7 @@ class Kernel:
             child = self.new_process(parent.tgid, parent.path, child_mm, exit_signal=flags & CSIGNAL, **fields)
             parent.leader.children.append(child)
             if self.recorder:
-                self.recorder.forked(parent, child)
+                self.recorder.forked(parent.leader, child)
             self.trace_sched(f"{self.task_name(parent)} forks pid {child.pid}")
         try:
             if flags & CLONE_PARENT_SETTID:

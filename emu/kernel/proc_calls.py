@@ -266,6 +266,55 @@ def kill_thread(kernel, proc, tid: int, sig: int, tgid: int | None = None) -> in
     return 0
 
 
+CPU_MASK_BYTES = 8                     # cpumask_size(): one long holds emu's one CPU
+
+
+def sched_task(kernel, proc, pid: int):
+    """The task a sched_* call names: 0 for the caller, else a tid (find_process_by_pid)."""
+    pid = as_int(pid)
+    if pid < 0:
+        return None
+    task = proc if pid == 0 else kernel.procs.get(pid)
+    return task if task is not None and task.alive else None
+
+
+def sys_sched_getaffinity(kernel, proc, pid, length, mask_va, *_):
+    """The CPUs a task may run on: emu has one, CPU 0. Returns the bytes written."""
+    if length * 8 < 1 or length % 8:
+        return -errno.EINVAL
+    if sched_task(kernel, proc, pid) is None:
+        return -errno.ESRCH
+    size = min(length, CPU_MASK_BYTES)
+    try:
+        copy_to_user(proc.mm, kernel.mmu, mask_va, (1).to_bytes(CPU_MASK_BYTES, "little")[:size])
+    except UserFault:
+        return -errno.EFAULT
+    return size
+
+
+def sys_sched_setaffinity(kernel, proc, pid, length, mask_va, *_):
+    """Accepted if the mask has CPU 0 (the only one); -EINVAL otherwise, as Linux says for
+    a mask with no online CPU."""
+    try:
+        raw = copy_from_user(proc.mm, kernel.mmu, mask_va, min(length, CPU_MASK_BYTES)) if length else b""
+    except UserFault:
+        return -errno.EFAULT
+    if sched_task(kernel, proc, pid) is None:
+        return -errno.ESRCH
+    return 0 if raw and raw[0] & 1 else -errno.EINVAL
+
+
+def sys_getcpu(kernel, proc, cpu_va, node_va, *_):
+    """CPU 0 on node 0."""
+    try:
+        for va in (cpu_va, node_va):
+            if va:
+                copy_to_user(proc.mm, kernel.mmu, va, bytes(4))
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
 def sys_sched_yield(kernel, proc, *_):
     kernel.request_resched()
     return 0
@@ -373,11 +422,14 @@ SYSCALLS = {
     158: sys_arch_prctl,
     186: sys_gettid,
     200: sys_tkill,
+    203: sys_sched_setaffinity,
+    204: sys_sched_getaffinity,
     218: sys_set_tid_address,
     231: sys_exit_group,
     234: sys_tgkill,
     273: sys_set_robust_list,
     302: sys_prlimit64,
+    309: sys_getcpu,
     318: sys_getrandom,
     334: sys_rseq,
     435: sys_clone3,

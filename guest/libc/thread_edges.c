@@ -11,9 +11,12 @@
    - A clone child with no exit signal is a "clone" child: only __WCLONE or __WALL wait
      for it.
    - clone3's argument checks.
+   - Priority-inheritance mutexes (FUTEX_LOCK_PI, UNLOCK_PI, TRYLOCK_PI) under contention,
+     and their errors; sched_getaffinity and sched_setaffinity.
    Everything printed is the same natively. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
@@ -81,6 +84,41 @@ static int in_a_child_with_threads(void *(*body)(void *))
     int status;
     waitpid(child, &status, 0);
     return status;
+}
+
+static pthread_mutex_t pi_lock;
+static long pi_counter;
+
+static void *pi_adder(void *arg)
+{
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&pi_lock);
+        long seen = pi_counter;
+        if (i % 7 == 0)
+            sched_yield();                  /* hold the lock while others try for it */
+        pi_counter = seen + 1;
+        pthread_mutex_unlock(&pi_lock);
+    }
+    return NULL;
+}
+
+static long futex_pi(uint32_t *word, int op)
+{
+    errno = 0;
+    return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+}
+
+static uint32_t held_word;
+static volatile int held, release;
+
+static void *pi_holder(void *arg)
+{
+    futex_pi(&held_word, FUTEX_LOCK_PI);
+    held = 1;
+    while (!release)
+        sched_yield();
+    futex_pi(&held_word, FUTEX_UNLOCK_PI);
+    return NULL;
 }
 
 static int clone_child(void)
@@ -169,5 +207,47 @@ int main(int argc, char **argv)
         _exit(2);
     waitpid(c, &status, 0);
     printf("clone3 as fork: status %d\n", WEXITSTATUS(status));
+
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    int err = pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+    err = err ? err : pthread_mutex_init(&pi_lock, &attr);
+    pthread_t adders[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&adders[i], NULL, pi_adder, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(adders[i], NULL);
+    printf("PTHREAD_PRIO_INHERIT mutex: init %d, 3 threads x 300 under it: %ld\n", err, pi_counter);
+    uint32_t word = 0;
+    long ret = futex_pi(&word, FUTEX_LOCK_PI);
+    printf("FUTEX_LOCK_PI on 0: %ld, the word is my tid: %s\n", ret, word == (uint32_t)gettid() ? "yes" : "no");
+    ret = futex_pi(&word, FUTEX_LOCK_PI);
+    printf("again: %ld %s\n", ret, strerrorname_np(errno));
+    ret = futex_pi(&word, FUTEX_UNLOCK_PI);
+    printf("FUTEX_UNLOCK_PI: %ld, word %u\n", ret, word);
+    ret = futex_pi(&word, FUTEX_UNLOCK_PI);
+    printf("FUTEX_UNLOCK_PI of a free word: %ld %s\n", ret, strerrorname_np(errno));
+    pthread_t holder;
+    pthread_create(&holder, NULL, pi_holder, NULL);
+    while (!held)
+        sched_yield();
+    ret = futex_pi(&held_word, FUTEX_TRYLOCK_PI);
+    printf("FUTEX_TRYLOCK_PI of a word another thread holds: %ld %s\n", ret, strerrorname_np(errno));
+    release = 1;
+    pthread_join(holder, NULL);
+    word = FUTEX_TID_MASK;
+    ret = futex_pi(&word, FUTEX_LOCK_PI);
+    printf("FUTEX_LOCK_PI with a dead owner: %ld %s\n", ret, strerrorname_np(errno));
+
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    ret = sched_getaffinity(0, sizeof cpus, &cpus);
+    printf("sched_getaffinity: %s, CPU 0 in it: %s\n", ret == 0 ? "ok" : "failed", CPU_ISSET(0, &cpus) ? "yes" : "no");
+    CPU_ZERO(&cpus);
+    CPU_SET(0, &cpus);
+    printf("sched_setaffinity to CPU 0: %d\n", sched_setaffinity(0, sizeof cpus, &cpus));
+    errno = 0;
+    ret = syscall(SYS_sched_getaffinity, 0, 4, &cpus);
+    printf("sched_getaffinity with 4 bytes: %ld %s\n", ret, strerrorname_np(errno));
     return 0;
 }
