@@ -420,6 +420,8 @@ class Kernel:
                     self.exit_process(proc, signal.SIGSEGV)
                 return
             sig = proc.signals.deliverable()
+        if proc.alive:
+            proc.signals.restore_mask()      # no handler ran: the caller's mask comes back
 
     def resume_with(self, proc: Process, regs: dict) -> None:
         """rt_sigreturn: resume `proc` with these registers instead of the syscall's result."""
@@ -785,7 +787,7 @@ class Kernel:
             return
         if proc.alive and self.resume_regs is None:
             cpu.set_reg("rax", result & (2**64 - 1))
-        if proc.alive and proc.signals.deliverable() is not None:
+        if proc.alive and (proc.signals.deliverable() is not None or proc.signals.saved_blocked is not None):
             self.work_pending = True
         if not cpu.slicing and self.preempt_soon():
             # The call made time slices necessary (another process can run now, a timer

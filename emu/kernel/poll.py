@@ -15,7 +15,6 @@ import time
 from .fs import NOFILE, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
 from .mm import UserFault, copy_from_user
 from .sched import Block
-from .signals import UNBLOCKABLE
 
 POLLFD = struct.Struct("<iHH")             # struct pollfd: fd, events, revents
 # select's three sets, as poll bits (fs/select.c's POLLIN_SET, POLLOUT_SET, POLLEX_SET).
@@ -28,24 +27,20 @@ def wait(check, timeout: float | None, what: str, proc=None, sigmask: int | None
     """`check()` now, or a Block that calls it again once it finds something or the timeout
     (seconds; None: for ever) runs out. `check(final)` returns the call's result, or
     None while nothing is ready and `final` is false. With `sigmask` (ppoll, pselect6),
-    `proc` waits with that signal mask, and gets its own back when the call returns."""
-    saved_mask = proc.signals.blocked if sigmask is not None else None
-
-    def done(result):
-        if saved_mask is not None:
-            proc.signals.blocked = saved_mask
-        return result
-
+    `proc` waits with that signal mask; a signal it lets through is delivered with the
+    mask still in place, and the caller's comes back after (SignalState.saved_blocked)."""
     if sigmask is not None:
-        proc.signals.blocked = sigmask & ~UNBLOCKABLE
+        proc.signals.set_temporary_mask(sigmask)
     result = check(False)
     if result is not None or timeout == 0:
-        return done(result if result is not None else check(True))
+        return result if result is not None else check(True)
+    if sigmask is not None and proc.signals.deliverable() is not None:
+        return -errno.EINTR                     # a signal the mask lets through is already here
     deadline = None if timeout is None else time.monotonic() + timeout
     timed_out = lambda: deadline is not None and time.monotonic() >= deadline
     return Block(lambda: timed_out() or check(False, probe=True) is not None,
-                 lambda: done(check(True)), what=what, deadline=deadline,
-                 interrupted=lambda: done(-errno.EINTR))
+                 lambda: check(True), what=what, deadline=deadline,
+                 interrupted=lambda: -errno.EINTR)
 
 
 def user_sigmask(kernel, proc, va: int, size: int):

@@ -32,10 +32,12 @@ has the 0x80 core flag).
 import errno
 import signal
 import struct
+import time
 from dataclasses import dataclass, field
 
 from ..cpu import FXSAVE_SIZE, MXCSR_MASK
 from .mm import UserFault, copy_from_user, copy_to_user
+from .sched import Block
 
 MXCSR_OFFSET = 24                          # in the FXSAVE image
 
@@ -100,6 +102,10 @@ class SignalState:
     ss_size: int = 0
     ss_flags: int = 0                                  # only SS_AUTODISARM is kept
     shared_pending: dict = field(default_factory=dict)  # signo -> SigInfo, for the process
+    # The mask to go back to after a call that waits with a temporary one (sigsuspend,
+    # ppoll, pselect6): Linux's saved_sigmask with TIF_RESTORE_SIGMASK. A handler's frame
+    # records it, so sigreturn restores it; with no handler, it comes back on the way to user mode.
+    saved_blocked: int | None = None
 
     def action(self, sig: int) -> SigAction:
         return self.actions.get(sig) or SigAction()
@@ -120,6 +126,18 @@ class SignalState:
         if share_vm:
             state.ss_sp = state.ss_size = state.ss_flags = 0
         return state
+
+    def set_temporary_mask(self, mask: int) -> None:
+        self.saved_blocked = self.blocked
+        self.blocked = mask & ~UNBLOCKABLE
+
+    def restore_mask(self) -> None:
+        if self.saved_blocked is not None:
+            self.blocked, self.saved_blocked = self.saved_blocked, None
+
+    def pending_set(self) -> int:
+        """Every pending signal, this thread's and the process's, as a mask."""
+        return sum(sigbit(sig) for sig in set(self.pending) | set(self.shared_pending))
 
     def has_pending(self, sig: int) -> bool:
         return sig in self.pending or sig in self.shared_pending
@@ -239,15 +257,18 @@ def setup_frame(kernel, proc, sig: int, info: SigInfo, regs: dict) -> dict:
         raise UserFault(sp)                      # the frame does not fit on the alternate stack
     mcontext = struct.pack(f"<{len(SIGCONTEXT_REGS)}Q", *(regs[name] for name in SIGCONTEXT_REGS))
     mcontext += struct.pack("<HHHH", USER_CS, 0, 0, USER_DS)
-    mcontext += struct.pack("<QQQQQ", 0, 0, proc.signals.blocked, info.addr, fpstate)   # err trapno oldmask cr2 fpstate
+    # The mask sigreturn restores: the one from before a temporary mask (sigsuspend), if any.
+    old_mask = state.blocked if state.saved_blocked is None else state.saved_blocked
+    mcontext += struct.pack("<QQQQQ", 0, 0, old_mask, info.addr, fpstate)   # err trapno oldmask cr2 fpstate
     mcontext = mcontext.ljust(256, b"\0")
     uc_stack = STACK_T.pack(state.ss_sp, state.sas_ss_flags(regs["rsp"]) | state.ss_flags, state.ss_size)
-    ucontext = struct.pack("<QQ", 0, 0) + uc_stack + mcontext + struct.pack("<Q", proc.signals.blocked)
+    ucontext = struct.pack("<QQ", 0, 0) + uc_stack + mcontext + struct.pack("<Q", old_mask)
     frame = struct.pack("<Q", act.restorer) + ucontext + info.pack()
     copy_to_user(proc.mm, kernel.mmu, fpstate, kernel.cpu.fxsave())
     copy_to_user(proc.mm, kernel.mmu, sp, frame)
     if state.ss_flags & SS_AUTODISARM:
         state.ss_sp = state.ss_size = state.ss_flags = 0     # until sigreturn restores it
+    state.saved_blocked = None                   # the frame has it now
     if not act.flags & SA_NODEFER:
         proc.signals.blocked |= sigbit(sig)
     proc.signals.blocked = (proc.signals.blocked | act.mask) & ~UNBLOCKABLE
@@ -346,6 +367,74 @@ def sys_sigaltstack(kernel, proc, ss_va, old_va, *_):
     return 0
 
 
+def sys_rt_sigpending(kernel, proc, set_va, sigsetsize, *_):
+    """The pending signals that are blocked (do_sigpending)."""
+    if sigsetsize > 8:
+        return -errno.EINVAL
+    pending = proc.signals.pending_set() & proc.signals.blocked
+    try:
+        copy_to_user(proc.mm, kernel.mmu, set_va, pending.to_bytes(8, "little")[:sigsetsize])
+    except UserFault:
+        return -errno.EFAULT
+    return 0
+
+
+def sys_rt_sigsuspend(kernel, proc, mask_va, sigsetsize, *_):
+    """Wait with a temporary mask until a signal is delivered: always -EINTR. The handler
+    runs with the temporary mask (and its own), and sigreturn restores the caller's."""
+    if sigsetsize != 8:
+        return -errno.EINVAL
+    try:
+        mask = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, mask_va, 8))[0]
+    except UserFault:
+        return -errno.EFAULT
+    proc.signals.set_temporary_mask(mask)
+    return Block(lambda: proc.signals.deliverable() is not None, lambda: -errno.EINTR, what="sigsuspend",
+                 interrupted=lambda: -errno.EINTR)
+
+
+def sys_rt_sigtimedwait(kernel, proc, set_va, info_va, timeout_va, sigsetsize, *_):
+    """sigwaitinfo / sigtimedwait / sigwait: take a pending signal of `set` without running
+    its handler; its number, -EAGAIN when the timeout runs out, -EINTR for another
+    signal's handler. Linux unblocks `set` while waiting (real_blocked), so a signal sent
+    to the process then comes to the waiting thread."""
+    if sigsetsize != 8:
+        return -errno.EINVAL
+    try:
+        wanted = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0] & ~UNBLOCKABLE
+        timeout = None
+        if timeout_va:
+            seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
+            if seconds < 0 or not 0 <= ns < 1_000_000_000:
+                return -errno.EINVAL
+            timeout = seconds + ns / 1e9
+    except UserFault:
+        return -errno.EFAULT
+    state = proc.signals
+
+    def found():
+        return next((sig for sig in sorted(set(state.pending) | set(state.shared_pending))
+                     if sigbit(sig) & wanted), None)
+
+    def take() -> int:
+        sig = found()
+        if sig is None:
+            return -errno.EAGAIN
+        info = state.take(sig)
+        if info_va:
+            try:
+                copy_to_user(proc.mm, kernel.mmu, info_va, info.pack())
+            except UserFault:
+                return -errno.EFAULT
+        return sig
+
+    if found() is not None or timeout == 0:
+        return take()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    return Block(lambda: found() is not None or (deadline is not None and time.monotonic() >= deadline),
+                 take, what="sigtimedwait", deadline=deadline, interrupted=lambda: -errno.EINTR)
+
+
 def sys_rt_sigreturn(kernel, proc, *_):
     rsp = kernel.cpu.reg("rsp")
     try:
@@ -361,5 +450,8 @@ SYSCALLS = {
     13: sys_rt_sigaction,
     14: sys_rt_sigprocmask,
     15: sys_rt_sigreturn,
+    127: sys_rt_sigpending,
+    128: sys_rt_sigtimedwait,
+    130: sys_rt_sigsuspend,
     131: sys_sigaltstack,
 }
