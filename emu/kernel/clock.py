@@ -45,6 +45,22 @@ TIMESPEC = struct.Struct("<qq")               # tv_sec, tv_nsec (timeval: tv_sec
 NS = 1_000_000_000
 
 
+def user_timespec(kernel, proc, va: int, *, absolute_on: int | None = None):
+    """A timeout given as a struct timespec at `va`, in seconds from now: None for none (a
+    NULL pointer), or -EINVAL for a negative or unnormalised one. With `absolute_on`, the
+    timespec is a time on that clock (futex's absolute timeouts), and a time already past
+    is 0. Raises UserFault."""
+    if not va:
+        return None
+    seconds, ns = TIMESPEC.unpack(copy_from_user(proc.mm, kernel.mmu, va, TIMESPEC.size))
+    if seconds < 0 or not 0 <= ns < NS:
+        return -errno.EINVAL
+    wanted = seconds + ns / NS
+    if absolute_on is not None:
+        wanted = max(wanted - CLOCKS[absolute_on][0]() / NS, 0.0)
+    return wanted
+
+
 def sys_clock_gettime(kernel, proc, clock, tp, *_):
     if clock not in CLOCKS:
         return -errno.EINVAL

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from ..mmu import READ
-from .clock import CLOCKS, CLOCK_MONOTONIC, CLOCK_REALTIME
+from .clock import CLOCK_MONOTONIC, CLOCK_REALTIME, user_timespec
 from .mm import UserFault, copy_from_user, copy_to_user, user_page
 from .sched import Block
 
@@ -71,17 +71,13 @@ def sys_futex(kernel, proc, uaddr, op, val, timeout_va, uaddr2, val3, *_):
         key = futex_key(kernel, proc, uaddr, private)
         if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
             return wake(kernel, key, val, bitset)
-        current = struct.unpack("<I", copy_from_user(proc.mm, kernel.mmu, uaddr, 4))[0]
-        deadline = None
-        if timeout_va:
-            seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
-            if seconds < 0 or not 0 <= ns < 1_000_000_000:
-                return -errno.EINVAL
-            wanted = seconds + ns / 1e9
-            if cmd == FUTEX_WAIT_BITSET:       # an absolute time, on the clock op names
-                clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
-                wanted -= CLOCKS[clock][0]() / 1e9
-            deadline = time.monotonic() + max(wanted, 0.0)
+        current = read_word(kernel, proc, uaddr)
+        # WAIT's timeout is relative; WAIT_BITSET's an absolute time on the clock op names.
+        clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+        timeout = user_timespec(kernel, proc, timeout_va, absolute_on=clock if cmd == FUTEX_WAIT_BITSET else None)
+        if timeout == -errno.EINVAL:
+            return timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
     except UserFault:
         return -errno.EFAULT
     if current != val:
@@ -132,13 +128,12 @@ def pi_futex(kernel, proc, cmd: int, uaddr: int, private: bool, timeout_va: int,
         return -errno.ESRCH                   # the owner is gone (no robust-list clean-up in emu)
     if cmd == FUTEX_TRYLOCK_PI:
         return -errno.EAGAIN
-    deadline = None
-    if timeout_va:                            # an absolute time: CLOCK_REALTIME for LOCK_PI
-        seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
-        if seconds < 0 or not 0 <= ns < 1_000_000_000:
-            return -errno.EINVAL
-        clock = CLOCK_REALTIME if cmd == FUTEX_LOCK_PI or realtime else CLOCK_MONOTONIC
-        deadline = time.monotonic() + max(seconds + ns / 1e9 - CLOCKS[clock][0]() / 1e9, 0.0)
+    # An absolute time: on CLOCK_REALTIME for LOCK_PI, and for LOCK_PI2 the clock op names.
+    clock = CLOCK_REALTIME if cmd == FUTEX_LOCK_PI or realtime else CLOCK_MONOTONIC
+    timeout = user_timespec(kernel, proc, timeout_va, absolute_on=clock)
+    if timeout == -errno.EINVAL:
+        return timeout
+    deadline = None if timeout is None else time.monotonic() + timeout
     write_word(kernel, proc, uaddr, word | FUTEX_WAITERS)
     waiter = Waiter(proc, key, FUTEX_BITSET_MATCH_ANY, pi=True)
     kernel.futex_waiters.append(waiter)

@@ -14,6 +14,7 @@ import time
 
 from .fs import NOFILE, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
 from .mm import UserFault, copy_from_user
+from .clock import user_timespec
 from .sched import Block
 
 POLLFD = struct.Struct("<iHH")             # struct pollfd: fd, events, revents
@@ -50,16 +51,6 @@ def user_sigmask(kernel, proc, va: int, size: int):
     if size != 8:
         return -errno.EINVAL
     return struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, va, 8))[0]
-
-
-def user_timespec(kernel, proc, va: int):
-    """A timeout as a struct timespec: seconds, None for none, or -EINVAL."""
-    if not va:
-        return None
-    seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, va, 16))
-    if seconds < 0 or not 0 <= ns < 1_000_000_000:
-        return -errno.EINVAL
-    return seconds + ns / 1e9
 
 
 def sys_poll(kernel, proc, fds_va, nfds, timeout_ms, *_):

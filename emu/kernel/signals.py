@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..cpu import FXSAVE_SIZE, MXCSR_MASK
+from .clock import user_timespec
 from .mm import UserFault, copy_from_user, copy_to_user
 from .sched import Block
 
@@ -402,14 +403,11 @@ def sys_rt_sigtimedwait(kernel, proc, set_va, info_va, timeout_va, sigsetsize, *
         return -errno.EINVAL
     try:
         wanted = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0] & ~UNBLOCKABLE
-        timeout = None
-        if timeout_va:
-            seconds, ns = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
-            if seconds < 0 or not 0 <= ns < 1_000_000_000:
-                return -errno.EINVAL
-            timeout = seconds + ns / 1e9
+        timeout = user_timespec(kernel, proc, timeout_va)
     except UserFault:
         return -errno.EFAULT
+    if timeout == -errno.EINVAL:
+        return timeout
     state = proc.signals
 
     def found():
