@@ -147,6 +147,56 @@ def pi_futex(kernel, proc, cmd: int, uaddr: int, private: bool, timeout_va: int,
                  timed_out, what="futex (PI lock)", deadline=deadline, killable_only=True)
 
 
+# struct robust_list_head: the list (a pointer to the first entry; the head itself when
+# empty), futex_offset (from an entry to its futex word), list_op_pending.
+ROBUST_LIST_HEAD = struct.Struct("<QqQ")
+ROBUST_LIST_LIMIT = 2048                      # entries walked at most (a cyclic list ends too)
+
+
+def exit_robust_list(kernel, task) -> None:
+    """A thread exits holding robust mutexes (kernel/futex/core.c's exit_robust_list): for
+    every futex word on its list, and the one it was locking or unlocking, that still
+    holds its tid, set FUTEX_OWNER_DIED, keep FUTEX_WAITERS, and wake one waiter, whose
+    pthread_mutex_lock then returns EOWNERDEAD. Runs in the task's address space; a bad
+    list is simply left, as Linux does."""
+    try:
+        first, offset, pending = ROBUST_LIST_HEAD.unpack(
+            copy_from_user(task.mm, kernel.mmu, task.robust_list, ROBUST_LIST_HEAD.size))
+        entry, seen = first, 0
+        while entry != task.robust_list and seen < ROBUST_LIST_LIMIT:
+            following = struct.unpack("<Q", copy_from_user(task.mm, kernel.mmu, entry & ~1, 8))[0]
+            if entry != pending:
+                futex_owner_died(kernel, task, (entry & ~1) + offset, pi=bool(entry & 1))
+            entry, seen = following, seen + 1
+        if pending:
+            futex_owner_died(kernel, task, (pending & ~1) + offset, pi=bool(pending & 1))
+    except UserFault:
+        pass
+
+
+def futex_owner_died(kernel, task, uaddr: int, pi: bool) -> None:
+    """handle_futex_death: the word is still the dead thread's: mark it and wake a waiter."""
+    uaddr &= (1 << 64) - 1
+    if uaddr % 4:
+        return
+    word = read_word(kernel, task, uaddr)
+    if word & FUTEX_TID_MASK != task.pid:
+        return
+    write_word(kernel, task, uaddr, (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+    if word & FUTEX_WAITERS:
+        key = futex_key(kernel, task, uaddr, private=False)
+        if pi:                                # a PI waiter gets the lock, OWNER_DIED kept
+            heir = next((w for w in kernel.futex_waiters if w.key == key and w.pi and not w.woken
+                         and w.proc.alive), None)
+            if heir is not None:
+                heir.woken = True
+                kernel.futex_waiters.remove(heir)
+                more = any(w.key == key and w.pi and not w.woken for w in kernel.futex_waiters)
+                write_word(kernel, task, uaddr, heir.proc.pid | FUTEX_OWNER_DIED | (FUTEX_WAITERS if more else 0))
+        else:
+            wake(kernel, key, 1, FUTEX_BITSET_MATCH_ANY)
+
+
 def read_word(kernel, proc, uaddr: int) -> int:
     return struct.unpack("<I", copy_from_user(proc.mm, kernel.mmu, uaddr, 4))[0]
 

@@ -167,6 +167,9 @@ class Kernel:
             proc_calls.exit_mmap(self, new)
             raise
         self.de_thread(proc)
+        if proc.robust_list:                        # exec_mm_release: as at an exit
+            futex.exit_robust_list(self, proc)
+            proc.robust_list = 0
         old, proc.mm = proc.mm, new
         self.cpu.switch_cr3(new.pt.pml4_pa)
         old.active, new.active = False, True
@@ -191,6 +194,8 @@ class Kernel:
         pid, so the process keeps its pid, parent and children."""
         leader = proc.leader
         for task in [task for task in leader.threads if task is not proc]:
+            if task.robust_list:
+                futex.exit_robust_list(self, task)
             self.release_task(task, signal.SIGKILL)
             if task is not leader:
                 del self.procs[task.pid]
@@ -523,6 +528,8 @@ class Kernel:
         if not task.alive:
             return
         leader = task.leader
+        if task.robust_list:
+            self.with_mm(task.mm, lambda: futex.exit_robust_list(self, task))
         if task.clear_child_tid and task.mm.users > 1:
             self.clear_tid(task)
         if leader.threads == [task]:

@@ -15,6 +15,7 @@ import signal
 import struct
 
 from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
+from . import futex
 from .fs import NOFILE
 from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops
 from .mm import exit_mmap as mm_exit_mmap
@@ -360,7 +361,24 @@ def sys_set_tid_address(kernel, proc, tidptr, *_):
 
 
 def sys_set_robust_list(kernel, proc, head, length, *_):
-    return 0 if length == 24 else -errno.EINVAL
+    """Where the thread's list of held robust mutexes starts; walked when it exits
+    (futex.exit_robust_list)."""
+    if length != futex.ROBUST_LIST_HEAD.size:
+        return -errno.EINVAL
+    proc.robust_list = head
+    return 0
+
+
+def sys_get_robust_list(kernel, proc, pid, head_va, len_va, *_):
+    task = sched_task(kernel, proc, pid)
+    if task is None:
+        return -errno.ESRCH
+    try:
+        copy_to_user(proc.mm, kernel.mmu, head_va, struct.pack("<Q", task.robust_list))
+        copy_to_user(proc.mm, kernel.mmu, len_va, struct.pack("<Q", futex.ROBUST_LIST_HEAD.size))
+    except UserFault:
+        return -errno.EFAULT
+    return 0
 
 
 def sys_rseq(kernel, proc, *_):
@@ -428,6 +446,7 @@ SYSCALLS = {
     231: sys_exit_group,
     234: sys_tgkill,
     273: sys_set_robust_list,
+    274: sys_get_robust_list,
     302: sys_prlimit64,
     309: sys_getcpu,
     318: sys_getrandom,

@@ -32,6 +32,7 @@ class Process:
                                         # written there and a futex waiter woken (pthread_join)
     real_timer: tuple | None = None     # ITIMER_REAL (alarm, setitimer), on a leader: (when, on
                                         # time.monotonic's clock; interval in seconds, 0 for one shot)
+    robust_list: int = 0                # set_robust_list: the head of the thread's held robust mutexes
     tgid: int = 0                       # the process (thread group) it belongs to: its leader's pid
     leader: "Process | None" = None     # the group's first task (itself for a leader)
     threads: list = field(default_factory=list)     # on a leader: the group's live tasks

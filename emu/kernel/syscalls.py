@@ -20,7 +20,7 @@ SYSCALL_NAMES = {
     96: "gettimeofday", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
     110: "getppid", 127: "rt_sigpending", 128: "rt_sigtimedwait", 130: "rt_sigsuspend", 131: "sigaltstack", 158: "arch_prctl", 186: "gettid", 202: "futex", 217: "getdents64", 218: "set_tid_address",
     228: "clock_gettime", 229: "clock_getres", 230: "clock_nanosleep", 201: "time", 200: "tkill", 203: "sched_setaffinity", 204: "sched_getaffinity", 309: "getcpu", 231: "exit_group", 234: "tgkill", 257: "openat", 262: "newfstatat", 267: "readlinkat",
-    269: "faccessat", 273: "set_robust_list", 292: "dup3",
+    269: "faccessat", 273: "set_robust_list", 274: "get_robust_list", 292: "dup3",
     270: "pselect6", 271: "ppoll", 293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq", 435: "clone3",
 }
 

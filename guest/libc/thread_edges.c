@@ -13,6 +13,8 @@
    - clone3's argument checks.
    - Priority-inheritance mutexes (FUTEX_LOCK_PI, UNLOCK_PI, TRYLOCK_PI) under contention,
      and their errors; sched_getaffinity and sched_setaffinity.
+   - Robust mutexes: a thread, or a process, that dies holding one; the next locker (one
+     already waiting, too) gets EOWNERDEAD (the kernel walks the dead thread's robust list).
    Everything printed is the same natively. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -119,6 +122,17 @@ static void *pi_holder(void *arg)
         sched_yield();
     futex_pi(&held_word, FUTEX_UNLOCK_PI);
     return NULL;
+}
+
+static pthread_mutex_t robust;
+static volatile int robust_held;
+
+static void *die_holding(void *arg)
+{
+    pthread_mutex_lock(&robust);
+    robust_held = 1;
+    nap_ms(20);                             /* main is waiting for it by now */
+    return NULL;                            /* exits without unlocking */
 }
 
 static int clone_child(void)
@@ -238,6 +252,34 @@ int main(int argc, char **argv)
     word = FUTEX_TID_MASK;
     ret = futex_pi(&word, FUTEX_LOCK_PI);
     printf("FUTEX_LOCK_PI with a dead owner: %ld %s\n", ret, strerrorname_np(errno));
+
+    pthread_mutexattr_t robust_attr;
+    pthread_mutexattr_init(&robust_attr);
+    pthread_mutexattr_setrobust(&robust_attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&robust, &robust_attr);
+    pthread_t dier;
+    pthread_create(&dier, NULL, die_holding, NULL);
+    while (!robust_held)
+        sched_yield();
+    err = pthread_mutex_lock(&robust);      /* waits: the owner dies meanwhile */
+    printf("robust mutex, waiting while its owner thread exits: %s", strerrorname_np(err));
+    int consistent = pthread_mutex_consistent(&robust);
+    printf("; consistent %d, unlock %d\n", consistent, pthread_mutex_unlock(&robust));
+    pthread_join(dier, NULL);
+    pthread_mutex_t *shared_lock = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_setpshared(&robust_attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(shared_lock, &robust_attr);
+    child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(shared_lock);
+        _exit(0);
+    }
+    waitpid(child, &status, 0);
+    err = pthread_mutex_lock(shared_lock);
+    printf("process-shared robust mutex after its owner process exited: %s\n", strerrorname_np(err));
+    errno = 0;
+    ret = syscall(SYS_set_robust_list, NULL, 23);
+    printf("set_robust_list with a wrong size: %ld %s\n", ret, strerrorname_np(errno));
 
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
