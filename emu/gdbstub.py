@@ -126,10 +126,10 @@ class Stop:
     """Why the target stopped, as gdb's stop reply says it."""
     signo: int
     extra: str = ""           # e.g. "watch:401000;" or "hwbreak:;"
-    thread: int = 1           # the tid of the thread that stopped (filled in by `serve`)
+    thread: str = "1"         # the thread that stopped, as a thread-id (filled in by `serve`)
 
     def reply(self) -> str:
-        return f"T{self.signo:02x}{self.extra}thread:{self.thread:x};"
+        return f"T{self.signo:02x}{self.extra}thread:{self.thread};"
 
 
 def checksum(data: bytes) -> int:
@@ -259,6 +259,7 @@ class GdbStub:
         self.greeted = False
         self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
         self.exec_events = False        # gdb asked for exec events (qSupported exec-events+)
+        self.multiprocess = False       # gdb's multiprocess extensions (pPID.TID thread-ids)
         self.host_files = {}            # vFile descriptors: fd -> the file's bytes
 
     # -- set-up ----------------------------------------------------------------------
@@ -383,12 +384,13 @@ class GdbStub:
         if self.conn is None or self.conn.closed or self.detached:
             return
         status = self.kernel.init.exit_status
+        process = f";process:{self.proc.tgid:x}" if self.multiprocess else ""
         if status is None:
-            self.conn.send("X09")
+            self.conn.send(f"X09{process}")
         elif status & 0x7F:
-            self.conn.send(f"X{status & 0x7F:02x}")
+            self.conn.send(f"X{status & 0x7F:02x}{process}")
         else:
-            self.conn.send(f"W{(status >> 8) & 0xFF:02x}")
+            self.conn.send(f"W{(status >> 8) & 0xFF:02x}{process}")
         self.conn.sock.close()
 
     # -- the RSP command loop --------------------------------------------------------
@@ -396,6 +398,18 @@ class GdbStub:
     def following(self, task) -> bool:
         """Is `task` a thread of the process gdb follows?"""
         return task is not None and task.tgid == self.proc.tgid and task.alive
+
+    def thread_id(self, task) -> str:
+        """A thread-id as gdb's packets write it: the tid in hex, or with gdb's multiprocess
+        extensions pPID.TID, which tells gdb the process's pid (for `info proc`)."""
+        return f"p{task.tgid:x}.{task.pid:x}" if self.multiprocess else f"{task.pid:x}"
+
+    def parse_thread_id(self, text: str) -> int:
+        """A thread-id from gdb: a tid, 0 for any thread, -1 for all (pPID.TID and pPID too)."""
+        if text.startswith("p"):
+            _pid, _, text = text[1:].partition(".")
+            text = text or "-1"
+        return -1 if text == "-1" else int(text or "0", 16)
 
     def threads(self) -> list:
         """The followed process's live threads, the leader first: gdb's thread list."""
@@ -414,7 +428,7 @@ class GdbStub:
         """Report `stop` and answer gdb until it resumes (c, s), detaches or kills."""
         self.thread = self.stopped_thread()
         self.resume_thread = None
-        stop = replace(stop, thread=self.thread.pid)
+        stop = replace(stop, thread=self.thread_id(self.thread))
         self.last_stop = stop
         if self.greeted:
             self.conn.send(stop.reply())
@@ -434,6 +448,10 @@ class GdbStub:
         cmd, body = packet[:1], packet[1:]
         if packet.startswith("vCont;"):
             return self.resume_vcont(packet[len("vCont;"):])
+        if packet.startswith("vKill;"):            # the multiprocess form of k
+            self.conn.send("OK")
+            self.kill()
+            return "resume"
         if cmd in "cCsS":
             self.stepping = cmd in "sS"
             if self.stepping:
@@ -457,7 +475,8 @@ class GdbStub:
         for action in actions.split(";"):
             kind, _, tid = action.partition(":")
             if kind[:1] in "sS":
-                step = self.thread_by_id(int(tid, 16)) if tid and tid != "-1" else None
+                tid = self.parse_thread_id(tid) if tid else -1
+                step = self.thread_by_id(tid) if tid > 0 else None
                 self.stepping = True
         if self.stepping:
             self.resume_thread = step
@@ -498,9 +517,9 @@ class GdbStub:
             self.kill()
             return None
         if cmd == "H":
-            return self.select_thread(body[:1], int(body[1:] or "0", 16) if body[1:] != "-1" else -1)
+            return self.select_thread(body[:1], self.parse_thread_id(body[1:]))
         if cmd == "T":
-            return "OK" if self.thread_by_id(int(body, 16)) is not None else E_INVAL
+            return "OK" if self.thread_by_id(self.parse_thread_id(body)) is not None else E_INVAL
         if packet == "vCont?":
             return "vCont;c;C;s;S"
         if cmd == "v" and body.startswith("File:"):
@@ -558,23 +577,24 @@ class GdbStub:
     def query(self, body: str) -> str:
         if body.startswith("Supported"):
             self.exec_events = "exec-events+" in body
+            self.multiprocess = "multiprocess+" in body
             return (f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+"
-                    + (";exec-events+" if self.exec_events else ""))
+                    + (";exec-events+" if self.exec_events else "") + (";multiprocess+" if self.multiprocess else ""))
         if body.startswith("Xfer:features:read:target.xml:"):
             offset, length = (int(x, 16) for x in body.rsplit(":", 1)[1].split(","))
             data = target_xml().encode()
             chunk = data[offset:offset + length]
             return ("l" if offset + length >= len(data) else "m").encode() + escape_binary(chunk)
-        if body == "Attached":
+        if body == "Attached" or body.startswith("Attached:"):
             return "1"
         if body == "C":
-            return f"QC{self.thread.pid:x}"
+            return f"QC{self.thread_id(self.thread)}"
         if body == "fThreadInfo":
-            return "m" + ",".join(f"{task.pid:x}" for task in self.threads())
+            return "m" + ",".join(self.thread_id(task) for task in self.threads())
         if body == "sThreadInfo":
             return "l"
         if body.startswith("ThreadExtraInfo,"):
-            task = self.thread_by_id(int(body.split(",")[1], 16))
+            task = self.thread_by_id(self.parse_thread_id(body.split(",")[1]))
             if task is None:
                 return E_INVAL
             what = "on the CPU" if task is self.kernel.current else \

@@ -207,16 +207,19 @@ def test_gdb_follows_an_execve_of_process_1():
 
 def test_remote_get_and_info_proc_read_the_guest_kernels_proc_maps(tmp_path):
     """vFile host I/O: /proc/PID/maps comes from emu's kernel (a missing pid is ENOENT);
-    gdb's `remote get` fetches it, and `info proc mappings 1` (gdb's Linux code, enabled
-    by the target description's org.gnu.gdb.i386.linux feature) shows it."""
+    gdb's `remote get` fetches it, and `info proc mappings` (gdb's Linux code, enabled by
+    the target description's org.gnu.gdb.i386.linux feature; the pid comes from the
+    multiprocess thread-ids) shows it."""
     maps, missing = tmp_path / "maps", tmp_path / "missing"
     gdb, emu, status = debug("guest/hello.elf", "break main", "continue", f"remote get /proc/1/maps {maps}",
-                             f"remote get /proc/9/maps {missing}", "info proc mappings 1", "continue")
+                             f"remote get /proc/9/maps {missing}", "info proc mappings", "info inferiors",
+                             "continue")
     lines = maps.read_text().splitlines()
     assert lines[0].startswith("00400000-00401000 r--p") and lines[-1].endswith("[stack]")
     assert "Remote I/O error: No such file or directory" in gdb and not missing.exists()
     assert "does not support file transfer" not in gdb and status == 0
     assert "Mapped address spaces:" in gdb and re.search(r"0x7fffff7ff000 +0x7ffffffff000 +0x800000 .*\[stack\]", gdb)
+    assert "process 1" in gdb and "[Inferior 1 (process 1) exited normally]" in gdb
 
 
 def test_threads_are_gdb_threads():
@@ -227,12 +230,12 @@ def test_threads_are_gdb_threads():
         "guest/libc/threads.elf", "break adder", "continue", "info threads", "thread 1", "bt 2",
         "thread 3", "p/x $pc", "stepi", "p/x $pc", "info threads", "delete", "continue", timeout=120)
     assert "Thread 2 hit Breakpoint 1, 0x" in gdb and "in adder ()" in gdb
-    assert "* 2    Thread 2 (tid 2, on the CPU)" in gdb
-    assert "Thread 1 (tid 1, in futex)" in gdb                  # main waits in pthread_join
+    assert "* 2    Thread 1.2 (tid 2, on the CPU)" in gdb         # pid.tid: multiprocess thread-ids
+    assert "Thread 1.1 (tid 1, in futex)" in gdb                # main waits in pthread_join
     assert "__pthread_clockjoin_ex" in gdb                      # thread 1's own stack
     before, after = (int(value, 16) for value in re.findall(r"\$\d+ = (0x[0-9a-f]+)", gdb)[:2])
     assert before < after < before + 16                         # thread 3 took one instruction
-    assert "* 3    Thread 3 (tid 3, on the CPU)" in gdb
+    assert "* 3    Thread 1.3 (tid 3, on the CPU)" in gdb
     assert "exited normally" in gdb and status == 0
     assert "counter 8000" in emu
 
