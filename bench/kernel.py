@@ -1,4 +1,5 @@
-"""Kernel benchmarks: page-fault round trip, fork + copy-on-write, system calls; emu vs native.
+"""Kernel benchmarks: page-fault round trip, fork + copy-on-write, system calls, task
+switches between threads and between processes; emu vs native.
 
 Each figure compares the same static guest binary run natively on the host and under
 emu in the same run. Fixed costs (start-up, loading) cancel out: every measurement is
@@ -81,6 +82,12 @@ def main() -> int:
     sys_emu = per_op(emu_seconds, "guest/bench_syscall.elf", calls)
     sys_native = per_op(native_seconds, "guest/bench_syscall.elf", calls)
     print(row(f"write(/dev/null, 1 byte) x {calls}", sys_emu, sys_native))
+    trips, switch = 2000, {}
+    for mode in ("threads", "processes"):
+        args = (mode, str(trips)), (mode, "0")
+        switch[mode] = (per_op_args(emu_seconds, "guest/libc/bench_switch.elf", trips, *args),
+                        per_op_args(native_seconds, "guest/libc/bench_switch.elf", trips, *args))
+        print(row(f"pipe round trip, two {mode} (2 switches)", *switch[mode]))
     huge = bench_huge()
     print(f"(took {time.perf_counter() - started:.0f} s)")
     print(f"SUMMARY fault: {fault_emu * 1e6:.1f} us per 4 KiB demand fault (target <= 25 us): "
@@ -89,6 +96,8 @@ def main() -> int:
     print(f"SUMMARY fork+cow: {cow_emu * cow_pages * 1e3:.0f} ms vs native {cow_native * cow_pages * 1e3:.1f} ms "
           f"({cow_emu / cow_native:.0f}x)")
     print(f"SUMMARY syscall: {sys_emu * 1e6:.1f} us per write to /dev/null (native {sys_native * 1e6:.2f} us)")
+    print(f"SUMMARY switch: a pipe round trip takes {switch['threads'][0] * 1e6:.0f} us between threads and "
+          f"{switch['processes'][0] * 1e6:.0f} us between processes (CR3 reload, TLB refills)")
     read_zero, read_plain = huge["read"], huge["read-no-zero-page"]
     print(f"SUMMARY zero page: read-touch of {HUGE_PAGES} huge pages costs {read_zero[0] * 1e6:.0f} us per fault "
           f"and {read_zero[1]} pool pages with the zero page, {read_plain[0] * 1e6:.0f} us and {read_plain[1]} "
