@@ -253,6 +253,18 @@ def open_exe(kernel, proc, flags):
     return HostFile(fd, flags, exe_target(kernel, proc))
 
 
+def open_comm(kernel, proc, flags):
+    """/proc/self/comm: the task's name and a newline; a write renames it (fs/proc/base.c's
+    comm_write: the first 15 bytes, taken as they are)."""
+    file = ProcFile(kernel, proc, flags, "/proc/self/comm", lambda kernel, proc: proc.comm + "\n")
+
+    def rename(offset, data):
+        proc.comm = bytes(data[:15]).split(b"\0")[0].decode(errors="replace")
+        return len(data)
+    file.pwrite = rename
+    return file
+
+
 def standard_devices() -> DeviceRegistry:
     registry = DeviceRegistry()
     registry.register("/dev/null", lambda kernel, proc, flags: NullFile(flags, "/dev/null"))
@@ -260,5 +272,6 @@ def standard_devices() -> DeviceRegistry:
     registry.register("/proc/meminfo", proc_opener("/proc/meminfo", generate_meminfo, errno.EIO))
     registry.register("/proc/self/maps", proc_opener("/proc/self/maps", generate_maps, errno.EINVAL))
     registry.register("/proc/self/exe", open_exe, link=exe_target)
+    registry.register("/proc/self/comm", open_comm)
     return registry
 

@@ -80,6 +80,11 @@ DEADLOCK_STATUS = 124          # every process waits forever: what a timeout wou
 INITIAL_RFLAGS = 0x202         # IF=1 and the always-one bit 1
 
 
+def task_comm(path: str) -> str:
+    """A task's name after execve: the file name, cut to 15 bytes (TASK_COMM_LEN - 1)."""
+    return path.rsplit("/", 1)[-1].encode()[:15].decode(errors="ignore")
+
+
 @dataclass
 class Report:
     """What happened to the first process, for the CLI: its exit status and message."""
@@ -175,6 +180,8 @@ class Kernel:
         old.active, new.active = False, True
         proc_calls.mmput(self, old)                 # a vfork parent may still use it
         proc.path = image.path
+        proc.comm = task_comm(execfn)                # the name given to execve (bprm->filename)
+        proc.dumpable = True
         if proc.files.users > 1:                    # shared by CLONE_FILES: the new program gets its own
             proc.files.users -= 1
             proc.files = proc.files.fork()
@@ -217,7 +224,7 @@ class Kernel:
     def new_process(self, ppid: int, path: str, mm, *, leader: Process | None = None, **fields) -> Process:
         """A new task: the first of a new process, or with `leader` a thread of that one's."""
         proc = Process(self.next_pid, ppid, path, mm, signals=fields.pop("signals", None) or SignalState(),
-                       **fields)
+                       comm=fields.pop("comm", None) or task_comm(path), **fields)
         self.next_pid += 1
         self.procs[proc.pid] = proc
         proc.leader = leader or proc
@@ -468,7 +475,8 @@ class Kernel:
         thread = bool(flags & CLONE_THREAD)
         signals = parent.signals.clone(thread=thread, share_actions=bool(flags & CLONE_SIGHAND),
                                        share_vm=flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM)
-        fields = dict(files=files, fs_base=fs_base, context=context, signals=signals)
+        fields = dict(files=files, fs_base=fs_base, context=context, signals=signals, comm=parent.comm,
+                      no_new_privs=parent.no_new_privs)
         if thread:                                  # a sibling of `parent`, in its process
             leader = parent.leader
             child = self.new_process(leader.ppid, parent.path, child_mm, leader=leader, exit_signal=0, **fields)
@@ -567,6 +575,8 @@ class Kernel:
             child.ppid = self.init.pid
             if leader is not self.init:
                 self.init.children.append(child)
+            if child.pdeath_signal and child.process_alive:     # prctl(PR_SET_PDEATHSIG)
+                self.send_signal(child, SigInfo(child.pdeath_signal, code=0))
         parent = self.procs.get(leader.ppid)
         if parent is not None and parent.process_alive and leader.exit_signal:
             signaled = wait_status & 0x7F

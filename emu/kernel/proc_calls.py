@@ -17,7 +17,7 @@ import struct
 from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
 from . import futex
 from .fs import NOFILE
-from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops
+from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops, read_user_string
 from .mm import exit_mmap as mm_exit_mmap
 from ..physmem import OutOfMemory
 from .pagetable import PageTables
@@ -316,6 +316,53 @@ def sys_getcpu(kernel, proc, cpu_va, node_va, *_):
     return 0
 
 
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+TASK_COMM_LEN = 16
+
+
+def sys_prctl(kernel, proc, option, arg2, arg3, arg4, arg5, *_):
+    """The prctl options emu has: a task's name, the parent-death signal, the dumpable
+    flag, no_new_privs. Any other is -EINVAL, as Linux says for an option it lacks."""
+    option = as_int(option)
+    try:
+        if option == PR_SET_NAME:
+            raw = read_user_string(proc.mm, kernel.mmu, arg2, TASK_COMM_LEN)     # strncpy_from_user
+            if raw is None:
+                raw = copy_from_user(proc.mm, kernel.mmu, arg2, TASK_COMM_LEN - 1)
+            proc.comm = raw[:TASK_COMM_LEN - 1].decode(errors="replace")
+            return 0
+        if option == PR_GET_NAME:
+            copy_to_user(proc.mm, kernel.mmu, arg2, proc.comm.encode()[:TASK_COMM_LEN - 1].ljust(TASK_COMM_LEN, b"\0"))
+            return 0
+        if option == PR_SET_PDEATHSIG:
+            if not 0 <= arg2 <= 64:
+                return -errno.EINVAL
+            proc.pdeath_signal = arg2
+            return 0
+        if option == PR_GET_PDEATHSIG:
+            copy_to_user(proc.mm, kernel.mmu, arg2, struct.pack("<i", proc.pdeath_signal))
+            return 0
+    except UserFault:
+        return -errno.EFAULT
+    if option == PR_GET_DUMPABLE:
+        return 1 if proc.leader.dumpable else 0
+    if option == PR_SET_DUMPABLE:
+        if arg2 not in (0, 1):
+            return -errno.EINVAL
+        proc.leader.dumpable = bool(arg2)
+        return 0
+    if option == PR_SET_NO_NEW_PRIVS:
+        if arg2 != 1 or arg3 or arg4 or arg5:
+            return -errno.EINVAL
+        proc.no_new_privs = True
+        return 0
+    if option == PR_GET_NO_NEW_PRIVS:
+        return -errno.EINVAL if arg2 or arg3 or arg4 or arg5 else int(proc.no_new_privs)
+    return -errno.EINVAL
+
+
 def sys_sched_yield(kernel, proc, *_):
     kernel.request_resched()
     return 0
@@ -437,6 +484,7 @@ SYSCALLS = {
     107: sys_getuid,        # geteuid
     108: sys_getuid,        # getegid
     110: sys_getppid,
+    157: sys_prctl,
     158: sys_arch_prctl,
     186: sys_gettid,
     200: sys_tkill,

@@ -32,6 +32,11 @@ class Process:
                                         # written there and a futex waiter woken (pthread_join)
     real_timer: tuple | None = None     # ITIMER_REAL (alarm, setitimer), on a leader: (when, on
                                         # time.monotonic's clock; interval in seconds, 0 for one shot)
+    comm: str = ""                      # the task's name (prctl PR_SET_NAME, /proc/self/comm): at
+                                        # most 15 bytes; the program's file name after execve
+    pdeath_signal: int = 0              # prctl PR_SET_PDEATHSIG: sent when the parent process ends
+    no_new_privs: bool = False          # prctl PR_SET_NO_NEW_PRIVS: inherited, never cleared
+    dumpable: bool = True               # prctl PR_SET_DUMPABLE, on a leader; execve sets it again
     robust_list: int = 0                # set_robust_list: the head of the thread's held robust mutexes
     tgid: int = 0                       # the process (thread group) it belongs to: its leader's pid
     leader: "Process | None" = None     # the group's first task (itself for a leader)

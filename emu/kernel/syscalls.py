@@ -18,7 +18,7 @@ SYSCALL_NAMES = {
     25: "mremap", 28: "madvise", 32: "dup", 33: "dup2", 39: "getpid", 56: "clone", 57: "fork", 58: "vfork",
     59: "execve", 60: "exit", 61: "wait4", 62: "kill", 63: "uname", 72: "fcntl", 79: "getcwd", 89: "readlink",
     96: "gettimeofday", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
-    110: "getppid", 127: "rt_sigpending", 128: "rt_sigtimedwait", 130: "rt_sigsuspend", 131: "sigaltstack", 158: "arch_prctl", 186: "gettid", 202: "futex", 217: "getdents64", 218: "set_tid_address",
+    110: "getppid", 127: "rt_sigpending", 128: "rt_sigtimedwait", 130: "rt_sigsuspend", 131: "sigaltstack", 157: "prctl", 158: "arch_prctl", 186: "gettid", 202: "futex", 217: "getdents64", 218: "set_tid_address",
     228: "clock_gettime", 229: "clock_getres", 230: "clock_nanosleep", 201: "time", 200: "tkill", 203: "sched_setaffinity", 204: "sched_getaffinity", 309: "getcpu", 231: "exit_group", 234: "tgkill", 257: "openat", 262: "newfstatat", 267: "readlinkat",
     269: "faccessat", 273: "set_robust_list", 274: "get_robust_list", 292: "dup3",
     270: "pselect6", 271: "ppoll", 293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq", 435: "clone3",
