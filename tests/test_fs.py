@@ -343,3 +343,26 @@ def test_listing_the_directories_emu_makes():
     dev = run_emu("run", "guest/libc/listdir.elf", "/dev").stdout.splitlines()
     assert root[:-1] == [". dir", ".. dir", "dev dir", "proc dir"]
     assert dev[:-1] == [". dir", ".. dir", "null char", "page-huge char", "zero char"]
+
+
+def test_changing_the_tree_in_a_writable_root_matches_native(tmp_path):
+    """chdir, getcwd, mkdir, rmdir, unlink, rename, link, symlink, truncate, chmod, umask,
+    utimensat and their errors (guest/libc/files.c), in a scratch directory natively and
+    in a writable --root under emu; the guest prints only relative names."""
+    (tmp_path / "native").mkdir()
+    (tmp_path / "emu").mkdir()
+    native = subprocess.run([REPO / "guest/libc/files.elf", tmp_path / "native"], capture_output=True, text=True)
+    emulated = run_emu("run", "--root", tmp_path / "emu", "--root-writable", "guest/libc/files.elf", "/")
+    assert emulated.returncode == native.returncode == 0
+    assert emulated.stdout == native.stdout
+    assert "rmdir sub (not empty)                        -1 ENOTEMPTY" in emulated.stdout
+    assert sorted(p.name for p in (tmp_path / "emu").iterdir()) == ["work"]     # the guest cleaned up
+
+
+def test_a_read_only_root_refuses_every_change(tmp_path):
+    (tmp_path / "existing").write_text("x")
+    result = run_emu("run", "--root", tmp_path, "guest/libc/files.elf", "/", "read-only")
+    assert result.returncode == 0
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert [line[-1] for line in lines] == ["EROFS"] * 5 + ["EPERM", "EEXIST"]   # emu's own files: EPERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]

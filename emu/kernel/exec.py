@@ -136,7 +136,7 @@ def user_string_array(kernel, proc, va: int, budget: list):
 def executable_path(kernel, proc, path: str):
     """The host file execve(`path`) runs, or -errno: a regular file with an execute bit,
     inside --root, or /proc/self/exe (the running program)."""
-    found = lookup(kernel, path)
+    found = lookup(kernel, path, base=proc.fs.cwd)
     if isinstance(found, int):
         return found
     if found.path == "/proc/self/exe":

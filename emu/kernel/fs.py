@@ -716,7 +716,7 @@ def resolve_at(kernel, proc, dirfd: int, path_va: int, *, follow: bool = True, e
             return -errno.EBADF
     if not path:
         return None, dirfile
-    base = "/"
+    base = proc.fs.cwd                  # AT_FDCWD: relative to the working directory
     if dirfile is not None:
         if not st.S_ISDIR(dirfile.stat().mode):
             return -errno.ENOTDIR
@@ -874,7 +874,7 @@ def sys_openat(kernel, proc, dirfd, path, flags, mode, *_):
     if isinstance(resolved, int):
         return resolved
     found, _ = resolved
-    file = open_lookup(kernel, proc, found, flags & ~O_CLOEXEC, mode & 0o7777)
+    file = open_lookup(kernel, proc, found, flags & ~O_CLOEXEC, mode & 0o7777 & ~proc.fs.umask)
     if isinstance(file, int):
         return file
     file.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE      # what F_GETFL will show
@@ -1096,11 +1096,37 @@ def sys_getdents64(kernel, proc, fd, dirp, count, *_):
 
 
 def sys_getcwd(kernel, proc, buf, size, *_):
-    """The cwd is always "/"; the result counts the NUL (the raw syscall, not glibc's)."""
-    cwd = b"/\0"
+    """The working directory; the result counts the NUL (the raw syscall, not glibc's)."""
+    cwd = os.fsencode(proc.fs.cwd) + b"\0"
     if size < len(cwd):
         return -errno.ERANGE
     return put_user(kernel, proc, buf, cwd) or len(cwd)
+
+
+def sys_chdir(kernel, proc, path_va, *_):
+    resolved = resolve_at(kernel, proc, AT_FDCWD, path_va)
+    if isinstance(resolved, int):
+        return resolved
+    found, _ = resolved
+    info = stat_lookup(kernel, proc, found)
+    if isinstance(info, int):
+        return info
+    return change_dir(proc, found.path, info)
+
+
+def sys_fchdir(kernel, proc, fd, *_):
+    file = fd_file(proc, signed32(fd))
+    if file is None:
+        return -errno.EBADF
+    return change_dir(proc, file.path, file.stat())
+
+
+def change_dir(proc, path: str, info) -> int:
+    """chdir's last step: a directory (root may enter any: no EACCES)."""
+    if not st.S_ISDIR(info.mode):
+        return -errno.ENOTDIR
+    proc.fs.cwd = path
+    return 0
 
 
 def signed32(value: int) -> int:
@@ -1130,6 +1156,8 @@ SYSCALLS = {
     33: sys_dup2,
     72: sys_fcntl,
     79: sys_getcwd,
+    80: sys_chdir,
+    81: sys_fchdir,
     89: sys_readlink,
     257: sys_openat,
     262: sys_newfstatat,

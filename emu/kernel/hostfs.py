@@ -71,7 +71,9 @@ class HostRoot:
         if flags & O_PATH:
             host_flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = os.open(path, host_flags, mode & 0o777)
+            fd = os.open(path, host_flags, mode & 0o7777)
+            if flags & O_CREAT and not exists:
+                os.fchmod(fd, mode & 0o7777)      # the guest's umask applied, not the host's too
         except OSError as err:
             return -err.errno
         return HostFile(fd, flags, guest_path)

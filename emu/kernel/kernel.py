@@ -36,9 +36,9 @@ from .fs import FdTable
 from .hostfs import HostRoot
 from .mm import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
-from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_PARENT_SETTID, CLONE_SETTLS,
+from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SETTLS,
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
-from .process import BLOCKED, RUNNABLE, ZOMBIE, Process
+from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process
 from .sched import Block
 from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, UNBLOCKABLE,
                       default_is_ignore, setup_frame, sigbit, will_terminate)
@@ -476,7 +476,8 @@ class Kernel:
         signals = parent.signals.clone(thread=thread, share_actions=bool(flags & CLONE_SIGHAND),
                                        share_vm=flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM)
         fields = dict(files=files, fs_base=fs_base, context=context, signals=signals, comm=parent.comm,
-                      no_new_privs=parent.no_new_privs)
+                      no_new_privs=parent.no_new_privs,
+                      fs=parent.fs if flags & CLONE_FS else FsContext(parent.fs.cwd, parent.fs.umask))
         if thread:                                  # a sibling of `parent`, in its process
             leader = parent.leader
             child = self.new_process(leader.ppid, parent.path, child_mm, leader=leader, exit_signal=0, **fields)

@@ -15,12 +15,22 @@ SIGCHLD = 17
 
 
 @dataclass(eq=False)
+class FsContext:
+    """Linux's fs_struct: the working directory, as a canonical guest path. Threads share
+    it (CLONE_FS), so one's chdir moves them all; fork copies it. And the file creation
+    mask (umask), 022 at first, as a login shell leaves it."""
+    cwd: str = "/"
+    umask: int = 0o022
+
+
+@dataclass(eq=False)
 class Process:
     pid: int                            # the task's id: the tid; the process's pid for a leader
     ppid: int                           # the parent process (a leader's; read it through `leader`)
     path: str
     mm: object                          # emu.kernel.mm.Mm, shared by the threads (CLONE_VM)
     files: object = None                # emu.kernel.fs.FdTable, shared with CLONE_FILES
+    fs: FsContext = field(default_factory=FsContext)    # the cwd, shared with CLONE_FS
     state: str = RUNNABLE
     exit_status: int | None = None      # a wait status: WIFEXITED / WIFSIGNALED encoding
     fs_base: int = 0

@@ -15,6 +15,7 @@
      and their errors; sched_getaffinity and sched_setaffinity.
    - Robust mutexes: a thread, or a process, that dies holding one; the next locker (one
      already waiting, too) gets EOWNERDEAD (the kernel walks the dead thread's robust list).
+   - The working directory: threads share it (CLONE_FS), a fork child has its own.
    Everything printed is the same natively. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -133,6 +134,11 @@ static void *die_holding(void *arg)
     robust_held = 1;
     nap_ms(20);                             /* main is waiting for it by now */
     return NULL;                            /* exits without unlocking */
+}
+
+static void *go_to_dev(void *arg)
+{
+    return (void *)(long)chdir("/dev");
 }
 
 static int clone_child(void)
@@ -280,6 +286,21 @@ int main(int argc, char **argv)
     errno = 0;
     ret = syscall(SYS_set_robust_list, NULL, 23);
     printf("set_robust_list with a wrong size: %ld %s\n", ret, strerrorname_np(errno));
+
+    pthread_t mover;
+    void *moved;
+    pthread_create(&mover, NULL, go_to_dev, NULL);
+    pthread_join(mover, &moved);
+    char cwd[64] = "";
+    getcwd(cwd, sizeof cwd);
+    printf("a thread's chdir(\"/dev\") gives %ld; main's cwd is now %s\n", (long)moved, cwd);
+    child = fork();
+    if (child == 0)
+        _exit(chdir("/proc"));
+    waitpid(child, &status, 0);
+    getcwd(cwd, sizeof cwd);
+    printf("a fork child's chdir(\"/proc\") gives %d; ours stays %s\n", WEXITSTATUS(status), cwd);
+    chdir("/");
 
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
