@@ -776,6 +776,16 @@ def virtual_directory(path: str, flags: int):
     return VirtualDirectory(path, flags)
 
 
+def stat_path(kernel, proc, dirfd: int, path_va: int):
+    """(Lookup, Stat) of an *at() path argument, following symlinks; or -errno."""
+    resolved = resolve_at(kernel, proc, dirfd, path_va)
+    if isinstance(resolved, int):
+        return resolved
+    found, _ = resolved
+    info = stat_lookup(kernel, proc, found)
+    return info if isinstance(info, int) else (found, info)
+
+
 def stat_lookup(kernel, proc, found: Lookup):
     """A Stat for a resolved path, without opening a host file; or -errno."""
     if found.device is None and kernel.root is not None and not kernel.devices.is_directory(found.path):
@@ -931,13 +941,10 @@ def sys_faccessat(kernel, proc, dirfd, path, mode, *_):
     """We run as root: only existence, EROFS for writes to the read-only root, and X_OK."""
     if mode & ~(R_OK | W_OK | X_OK):
         return -errno.EINVAL
-    resolved = resolve_at(kernel, proc, signed32(dirfd), path)
+    resolved = stat_path(kernel, proc, signed32(dirfd), path)
     if isinstance(resolved, int):
         return resolved
-    found, _ = resolved
-    result = stat_lookup(kernel, proc, found)
-    if isinstance(result, int):
-        return result
+    found, result = resolved
     if mode & W_OK and found.device is None and not st.S_ISCHR(result.mode):
         if kernel.root is None or not kernel.root.writable:
             return -errno.EROFS
@@ -1104,14 +1111,8 @@ def sys_getcwd(kernel, proc, buf, size, *_):
 
 
 def sys_chdir(kernel, proc, path_va, *_):
-    resolved = resolve_at(kernel, proc, AT_FDCWD, path_va)
-    if isinstance(resolved, int):
-        return resolved
-    found, _ = resolved
-    info = stat_lookup(kernel, proc, found)
-    if isinstance(info, int):
-        return info
-    return change_dir(proc, found.path, info)
+    resolved = stat_path(kernel, proc, AT_FDCWD, path_va)
+    return resolved if isinstance(resolved, int) else change_dir(proc, resolved[0].path, resolved[1])
 
 
 def sys_fchdir(kernel, proc, fd, *_):

@@ -210,7 +210,9 @@ def sys_chmod(kernel, proc, path_va, mode, *_):
     return sys_fchmodat(kernel, proc, AT_FDCWD, path_va, mode)
 
 
-def sys_fchmod(kernel, proc, fd, mode, *_):
+def host_file_to_change(kernel, proc, fd: int):
+    """The HostFile open at `fd`, for fchmod or futimens; or -errno (pipes and emu's own
+    files cannot be changed: -EPERM)."""
     file = fd_file(proc, signed32(fd))
     if file is None:
         return -errno.EBADF
@@ -218,7 +220,12 @@ def sys_fchmod(kernel, proc, fd, mode, *_):
         return -errno.EPERM
     if not kernel.root.writable:
         return -errno.EROFS
-    return host_call(os.fchmod, file.fd, mode & 0o7777)
+    return file
+
+
+def sys_fchmod(kernel, proc, fd, mode, *_):
+    file = host_file_to_change(kernel, proc, fd)
+    return file if isinstance(file, int) else host_call(os.fchmod, file.fd, mode & 0o7777)
 
 
 def sys_utimensat(kernel, proc, dirfd, path_va, times_va, flags, *_):
@@ -241,13 +248,9 @@ def sys_utimensat(kernel, proc, dirfd, path_va, times_va, flags, *_):
             return target
         where = target[0]
     else:
-        file = fd_file(proc, signed32(dirfd))
-        if file is None:
-            return -errno.EBADF
-        if not isinstance(file, HostFile):
-            return -errno.EPERM
-        if not kernel.root.writable:
-            return -errno.EROFS
+        file = host_file_to_change(kernel, proc, dirfd)
+        if isinstance(file, int):
+            return file
         where = file.fd
     if times is None:
         return host_call(os.utime, where)
