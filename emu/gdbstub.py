@@ -667,8 +667,8 @@ class GdbStub:
         with Hc0/Hc-1 (gdb's "resume all, step the selected one") Hg's, as gdbserver does."""
         task = self.resume_thread or self.thread
         kernel = self.kernel
-        if task is None or task is kernel.current or task.state != RUNNABLE:
-            return
+        if task is None or task is kernel.current or task.state != RUNNABLE or self.cpu.read_cpl() != 3:
+            return               # (in the stub, the one kernel stack holds the current thread's frame)
         current = kernel.current
         current.context = self.cpu.uc.context_save()
         kernel.switch_to(self.cpu, task)

@@ -608,7 +608,8 @@ def do_read(kernel, proc, file: OpenFile, count: int, sink):
         return result
     if file.flags & O_NONBLOCK:
         return -errno.EAGAIN
-    return Block(result.ready, lambda: do_read(kernel, proc, file, count, sink), what=f"read {file.path}")
+    return Block(result.ready, lambda: do_read(kernel, proc, file, count, sink), what=f"read {file.path}",
+                 release=file.get().put)
 
 
 def do_write(kernel, proc, file: OpenFile, data: bytes, done: int = 0):
@@ -623,7 +624,7 @@ def do_write(kernel, proc, file: OpenFile, data: bytes, done: int = 0):
             if file.flags & O_NONBLOCK:
                 return done or -errno.EAGAIN
             return Block(result.ready, lambda: do_write(kernel, proc, file, data, done),
-                         what=f"write {file.path}")
+                         what=f"write {file.path}", release=file.get().put)
         if result <= 0:
             return done or result
         done += result

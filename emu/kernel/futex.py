@@ -99,8 +99,8 @@ def pi_futex(kernel, proc, cmd: int, uaddr: int, private: bool, timeout_va: int,
     """Priority-inheritance futexes (kernel/futex/pi.c): the word holds the owner's tid.
     glibc's PTHREAD_PRIO_INHERIT mutexes use them. LOCK_PI takes a free word (0) for the
     caller, or marks it FUTEX_WAITERS and waits; UNLOCK_PI hands the lock to the first
-    waiter, writing that waiter's tid in the word (with FUTEX_WAITERS if more wait), or
-    frees it. One CPU and no priorities here: nothing is inherited, and waiters get the
+    waiter, writing that waiter's tid in the word with FUTEX_WAITERS (as Linux does, so
+    its unlock comes to the kernel again), or frees it. One CPU and no priorities here: nothing is inherited, and waiters get the
     lock first come, first served. A waiting LOCK_PI is not ended by a handled signal
     (Linux restarts it; emu runs the handler once the lock is taken). Raises UserFault."""
     key = futex_key(kernel, proc, uaddr, private)
@@ -116,7 +116,7 @@ def pi_futex(kernel, proc, cmd: int, uaddr: int, private: bool, timeout_va: int,
         heir = waiting[0]
         heir.woken = True
         kernel.futex_waiters.remove(heir)
-        write_word(kernel, proc, uaddr, heir.proc.pid | (FUTEX_WAITERS if len(waiting) > 1 else 0))
+        write_word(kernel, proc, uaddr, heir.proc.pid | FUTEX_WAITERS)   # (wake_futex_pi sets it always)
         return 0
     if owner == proc.pid:
         return -errno.EDEADLK
@@ -191,8 +191,7 @@ def futex_owner_died(kernel, task, uaddr: int, pi: bool) -> None:
             if heir is not None:
                 heir.woken = True
                 kernel.futex_waiters.remove(heir)
-                more = any(w.key == key and w.pi and not w.woken for w in kernel.futex_waiters)
-                write_word(kernel, task, uaddr, heir.proc.pid | FUTEX_OWNER_DIED | (FUTEX_WAITERS if more else 0))
+                write_word(kernel, task, uaddr, heir.proc.pid | FUTEX_OWNER_DIED | FUTEX_WAITERS)
         else:
             wake(kernel, key, 1, FUTEX_BITSET_MATCH_ANY)
 

@@ -172,9 +172,14 @@ class Kernel:
             proc_calls.exit_mmap(self, new)
             raise
         self.de_thread(proc)
+        proc.exit_signal = signal.SIGCHLD            # whatever clone said (de_thread)
         if proc.robust_list:                        # exec_mm_release: as at an exit
             futex.exit_robust_list(self, proc)
             proc.robust_list = 0
+        if proc.clear_child_tid:                    # mm_release: a vfork parent's memory sees it
+            if proc.mm.users > 1:
+                self.clear_tid(proc)
+            proc.clear_child_tid = 0
         old, proc.mm = proc.mm, new
         self.cpu.switch_cr3(new.pt.pml4_pa)
         old.active, new.active = False, True
@@ -229,6 +234,7 @@ class Kernel:
         self.procs[proc.pid] = proc
         proc.leader = leader or proc
         proc.tgid = proc.leader.pid
+        proc.signals.task = proc
         proc.leader.threads.append(proc)
         return proc
 
@@ -386,20 +392,26 @@ class Kernel:
         if not (proc.alive if thread else proc.process_alive):
             return
         act = proc.signals.action(sig)
-        if sig != signal.SIGKILL and (act.handler == SIG_IGN or (act.handler == SIG_DFL and default_is_ignore(sig))):
-            return                                   # discarded at once (POSIX)
         bit = sigbit(sig) & ~UNBLOCKABLE
+        if sig != signal.SIGKILL and (act.handler == SIG_IGN or (act.handler == SIG_DFL and default_is_ignore(sig))) \
+                and not (proc.signals.blocked | proc.signals.real_blocked) & bit:
+            return               # discarded at once (sig_ignored: unless blocked or waited for)
 
         def wants(task: Process) -> bool:
             return task.alive and not task.signals.blocked & bit
 
         target = proc if thread or wants(proc) else next(filter(wants, proc.leader.threads), None)
-        if will_terminate(proc.signals, sig) and target is not None and wants(target):
+        if will_terminate(proc.signals, sig) and target is not None and wants(target) \
+                and not target.signals.real_blocked & bit:              # (sigwait takes it instead)
             if proc.leader is self.init and sig != signal.SIGPIPE:     # shells say nothing for SIGPIPE
                 self.report.lines = [f"emu: {proc.path} (pid {proc.tgid}) killed by {signal_name(sig)}"]
             self.exit_process(proc, sig)
             return
-        (proc.signals.pending if thread else proc.signals.shared_pending)[sig] = info
+        if thread:
+            proc.signals.pending[sig] = info
+        else:                    # the process's: kept for the chosen thread while it wants it
+            proc.signals.shared_pending[sig] = info
+            proc.signals.shared_targets[sig] = target
         if target is None or not wants(target):
             return
         block = target.block
@@ -408,7 +420,9 @@ class Kernel:
             # the handler returns (Linux's -ERESTARTSYS). A wait that can finish finishes.
             restart = bool(act.flags & SA_RESTART)
             complete = block.interrupted or (lambda: RESTART_SYSCALL if restart else -errno.EINTR)
-            target.block = Block(ready=lambda: True, complete=complete, what="interrupted", nr=block.nr)
+            target.block = Block(ready=lambda: True, complete=complete, what="interrupted", nr=block.nr,
+                                 release=block.release)
+            block.release = None
         if target is self.current:
             self.work_pending = True
             self.cpu.uc.emu_stop()
@@ -599,6 +613,8 @@ class Kernel:
         with the last task that uses them)."""
         task.exit_status = wait_status
         task.state = ZOMBIE
+        if task.block is not None:
+            task.block.finish()
         task.block = None
         task.leader.threads.remove(task)
         if self.recorder and not task.leader.threads:
@@ -677,6 +693,7 @@ class Kernel:
                 return True
             block = nxt.block
             result = block.complete()
+            block.finish()
             if not nxt.alive:                  # finishing the wait killed it (SIGPIPE, say)
                 prev = nxt
                 continue
@@ -705,7 +722,7 @@ class Kernel:
         """When the earliest timed wait (nanosleep) ends or timer (alarm) expires, or None."""
         deadlines = [p.block.deadline for p in self.procs.values()
                      if p.state == BLOCKED and p.block.deadline is not None]
-        deadlines += [p.real_timer[0] for p in self.procs.values() if p.real_timer is not None]
+        deadlines += [p.real_timer[0] for p in self.procs.values() if p.real_timer is not None and p.process_alive]
         return min(deadlines, default=None)
 
     def fire_timers(self) -> None:
@@ -792,7 +809,9 @@ class Kernel:
         handler = SYSCALLS.get(nr)
         result = handler(self, proc, *args) if handler else -errno.ENOSYS
         if isinstance(result, Block) and result.ready():
-            result = result.complete()
+            block = result
+            result = block.complete()
+            block.finish()
         if self.tracer and self.tracer.wants("syscall"):
             name = SYSCALL_NAMES.get(nr, f"syscall_{nr}")
             note = "" if handler else "  (not implemented: -ENOSYS)"

@@ -30,17 +30,26 @@ def wait(check, timeout: float | None, what: str, proc=None, sigmask: int | None
     None while nothing is ready and `final` is false. With `sigmask` (ppoll, pselect6),
     `proc` waits with that signal mask; a signal it lets through is delivered with the
     mask still in place, and the caller's comes back after (SignalState.saved_blocked)."""
+    def finish(result):
+        # The caller's mask comes back now unless a signal ends the call: then only after
+        # its delivery (restore_saved_sigmask_unless(result == -EINTR)).
+        if sigmask is not None and result != -errno.EINTR:
+            proc.signals.restore_mask()
+        return result
+
     if sigmask is not None:
         proc.signals.set_temporary_mask(sigmask)
     result = check(False)
-    if result is not None or timeout == 0:
-        return result if result is not None else check(True)
-    if sigmask is not None and proc.signals.deliverable() is not None:
-        return -errno.EINTR                     # a signal the mask lets through is already here
+    if result is not None:
+        return finish(result)
+    if proc.signals.deliverable() is not None:
+        return -errno.EINTR                     # nothing ready, and a signal is here already
+    if timeout == 0:
+        return finish(check(True))
     deadline = None if timeout is None else time.monotonic() + timeout
     timed_out = lambda: deadline is not None and time.monotonic() >= deadline
     return Block(lambda: timed_out() or check(False, probe=True) is not None,
-                 lambda: check(True), what=what, deadline=deadline,
+                 lambda: finish(check(True)), what=what, deadline=deadline,
                  interrupted=lambda: -errno.EINTR)
 
 

@@ -260,9 +260,9 @@ def sys_tkill(kernel, proc, tid, sig, *_):
 
 def kill_thread(kernel, proc, tid: int, sig: int, tgid: int | None = None) -> int:
     task = kernel.procs.get(tid)
-    if task is None or not task.alive or tgid is not None and task.tgid != tgid:
+    if task is None or not task.process_alive or tgid is not None and task.tgid != tgid:
         return -errno.ESRCH
-    if sig:
+    if sig and task.alive:       # (a leader that exited while its threads run: 0, and nothing)
         kernel.send_signal(task, SigInfo(sig, code=SI_TKILL, pid=proc.tgid), thread=True)
     return 0
 

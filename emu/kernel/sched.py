@@ -33,3 +33,12 @@ class Block:
     # Only a fatal signal ends this wait (Linux's TASK_KILLABLE): vfork's parent waiting for
     # its child to exec or exit takes a handled signal only afterwards.
     killable_only: bool = False
+    # Called once the wait is over, however it ended (done, interrupted, the task killed):
+    # a blocked read or write holds a reference to its file, as Linux's fdget does, so a
+    # close() by another thread does not pull the file from under it.
+    release: Callable[[], None] | None = None
+
+    def finish(self) -> None:
+        if self.release is not None:
+            self.release, release = None, self.release
+            release()

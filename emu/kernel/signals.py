@@ -107,6 +107,15 @@ class SignalState:
     # ppoll, pselect6): Linux's saved_sigmask with TIF_RESTORE_SIGMASK. A handler's frame
     # records it, so sigreturn restores it; with no handler, it comes back on the way to user mode.
     saved_blocked: int | None = None
+    # While rt_sigtimedwait waits: the mask from before (Linux's real_blocked); the set it
+    # waits for is unblocked meanwhile, so a signal of it comes to this thread, and one
+    # that would terminate is taken instead (0: not waiting).
+    real_blocked: int = 0
+    # For each signal in shared_pending, the thread it was sent to (complete_signal's
+    # choice): while that thread still wants it, the others leave it alone, as only the
+    # chosen thread is woken (signal_wake_up) on Linux. Shared, like shared_pending.
+    shared_targets: dict = field(default_factory=dict)
+    task: object = field(default=None, repr=False)      # the task this state is of
 
     def action(self, sig: int) -> SigAction:
         return self.actions.get(sig) or SigAction()
@@ -124,6 +133,7 @@ class SignalState:
             state.actions = self.actions
         if thread:
             state.shared_pending = self.shared_pending
+            state.shared_targets = self.shared_targets
         if share_vm:
             state.ss_sp = state.ss_size = state.ss_flags = 0
         return state
@@ -146,11 +156,21 @@ class SignalState:
     def take(self, sig: int):
         """Dequeue `sig`'s SigInfo: this thread's own first, then the process's."""
         info = self.pending.pop(sig, None)
-        return info if info is not None else self.shared_pending.pop(sig)
+        if info is not None:
+            return info
+        self.shared_targets.pop(sig, None)
+        return self.shared_pending.pop(sig)
 
     def discard(self, sig: int) -> None:
         self.pending.pop(sig, None)
         self.shared_pending.pop(sig, None)
+        self.shared_targets.pop(sig, None)
+
+    def meant_for_another(self, sig: int) -> bool:
+        """Is the process's pending `sig` kept for another thread that still wants it?"""
+        target = self.shared_targets.get(sig)
+        return target is not None and target.signals is not self and target.alive and \
+            not target.signals.blocked & sigbit(sig)
 
     def exec(self) -> None:
         """execve (Linux's flush_signal_handlers): a handled signal goes back to SIG_DFL,
@@ -187,12 +207,24 @@ class SignalState:
 
     def deliverable(self):
         """The lowest-numbered pending signal that is not blocked, or None (this thread's
-        own signals first, as Linux's dequeue_signal takes them)."""
-        for pending in (self.pending, self.shared_pending):
+        own signals first, as Linux's dequeue_signal takes them). An unblocked one whose
+        action is to be ignored (it was pending while blocked) is dropped on the way, as
+        get_signal drops it; so it wakes no sigsuspend."""
+        for pending, shared in ((self.pending, False), (self.shared_pending, True)):
             for sig in sorted(pending):
-                if not self.blocked & sigbit(sig):
-                    return sig
+                if self.blocked & sigbit(sig) or shared and self.meant_for_another(sig):
+                    continue
+                if self.ignores(sig):
+                    del pending[sig]
+                    if shared:
+                        self.shared_targets.pop(sig, None)
+                    continue
+                return sig
         return None
+
+    def ignores(self, sig: int) -> bool:
+        handler = self.action(sig).handler
+        return handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))
 
 
 @dataclass(frozen=True)
@@ -428,9 +460,16 @@ def sys_rt_sigtimedwait(kernel, proc, set_va, info_va, timeout_va, sigsetsize, *
 
     if found() is not None or timeout == 0:
         return take()
+    state.real_blocked, state.blocked = state.blocked, state.blocked & ~wanted
+
+    def done(result):
+        state.blocked, state.real_blocked = state.real_blocked, 0
+        return result() if callable(result) else result
+
     deadline = None if timeout is None else time.monotonic() + timeout
     return Block(lambda: found() is not None or (deadline is not None and time.monotonic() >= deadline),
-                 take, what="sigtimedwait", deadline=deadline, interrupted=lambda: -errno.EINTR)
+                 lambda: done(take), what="sigtimedwait", deadline=deadline,
+                 interrupted=lambda: done(-errno.EINTR))
 
 
 def sys_rt_sigreturn(kernel, proc, *_):

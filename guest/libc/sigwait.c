@@ -2,7 +2,10 @@
    mask, the caller's mask comes back after), sigwaitinfo and sigtimedwait (a blocked
    signal taken without its handler, by a thread that waits for it: the usual
    signal-handling thread), sigpending, and ppoll's temporary mask in force while its
-   handler runs. Everything printed is the same natively. */
+   handler runs. Also: a blocked signal whose default is to be ignored stays pending (it
+   may be waited for); ppoll that finds an fd ready runs no handler; sigwait in a thread
+   that blocks a signal, while another thread does not, still gets it; sigsuspend in one
+   thread gets the signal another thread sends. Everything printed is the same natively. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +33,21 @@ static int blocked(int sig)
     sigset_t now;
     sigprocmask(SIG_SETMASK, NULL, &now);
     return sigismember(&now, sig);
+}
+
+static void *idle_thread(void *arg)
+{
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static void *send_usr1_later(void *arg)
+{
+    struct timespec nap = {0, 30000000};
+    nanosleep(&nap, NULL);
+    kill(getpid(), SIGUSR1);
+    return NULL;
 }
 
 static void *signal_thread(void *arg)
@@ -129,6 +147,72 @@ int main(void)
     printf("ppoll: %d %s, handler ran with ppoll's mask (SIGUSR2 blocked): %s, SIGUSR1 blocked after: %s\n",
            r, strerrorname_np(errno), sigismember((sigset_t *)&mask_in_handler, SIGUSR2) ? "yes" : "no",
            blocked(SIGUSR1) ? "yes" : "no");
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    sigprocmask(SIG_SETMASK, &usr1, NULL);
+
+    /* ppoll finding an fd ready returns the count; its mask goes back at once, so a
+       pending signal it would let in is not delivered then. */
+    handled = 0;
+    kill(getpid(), SIGUSR1);
+    write(p[1], "x", 1);
+    r = ppoll(&in, 1, NULL, &none);
+    printf("ppoll with an fd ready and SIGUSR1 pending: %d, handler ran %s\n", r, handled ? "yes" : "no");
+    char byte;
+    read(p[0], &byte, 1);
+    struct timespec no_wait = {0, 0};
+    errno = 0;
+    r = ppoll(&in, 1, &no_wait, &none);
+    printf("ppoll with timeout 0, nothing ready, SIGUSR1 let in: %d %s, handler ran %s\n", r,
+           strerrorname_np(errno), handled ? "yes" : "no");
+
+    /* Blocked signals whose default action is to be ignored stay pending. */
+    sigset_t winch_chld;
+    sigemptyset(&winch_chld);
+    sigaddset(&winch_chld, SIGWINCH);
+    sigaddset(&winch_chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &winch_chld, NULL);
+    kill(getpid(), SIGWINCH);
+    sigpending(&pending);
+    printf("SIGWINCH blocked and sent: pending %s\n", sigismember(&pending, SIGWINCH) ? "yes" : "no");
+    pid_t child = fork();
+    if (child == 0)
+        _exit(3);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    struct timespec two = {2, 0};
+    sig = sigtimedwait(&chld, &info, &two);
+    printf("sigtimedwait for a blocked SIGCHLD: %d, si_pid is the child %s, si_status %d\n", sig,
+           info.si_pid == child ? "yes" : "no", info.si_status);
+    waitpid(child, NULL, 0);
+
+    /* sigwait in main (SIGTERM blocked there) while another thread leaves it unblocked:
+       the waiting thread takes it, and the process lives. */
+    pthread_t idler;
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &term, NULL);
+    pthread_create(&idler, NULL, idle_thread, NULL);   /* SIGTERM unblocked in it */
+    pthread_sigmask(SIG_BLOCK, &term, NULL);
+    if (fork() == 0) {
+        struct timespec nap = {0, 30000000};
+        nanosleep(&nap, NULL);
+        kill(parent, SIGTERM);
+        _exit(0);
+    }
+    sig = 0;
+    sigwait(&term, &sig);
+    printf("main's sigwait got %d although another thread does not block it\n", sig);
+
+    /* sigsuspend in main; a worker sends the process SIGUSR1. */
+    handled = 0;
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    pthread_t sender;
+    pthread_create(&sender, NULL, send_usr1_later, NULL);
+    errno = 0;
+    r = sigsuspend(&none);
+    printf("sigsuspend in main, SIGUSR1 sent by a worker: %d %s, handled %s\n", r, strerrorname_np(errno),
+           handled == SIGUSR1 ? "yes" : "no");
+    pthread_join(sender, NULL);
     return 0;
 }

@@ -16,6 +16,9 @@
    - Robust mutexes: a thread, or a process, that dies holding one; the next locker (one
      already waiting, too) gets EOWNERDEAD (the kernel walks the dead thread's robust list).
    - The working directory: threads share it (CLONE_FS), a fork child has its own.
+   - execve makes the exit signal SIGCHLD again; close() in one thread leaves a read
+     blocked in another working; a PI lock handed over keeps FUTEX_WAITERS; tgkill to
+     a main thread that has exited while others run is 0.
    Everything printed is the same natively. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +144,51 @@ static void *go_to_dev(void *arg)
     return (void *)(long)chdir("/dev");
 }
 
+static int pipe_ends[2];
+
+static void *blocked_reader(void *arg)
+{
+    char buf[8] = {0};
+    long n = read(pipe_ends[0], buf, sizeof buf - 1);
+    printf("the reader, blocked before the close: read %ld \"%s\"\n", n, buf);
+    return NULL;
+}
+
+static uint32_t pi_word;
+static volatile int pi_waiting;
+
+static void *pi_waiter(void *arg)
+{
+    pi_waiting = 1;
+    long r = syscall(SYS_futex, &pi_word, FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+    printf("LOCK_PI after a hand-over: %ld, the word is my tid %s, FUTEX_WAITERS %s\n", r,
+           (pi_word & FUTEX_TID_MASK) == (uint32_t)gettid() ? "yes" : "no", pi_word & FUTEX_WAITERS ? "set" : "clear");
+    syscall(SYS_futex, &pi_word, FUTEX_UNLOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+    return NULL;
+}
+
+static pid_t main_pid;
+
+static void *after_main_exits(void *arg)
+{
+    nap_ms(20);
+    long r = syscall(SYS_tgkill, main_pid, main_pid, 0);
+    printf("tgkill(pid, pid, 0) after the main thread exited: %ld; kill(pid, 0): %d\n", r, kill(main_pid, 0));
+    fflush(stdout);
+    syscall(SYS_exit_group, 0);
+    return NULL;
+}
+
+/* A child process: its main thread exits, another asks about it. */
+static int leader_exits(void)
+{
+    main_pid = getpid();
+    pthread_t t;
+    pthread_create(&t, NULL, after_main_exits, NULL);
+    syscall(SYS_exit, 0);
+    return 1;
+}
+
 static int clone_child(void)
 {
     _exit(4);
@@ -148,6 +196,10 @@ static int clone_child(void)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "exit-7") == 0)
+        return 7;
+    if (argc > 1 && strcmp(argv[1], "leader-exits") == 0)
+        return leader_exits();
     if (argc > 2 && strcmp(argv[1], "check-pid") == 0) {
         printf("after execve in a thread: the pid is the process's: %s, one thread left: %s\n",
                getpid() == atoi(argv[2]) ? "yes" : "no", gettid() == getpid() ? "yes" : "no");
@@ -301,6 +353,45 @@ int main(int argc, char **argv)
     getcwd(cwd, sizeof cwd);
     printf("a fork child's chdir(\"/proc\") gives %d; ours stays %s\n", WEXITSTATUS(status), cwd);
     chdir("/");
+
+    fflush(stdout);
+    child = syscall(SYS_clone, SIGUSR1, 0, NULL, NULL, 0);     /* exit signal SIGUSR1 */
+    if (child == 0) {
+        execl("/proc/self/exe", "thread_edges", "exit-7", (char *)NULL);
+        _exit(99);
+    }
+    signal(SIGUSR1, SIG_IGN);
+    nap_ms(100);                            /* it has run execve (and exited) by then */
+    errno = 0;
+    long reaped = waitpid(child, &status, 0);     /* no __WCLONE: execve made it SIGCHLD */
+    printf("a clone child with exit signal SIGUSR1 that ran execve: waitpid %s, status %d\n",
+           reaped == child ? "reaped it" : strerrorname_np(errno), WEXITSTATUS(status));
+
+    pipe(pipe_ends);
+    pthread_t reader;
+    pthread_create(&reader, NULL, blocked_reader, NULL);
+    nap_ms(20);
+    close(pipe_ends[0]);                    /* the blocked read still holds the file */
+    printf("write after close() of the read end in another thread: %ld\n", (long)write(pipe_ends[1], "hi", 2));
+    pthread_join(reader, NULL);
+    close(pipe_ends[1]);
+
+    pi_word = gettid();                     /* held by main */
+    pthread_t pi_thread;
+    pthread_create(&pi_thread, NULL, pi_waiter, NULL);
+    while (!pi_waiting)
+        sched_yield();
+    nap_ms(20);
+    syscall(SYS_futex, &pi_word, FUTEX_UNLOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL, NULL, 0);
+    pthread_join(pi_thread, NULL);
+
+    fflush(stdout);
+    child = fork();
+    if (child == 0) {
+        execl("/proc/self/exe", "thread_edges", "leader-exits", (char *)NULL);
+        _exit(99);
+    }
+    waitpid(child, &status, 0);
 
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
