@@ -196,10 +196,17 @@ class OpenFile:
         """getdents64: [(name, inode, d_type)] of a directory, "." and ".." first; -ENOTDIR."""
         return -errno.ENOTDIR
 
+    pollable = False              # it has a poll op (epoll takes only these: -EPERM otherwise)
+
     def poll(self) -> int:
         """POLL* bits for what a read or write would do now without waiting. A file that
         never waits (Linux's files without a poll op) is always ready (DEFAULT_POLLMASK)."""
         return DEFAULT_POLLMASK
+
+    def poll_generation(self) -> int:
+        """A count of the changes that would wake a poller (EPOLLET reports a file again
+        only after one)."""
+        return 0
 
     def stat(self) -> Stat:
         raise NotImplementedError
@@ -253,6 +260,7 @@ class SeekableFile(OpenFile):
 
 class HostStdin(OpenFile):
     """fd 0: the host's stdin (a blocking read of the host fd: the whole machine waits)."""
+    pollable = True
 
     def __init__(self):
         super().__init__(O_RDONLY, "pipe:[stdin]")
@@ -281,6 +289,7 @@ class HostStdin(OpenFile):
 
 class HostOutput(OpenFile):
     """fd 1 / fd 2: the host's stdout or stderr, through Kernel.host_write (closed pipe: SIGPIPE)."""
+    pollable = True
 
     def __init__(self, kernel, stream: int):
         super().__init__(O_WRONLY, f"pipe:[std{'out' if stream == 1 else 'err'}]")
@@ -343,6 +352,7 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.ino = next_ino()
+        self.changes = 0          # reads, writes and closes: each would wake a poller
 
     def free(self) -> int:
         return PIPE_CAPACITY - len(self.buffer)
@@ -353,6 +363,10 @@ class Pipe:
 
 class PipeEnd(OpenFile):
     """What both ends of a pipe have in common: the Pipe, its ioctl (FIONREAD) and stat."""
+    pollable = True
+
+    def poll_generation(self):
+        return self.pipe.changes
 
     def __init__(self, pipe: Pipe, flags: int):
         super().__init__(flags, f"pipe:[{pipe.ino}]")
@@ -374,6 +388,7 @@ class PipeReader(PipeEnd):
 
     def release(self):
         self.pipe.readers -= 1
+        self.pipe.changes += 1
 
     def read(self, kernel, proc, count, sink):
         """pipe_read: what is there, EOF (0) with no writers, else wait."""
@@ -384,6 +399,7 @@ class PipeReader(PipeEnd):
             data = bytes(pipe.buffer[:count])
             sink(data)
             del pipe.buffer[:len(data)]
+            pipe.changes += 1
             return len(data)
         if pipe.writers == 0:
             return 0
@@ -401,6 +417,7 @@ class PipeWriter(PipeEnd):
 
     def release(self):
         self.pipe.writers -= 1
+        self.pipe.changes += 1
 
     def write(self, kernel, proc, data):
         """pipe_write: no readers is EPIPE and SIGPIPE; up to PIPE_BUF bytes go in at once or wait."""
@@ -413,6 +430,7 @@ class PipeWriter(PipeEnd):
             return WouldBlock(lambda: pipe.readers == 0 or pipe.free() >= needed)
         taken = min(len(data), pipe.free())
         pipe.buffer += data[:taken]
+        pipe.changes += 1
         return taken
 
     def poll(self):
