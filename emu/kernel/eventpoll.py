@@ -264,27 +264,26 @@ def do_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout, sigmask):
 
 
 def sys_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout_ms, *_):
-    timeout_ms = signed32(timeout_ms)
-    return do_epoll_wait(kernel, proc, epfd, events_va, maxevents, None if timeout_ms < 0 else timeout_ms / 1000,
-                         None)
+    return sys_epoll_pwait(kernel, proc, epfd, events_va, maxevents, timeout_ms, 0, 8)
 
 
 def sys_epoll_pwait(kernel, proc, epfd, events_va, maxevents, timeout_ms, sigmask_va, sigsetsize, *_):
-    try:
-        sigmask = user_sigmask(kernel, proc, sigmask_va, sigsetsize)
-    except UserFault:
-        return -errno.EFAULT
-    if sigmask == -errno.EINVAL:
-        return sigmask
+    """The timeout in milliseconds (negative: for ever)."""
     timeout_ms = signed32(timeout_ms)
-    return do_epoll_wait(kernel, proc, epfd, events_va, maxevents, None if timeout_ms < 0 else timeout_ms / 1000,
-                         sigmask)
+    return epoll_wait_with(kernel, proc, epfd, events_va, maxevents, sigmask_va, sigsetsize,
+                           lambda: None if timeout_ms < 0 else timeout_ms / 1000)
 
 
 def sys_epoll_pwait2(kernel, proc, epfd, events_va, maxevents, timeout_va, sigmask_va, sigsetsize, *_):
+    """The timeout as a struct timespec (NULL: for ever)."""
+    return epoll_wait_with(kernel, proc, epfd, events_va, maxevents, sigmask_va, sigsetsize,
+                           lambda: user_timespec(kernel, proc, timeout_va))
+
+
+def epoll_wait_with(kernel, proc, epfd, events_va, maxevents, sigmask_va, sigsetsize, read_timeout):
     try:
         sigmask = user_sigmask(kernel, proc, sigmask_va, sigsetsize)
-        timeout = user_timespec(kernel, proc, timeout_va)
+        timeout = read_timeout()
     except UserFault:
         return -errno.EFAULT
     if -errno.EINVAL in (sigmask, timeout):
