@@ -477,6 +477,7 @@ class FdTable:
         # silently nothing in a fresh table of 64.
         self.max_fds = max_fds
         self.users = 1                  # the tasks sharing it (threads, CLONE_FILES)
+        self.nofile = NOFILE            # RLIMIT_NOFILE's soft limit: fds go up to nofile - 1
 
     def expand(self, fd: int) -> None:
         """Make room for `fd` (expand_files -> alloc_fdtable): 1 KiB of pointers at least,
@@ -501,7 +502,7 @@ class FdTable:
         fd = lowest
         while fd in self.entries:
             fd += 1
-        if fd >= NOFILE:
+        if fd >= self.nofile:
             return -errno.EMFILE
         self.expand(fd)
         self.entries[fd] = FdEntry(file.get(), cloexec)
@@ -530,6 +531,7 @@ class FdTable:
         start with a smaller table than its parent's."""
         open_files = (max(self.entries) // 64 + 1) * 64 if self.entries else NR_OPEN_DEFAULT
         child = FdTable(NR_OPEN_DEFAULT if open_files <= NR_OPEN_DEFAULT else fdtable_size(open_files - 1))
+        child.nofile = self.nofile
         for fd, entry in self.entries.items():
             child.entries[fd] = FdEntry(entry.file.get(), entry.cloexec)
         return child
@@ -1037,7 +1039,7 @@ def sys_dup3(kernel, proc, oldfd, newfd, flags, *_):
     if oldfd == newfd:
         return -errno.EINVAL
     file = fd_file(proc, oldfd)
-    if file is None or not 0 <= newfd < NOFILE:
+    if file is None or not 0 <= newfd < proc.files.nofile:
         return -errno.EBADF
     return proc.files.install_at(newfd, file, cloexec=bool(flags & O_CLOEXEC))
 
@@ -1048,7 +1050,7 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
     if entry is None:
         return -errno.EBADF
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        if arg >= NOFILE:
+        if arg >= files.nofile:
             return -errno.EINVAL
         return files.install(entry.file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
     if cmd == F_GETFD:

@@ -150,7 +150,8 @@ class Kernel:
         """Create process 1 from `image`; the stub's boot hypercall will enter it."""
         self.cpu = cpu
         mm = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu, self)
-        self.init = self.current = self.new_process(0, image.path, mm, files=FdTable.standard(self))
+        self.init = self.current = self.new_process(0, image.path, mm, files=FdTable.standard(self),
+                                                    rlimits=proc_calls.default_rlimits())
         cpu.set_paging(mm.pt.pml4_pa)
         mm.active = True
         self.start = build_stack(mm, self.mmu, image, argv, envp)
@@ -218,7 +219,7 @@ class Kernel:
         proc.pid = proc.tgid = leader.pid
         proc.leader, proc.threads, leader.threads = proc, [proc], []
         proc.ppid, proc.children, proc.exit_signal = leader.ppid, leader.children, leader.exit_signal
-        proc.real_timer = leader.real_timer
+        proc.real_timer, proc.rlimits = leader.real_timer, leader.rlimits
         self.procs[proc.pid] = proc
         parent = self.procs.get(proc.ppid)
         if parent is not None and leader in parent.children:
@@ -497,7 +498,9 @@ class Kernel:
             child = self.new_process(leader.ppid, parent.path, child_mm, leader=leader, exit_signal=0, **fields)
             self.trace_sched(f"{self.task_name(parent)} starts thread {child.pid}")
         else:
-            child = self.new_process(parent.tgid, parent.path, child_mm, exit_signal=flags & CSIGNAL, **fields)
+            child = self.new_process(parent.tgid, parent.path, child_mm, exit_signal=flags & CSIGNAL,
+                                     rlimits={resource: list(limit) for resource, limit in parent.leader.rlimits.items()},
+                                     **fields)
             parent.leader.children.append(child)
             if self.recorder:
                 self.recorder.forked(parent.leader, child)

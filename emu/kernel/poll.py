@@ -12,7 +12,7 @@ import errno
 import struct
 import time
 
-from .fs import NOFILE, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
+from .fs import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
 from .mm import UserFault, copy_from_user
 from .clock import user_timespec
 from .sched import Block
@@ -81,7 +81,7 @@ def sys_ppoll(kernel, proc, fds_va, nfds, timeout_va, sigmask_va, sigsetsize, *_
 
 
 def do_poll(kernel, proc, fds_va: int, nfds: int, timeout: float | None, sigmask: int | None):
-    if nfds > NOFILE:
+    if nfds > proc.files.nofile:                # rlimit(RLIMIT_NOFILE)
         return -errno.EINVAL
     try:
         entries = [POLLFD.unpack_from(copy_from_user(proc.mm, kernel.mmu, fds_va + i * POLLFD.size, POLLFD.size))

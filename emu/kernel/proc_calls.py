@@ -13,6 +13,7 @@ import errno
 import os
 import signal
 import struct
+import time
 
 from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
 from . import futex
@@ -41,9 +42,20 @@ CLONE_SUPPORTED = (CSIGNAL | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
                    CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID)
 SI_TKILL = -6
 ARCH_SET_FS, ARCH_GET_FS = 0x1002, 0x1003
-RLIMIT_STACK, RLIMIT_NOFILE = 3, 7
+RLIMIT_CORE, RLIMIT_STACK, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_MEMLOCK = 4, 3, 6, 7, 8
+RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO = 11, 12, 13, 14
+RLIM_NLIMITS = 16
 RLIM_INFINITY = (1 << 64) - 1
-RLIMITS = {RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NOFILE: (NOFILE, 4096)}
+NR_OPEN = 1 << 20                          # fs.nr_open: no RLIMIT_NOFILE above it
+# A new process's limits (what a login on a small Linux box has): the others are unlimited.
+# emu enforces RLIMIT_NOFILE; the others are kept and reported only (docs/kernel.md).
+RLIMITS = {RLIMIT_CORE: (0, RLIM_INFINITY), RLIMIT_STACK: (8 << 20, RLIM_INFINITY), RLIMIT_NPROC: (2048, 2048),
+           RLIMIT_NOFILE: (NOFILE, 4096), RLIMIT_MEMLOCK: (8 << 20, 8 << 20), RLIMIT_SIGPENDING: (2048, 2048),
+           RLIMIT_MSGQUEUE: (819200, 819200), RLIMIT_NICE: (0, 0), RLIMIT_RTPRIO: (0, 0)}
+
+
+def default_rlimits() -> dict:
+    return {resource: list(RLIMITS.get(resource, (RLIM_INFINITY, RLIM_INFINITY))) for resource in range(RLIM_NLIMITS)}
 
 
 # -- address spaces ------------------------------------------------------------------
@@ -433,16 +445,59 @@ def sys_rseq(kernel, proc, *_):
 
 
 def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
-    if pid not in (0, proc.tgid, proc.pid):
+    """A process's resource limit: the old one to `old_va`, then the new one from `new_va`
+    (do_prlimit). Everyone is root here, so a hard limit may rise, up to NR_OPEN for
+    RLIMIT_NOFILE. A new RLIMIT_NOFILE applies to the fd table at once."""
+    resource = as_int(resource)
+    if not 0 <= resource < RLIM_NLIMITS:
+        return -errno.EINVAL
+    target = sched_task(kernel, proc, pid)
+    if target is None:
         return -errno.ESRCH
-    if new_va:
-        return -errno.EPERM
-    if old_va:
-        soft, hard = RLIMITS.get(resource, (RLIM_INFINITY, RLIM_INFINITY))
-        try:
-            copy_to_user(proc.mm, kernel.mmu, old_va, struct.pack("<QQ", soft, hard))
-        except UserFault:
-            return -errno.EFAULT
+    limits = target.leader.rlimits
+    try:
+        new = struct.unpack("<QQ", copy_from_user(proc.mm, kernel.mmu, new_va, 16)) if new_va else None
+        if new is not None and new[0] > new[1]:
+            return -errno.EINVAL
+        if new is not None and resource == RLIMIT_NOFILE and new[1] > NR_OPEN:
+            return -errno.EPERM
+        if old_va:
+            copy_to_user(proc.mm, kernel.mmu, old_va, struct.pack("<QQ", *limits[resource]))
+    except UserFault:
+        return -errno.EFAULT
+    if new is not None:
+        limits[resource] = list(new)
+        if resource == RLIMIT_NOFILE and target.files is not None:
+            target.files.nofile = min(new[0], NR_OPEN)
+    return 0
+
+
+def sys_getrlimit(kernel, proc, resource, old_va, *_):
+    return sys_prlimit64(kernel, proc, 0, resource, 0, old_va) if old_va else -errno.EFAULT
+
+
+def sys_setrlimit(kernel, proc, resource, new_va, *_):
+    return sys_prlimit64(kernel, proc, 0, resource, new_va, 0) if new_va else -errno.EFAULT
+
+
+SYSINFO = struct.Struct("<qQQQQQQQQQHxxxxxxQQI")     # struct sysinfo, then _f[] (112 bytes in all)
+
+
+def sys_sysinfo(kernel, proc, info_va, *_):
+    """Uptime (the monotonic clock, in whole seconds rounded up), RAM and free RAM as the
+    frame allocator counts them (/proc/meminfo's MemTotal and MemFree), no swap, and the
+    number of tasks. emu keeps no load average: the three loads are 0."""
+    from .devices import meminfo_values
+    memory = meminfo_values(kernel)
+    uptime_ns = time.monotonic_ns()
+    uptime = uptime_ns // 1_000_000_000 + (1 if uptime_ns % 1_000_000_000 else 0)
+    tasks = sum(1 for task in kernel.procs.values() if task.alive)
+    packed = SYSINFO.pack(uptime, 0, 0, 0, memory["MemTotal"], memory["MemFree"], 0, 0, 0, 0,
+                          min(tasks, 0xFFFF), 0, 0, 1).ljust(112, b"\0")
+    try:
+        copy_to_user(proc.mm, kernel.mmu, info_va, packed)
+    except UserFault:
+        return -errno.EFAULT
     return 0
 
 
@@ -496,6 +551,9 @@ SYSCALLS = {
     273: sys_set_robust_list,
     274: sys_get_robust_list,
     302: sys_prlimit64,
+    97: sys_getrlimit,
+    160: sys_setrlimit,
+    99: sys_sysinfo,
     309: sys_getcpu,
     318: sys_getrandom,
     334: sys_rseq,

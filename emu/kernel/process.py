@@ -46,6 +46,7 @@ class Process:
                                         # most 15 bytes; the program's file name after execve
     pdeath_signal: int = 0              # prctl PR_SET_PDEATHSIG: sent when the parent process ends
     no_new_privs: bool = False          # prctl PR_SET_NO_NEW_PRIVS: inherited, never cleared
+    rlimits: dict = field(default_factory=dict)     # on a leader: resource -> [soft, hard]
     dumpable: bool = True               # prctl PR_SET_DUMPABLE, on a leader; execve sets it again
     robust_list: int = 0                # set_robust_list: the head of the thread's held robust mutexes
     tgid: int = 0                       # the process (thread group) it belongs to: its leader's pid

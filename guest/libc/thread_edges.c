@@ -43,9 +43,12 @@ static void nap_ms(int ms)
     nanosleep(&t, NULL);
 }
 
+static int go_on[2];                        /* the parent says when the thread may exit */
+
 static void *outliving(void *arg)
 {
-    nap_ms(50);
+    char byte;
+    read(go_on[0], &byte, 1);
     syscall(SYS_exit, 9);                   /* the last thread: the process ends now, with 9 */
     return NULL;
 }
@@ -197,7 +200,7 @@ static int clone_child(void)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "exit-7") == 0)
-        return 7;
+        return 7;                           /* (its fd 3+ to the parent closes as it exits) */
     if (argc > 1 && strcmp(argv[1], "leader-exits") == 0)
         return leader_exits();
     if (argc > 2 && strcmp(argv[1], "check-pid") == 0) {
@@ -209,6 +212,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     int status;
 
+    pipe(go_on);
     pid_t child = fork();
     if (child == 0) {
         pthread_t t;
@@ -218,6 +222,7 @@ int main(int argc, char **argv)
     nap_ms(20);
     pid_t early = waitpid(child, &status, WNOHANG);
     printf("the leader exited, a thread runs on: waitpid WNOHANG gives %d\n", early);
+    write(go_on[1], "x", 1);
     waitpid(child, &status, 0);
     printf("once the last thread exits: status %d (the last thread's)\n", WEXITSTATUS(status));
 
@@ -355,13 +360,19 @@ int main(int argc, char **argv)
     chdir("/");
 
     fflush(stdout);
+    int exited[2];
+    pipe(exited);
     child = syscall(SYS_clone, SIGUSR1, 0, NULL, NULL, 0);     /* exit signal SIGUSR1 */
     if (child == 0) {
+        close(exited[0]);
         execl("/proc/self/exe", "thread_edges", "exit-7", (char *)NULL);
         _exit(99);
     }
     signal(SIGUSR1, SIG_IGN);
-    nap_ms(100);                            /* it has run execve (and exited) by then */
+    close(exited[1]);
+    char eof;
+    read(exited[0], &eof, 1);               /* EOF: the child ran execve and is exiting */
+    close(exited[0]);
     errno = 0;
     long reaped = waitpid(child, &status, 0);     /* no __WCLONE: execve made it SIGCHLD */
     printf("a clone child with exit signal SIGUSR1 that ran execve: waitpid %s, status %d\n",
@@ -372,8 +383,9 @@ int main(int argc, char **argv)
     pthread_create(&reader, NULL, blocked_reader, NULL);
     nap_ms(20);
     close(pipe_ends[0]);                    /* the blocked read still holds the file */
-    printf("write after close() of the read end in another thread: %ld\n", (long)write(pipe_ends[1], "hi", 2));
-    pthread_join(reader, NULL);
+    long wrote = write(pipe_ends[1], "hi", 2);
+    pthread_join(reader, NULL);             /* (it prints first: one order, natively too) */
+    printf("write after close() of the read end in another thread: %ld\n", wrote);
     close(pipe_ends[1]);
 
     pi_word = gettid();                     /* held by main */
