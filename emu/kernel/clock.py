@@ -1,11 +1,12 @@
-"""Clocks, sleeps and the real-time timer: clock_gettime, clock_getres, gettimeofday, time,
-nanosleep, clock_nanosleep, pause, alarm, setitimer and getitimer (Linux x86-64 numbers
-and errors).
+"""Clocks, sleeps, timers and CPU time: clock_gettime, clock_getres, gettimeofday, time,
+nanosleep, clock_nanosleep, pause, alarm, setitimer, getitimer, getrusage and times
+(Linux x86-64 numbers and errors).
 
 The guest's clocks are the host's: CLOCK_REALTIME is the host's wall clock and
 CLOCK_MONOTONIC its monotonic clock (so a guest's timings include emulation's slowness).
-The CPU-time clocks give the whole emu process's CPU time: emu does not measure a guest
-process's own. There is no vDSO, so glibc makes these real system calls.
+The CPU-time clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID), getrusage and
+times count each task's time on emu's CPU (see "CPU time" below). There is no vDSO, so
+glibc makes these real system calls.
 
 A sleep is a `Block` with a deadline: the process waits, others run, and when nobody
 can run the scheduler waits for the earliest deadline (Kernel.idle). A handled signal
@@ -14,16 +15,18 @@ ends a sleep early with -EINTR and the time left, never restarted, as signal(7) 
 ITIMER_REAL (alarm and setitimer) is the process leader's `Process.real_timer`: when it expires the kernel
 sends SIGALRM (Kernel.fire_timers, between two slices of instructions or when the
 scheduler wakes up), and re-arms it if it has an interval. fork does not inherit it,
-execve keeps it. ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers) are -EINVAL: emu does
-not count a process's CPU time.
+execve keeps it. ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers) are -EINVAL: emu
+counts CPU time only when a task leaves the CPU, and nothing would fire them mid-slice.
 """
 
 import errno
 import struct
 import time
+from dataclasses import replace
 
 from .fs import put_user
 from .mm import UserFault, copy_from_user
+from .process import Usage
 from .sched import Block
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
@@ -64,7 +67,72 @@ def user_timespec(kernel, proc, va: int, *, absolute_on: int | None = None):
 def sys_clock_gettime(kernel, proc, clock, tp, *_):
     if clock not in CLOCKS:
         return -errno.EINVAL
-    return put_user(kernel, proc, tp, TIMESPEC.pack(*divmod(CLOCKS[clock][0](), NS)))
+    if clock == CLOCK_PROCESS_CPUTIME_ID:
+        now = process_usage(proc).cpu_ns
+    elif clock == CLOCK_THREAD_CPUTIME_ID:
+        now = task_cpu_ns(proc)
+    else:
+        now = CLOCKS[clock][0]()
+    return put_user(kernel, proc, tp, TIMESPEC.pack(*divmod(now, NS)))
+
+
+# ---- CPU time: getrusage, times, the CPU-time clocks ------------------------------------
+#
+# A task's CPU time is the time it spends on emu's one CPU: the wall clock from when the
+# scheduler puts it there to when it takes it off (Kernel.switch_to, Kernel.schedule),
+# emu's own kernel work for it included; time asleep, or with the CPU idle, is nobody's.
+# emu does not split it: all of it is user time, and system time is 0.
+
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+USER_HZ = 100                                 # clock_t ticks per second (times)
+
+
+def task_cpu_ns(task) -> int:
+    running = time.perf_counter_ns() - task.on_cpu_since if task.on_cpu_since is not None else 0
+    return task.usage.cpu_ns + running
+
+
+def process_usage(proc) -> Usage:
+    """The whole process's usage: its exited threads' and its live ones' (RUSAGE_SELF)."""
+    leader = proc.leader
+    total = Usage()
+    total.add(leader.ended_usage)
+    for task in leader.threads:
+        total.add(replace(task.usage, cpu_ns=task_cpu_ns(task)))
+    total.maxrss_pages = max(total.maxrss_pages, proc.mm.hiwater_rss, proc.mm.rss)
+    return total
+
+
+def pack_rusage(usage: Usage) -> bytes:
+    """struct rusage: ru_utime, ru_stime (timevals), then 14 longs from ru_maxrss (in KiB)."""
+    seconds, ns = divmod(usage.cpu_ns, NS)
+    return struct.pack("<qqqq14q", seconds, ns // 1000, 0, 0, usage.maxrss_pages * 4, 0, 0, 0,
+                       usage.min_flt, 0, 0, 0, 0, 0, 0, 0, usage.nvcsw, usage.nivcsw)
+
+
+def sys_getrusage(kernel, proc, who, usage_va, *_):
+    who &= 0xFFFF_FFFF                          # an int
+    who = who - (1 << 32) if who >> 31 else who
+    if who == RUSAGE_SELF:
+        usage = process_usage(proc)
+    elif who == RUSAGE_CHILDREN:
+        usage = proc.leader.children_usage
+    elif who == RUSAGE_THREAD:
+        usage = replace(proc.usage, cpu_ns=task_cpu_ns(proc),
+                        maxrss_pages=process_usage(proc).maxrss_pages)
+    else:
+        return -errno.EINVAL
+    return put_user(kernel, proc, usage_va, pack_rusage(usage))
+
+
+def sys_times(kernel, proc, buf, *_):
+    """struct tms in clock ticks (user, system 0, children's user, children's system 0);
+    the result is the monotonic clock in ticks."""
+    ticks = lambda ns: ns * USER_HZ // NS
+    if buf and put_user(kernel, proc, buf, struct.pack("<qqqq", ticks(process_usage(proc).cpu_ns), 0,
+                                                        ticks(proc.leader.children_usage.cpu_ns), 0)):
+        return -errno.EFAULT
+    return ticks(time.monotonic_ns())
 
 
 def sys_clock_getres(kernel, proc, clock, res, *_):
@@ -183,6 +251,8 @@ def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
 
 
 SYSCALLS = {
+    98: sys_getrusage,
+    100: sys_times,
     34: sys_pause,
     35: sys_nanosleep,
     36: sys_getitimer,

@@ -357,7 +357,7 @@ def unmap_hugepage_range(mm, vma, start: int, end: int) -> None:
         mm.mem.write_u64(slot, 0)
         mm.flush_tlb_page(haddr)
         pool.put_page(huge_pte_page(entry))
-        mm.rss -= PAGES_PER_HPAGE
+        mm.sub_rss(PAGES_PER_HPAGE)
     resv = vma.backing if isinstance(vma.backing, Reservation) else None
     if resv is not None and resv.owner:
         unused = {haddr for haddr in resv.pages if start <= haddr < end}

@@ -18,7 +18,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass, field
-from time import perf_counter
+from time import perf_counter, perf_counter_ns
 
 from .. import insn
 from ..cpu import FXSAVE_HEAD, FXSAVE_SIZE, GPR_ORDER, MXCSR_MASK
@@ -182,6 +182,8 @@ class Kernel:
                 self.clear_tid(proc)
             proc.clear_child_tid = 0
         old, proc.mm = proc.mm, new
+        usage = proc.leader.ended_usage             # the old image's peak stays the process's
+        usage.maxrss_pages = max(usage.maxrss_pages, old.hiwater_rss, old.rss)     # (setmax_mm_hiwater_rss)
         self.cpu.switch_cr3(new.pt.pml4_pa)
         old.active, new.active = False, True
         proc_calls.mmput(self, old)                 # a vfork parent may still use it
@@ -220,6 +222,7 @@ class Kernel:
         proc.leader, proc.threads, leader.threads = proc, [proc], []
         proc.ppid, proc.children, proc.exit_signal = leader.ppid, leader.children, leader.exit_signal
         proc.real_timer, proc.rlimits = leader.real_timer, leader.rlimits
+        proc.ended_usage, proc.children_usage = leader.ended_usage, leader.children_usage
         self.procs[proc.pid] = proc
         parent = self.procs.get(proc.ppid)
         if parent is not None and leader in parent.children:
@@ -245,6 +248,7 @@ class Kernel:
         values.update(rip=self.start.entry, cs=USER_CS, rflags=INITIAL_RFLAGS, rsp=self.start.rsp, ss=USER_DS)
         self.mem.write(frame_pa, TRAPFRAME.pack(*(values[name] for name in TRAPFRAME_FIELDS)))
         cpu.fxrstor(INITIAL_FPU_STATE)
+        self.init.on_cpu_since = perf_counter_ns()      # its CPU time starts
 
     # -- traps ------------------------------------------------------------------------
 
@@ -272,6 +276,7 @@ class Kernel:
         access = FETCH if error & PF_I else WRITE if error & PF_W else READ
         start = perf_counter()              # the handler's time, for --stats
         proc = self.current
+        proc.usage.min_flt += 1
         if self.recorder:
             self.recorder.user_fault(proc, cr2, error, trap.rip)
         vma = proc.mm.find_vma(cr2)
@@ -608,8 +613,19 @@ class Kernel:
             self.request_resched()
 
     def reap(self, parent: Process, child: Process) -> None:
+        """wait4 took `child`: its usage, and its reaped children's, become the parent's
+        children's (what getrusage(RUSAGE_CHILDREN) and times() report)."""
         parent.leader.children.remove(child)
         del self.procs[child.pid]
+        parent.leader.children_usage.add(child.ended_usage)
+        parent.leader.children_usage.add(child.children_usage)
+
+    @staticmethod
+    def charge(task: Process) -> None:
+        """Stop `task`'s CPU clock: the time since it went on the CPU is its own."""
+        if task.on_cpu_since is not None:
+            task.usage.cpu_ns += perf_counter_ns() - task.on_cpu_since
+            task.on_cpu_since = None
 
     def release_task(self, task: Process, wait_status: int) -> None:
         """Make `task` a zombie with `wait_status`, and drop its files and memory (freed
@@ -619,6 +635,11 @@ class Kernel:
         if task.block is not None:
             task.block.finish()
         task.block = None
+        self.charge(task)
+        leader = task.leader
+        leader.ended_usage.add(task.usage)
+        if leader.threads == [task]:        # the process's peak resident set, for its parent
+            leader.ended_usage.maxrss_pages = max(leader.ended_usage.maxrss_pages, task.mm.hiwater_rss, task.mm.rss)
         task.leader.threads.remove(task)
         if self.recorder and not task.leader.threads:
             self.recorder.exiting(self, task.leader)
@@ -685,6 +706,12 @@ class Kernel:
         prev = self.current
         if prev.alive and prev.context is None:
             prev.context = cpu.uc.context_save()
+        self.charge(prev)
+        if prev.alive:
+            if prev.state == BLOCKED:
+                prev.usage.nvcsw += 1        # it waits: a voluntary switch
+            elif self.runnable_count() > 1:
+                prev.usage.nivcsw += 1       # another takes the CPU from it
         while True:
             nxt = self.pick_next(prev)
             if nxt is None:
@@ -775,6 +802,8 @@ class Kernel:
             self.trace_sched(f"switch pid {prev.pid} -> pid {nxt.pid}")
         self.mmu.cpl = 3
         self.current = nxt
+        if nxt.on_cpu_since is None:
+            nxt.on_cpu_since = perf_counter_ns()
 
     def deadlock(self) -> None:
         waits = ", ".join(f"pid {p.pid} in {p.block.what or 'a system call'}"

@@ -419,7 +419,7 @@ class DefaultOps(PagetableOps):
             mm.flush_tlb_range(start, end)
         for pa in frames:
             mm.frames.put_frame(pa)
-        mm.rss -= len(frames)
+        mm.sub_rss(len(frames))
 
     def change_protection(self, mm, vma, start, end, new_flags):
         """Rewrite the present entries of [start, end) for `new_flags` (Linux's change_protection).
@@ -527,6 +527,13 @@ class Mm:
     kernel: object = None         # the kernel (the hugetlb code finds other processes through it)
     hugetlb_pool: object = None   # the huge page pool (emu/kernel/hugetlb.py), if any
     users: int = 1                # the tasks using it (mm_users): threads and CLONE_VM children
+    hiwater_rss: int = 0          # the highest rss before a drop (update_hiwater_rss): ru_maxrss
+
+    def sub_rss(self, pages: int) -> None:
+        """Fewer resident pages: the peak is noted first, as Linux's unmap path does."""
+        if self.rss > self.hiwater_rss:
+            self.hiwater_rss = self.rss
+        self.rss -= pages
 
     def flush_tlb_page(self, va: int) -> None:
         """After changing the entry for `va`: INVLPG, if these page tables are loaded.

@@ -22,7 +22,8 @@ from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops
 from .mm import exit_mmap as mm_exit_mmap
 from ..physmem import OutOfMemory
 from .pagetable import PageTables
-from .process import ZOMBIE
+from .clock import pack_rusage
+from .process import ZOMBIE, Usage
 from .sched import Block
 from .signals import SI_USER, SigInfo
 
@@ -69,6 +70,7 @@ def dup_mm(kernel, parent: Mm) -> Mm:
     pt.share_kernel_half(kernel.kernel_pt)
     child = copy.copy(parent)
     child.pt, child.vmas, child.active, child.rss, child.mmap_cache, child.users = pt, [], False, 0, None, 1
+    child.hiwater_rss = 0
     try:
         for vma in parent.vmas:
             if vma.flags & VM_DONTCOPY:             # madvise(MADV_DONTFORK)
@@ -220,8 +222,11 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
         try:
             if status_va:
                 copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
-            if rusage_va:
-                copy_to_user(proc.mm, kernel.mmu, rusage_va, bytes(144))
+            if rusage_va:                    # the child's, with its own reaped children's
+                usage = Usage()
+                usage.add(child.ended_usage)
+                usage.add(child.children_usage)
+                copy_to_user(proc.mm, kernel.mmu, rusage_va, pack_rusage(usage))
         except UserFault:
             return -errno.EFAULT
         kernel.reap(proc, child)

@@ -23,6 +23,23 @@ class FsContext:
     umask: int = 0o022
 
 
+@dataclass
+class Usage:
+    """What getrusage counts: time on the CPU, page faults, context switches, peak rss."""
+    cpu_ns: int = 0           # time on emu's CPU (wall clock between switch-in and switch-out)
+    min_flt: int = 0          # page faults (all minor: emu does no I/O for a fault)
+    nvcsw: int = 0            # switches away because the task waited
+    nivcsw: int = 0           # switches away while it could run (preemption, sched_yield)
+    maxrss_pages: int = 0     # the process's peak resident set, once it has ended
+
+    def add(self, other: "Usage") -> None:
+        self.cpu_ns += other.cpu_ns
+        self.min_flt += other.min_flt
+        self.nvcsw += other.nvcsw
+        self.nivcsw += other.nivcsw
+        self.maxrss_pages = max(self.maxrss_pages, other.maxrss_pages)
+
+
 @dataclass(eq=False)
 class Process:
     pid: int                            # the task's id: the tid; the process's pid for a leader
@@ -47,6 +64,10 @@ class Process:
     pdeath_signal: int = 0              # prctl PR_SET_PDEATHSIG: sent when the parent process ends
     no_new_privs: bool = False          # prctl PR_SET_NO_NEW_PRIVS: inherited, never cleared
     rlimits: dict = field(default_factory=dict)     # on a leader: resource -> [soft, hard]
+    usage: Usage = field(default_factory=Usage)     # this task's own
+    on_cpu_since: int | None = None     # perf_counter_ns() when it last went on the CPU
+    ended_usage: Usage = field(default_factory=Usage)       # on a leader: its exited threads'
+    children_usage: Usage = field(default_factory=Usage)    # on a leader: its reaped children's
     dumpable: bool = True               # prctl PR_SET_DUMPABLE, on a leader; execve sets it again
     robust_list: int = 0                # set_robust_list: the head of the thread's held robust mutexes
     tgid: int = 0                       # the process (thread group) it belongs to: its leader's pid
