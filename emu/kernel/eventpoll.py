@@ -1,4 +1,4 @@
-"""epoll and eventfd (fs/eventpoll.c, fs/eventfd.c).
+"""epoll, eventfd and timerfd (fs/eventpoll.c, fs/eventfd.c, fs/timerfd.c).
 
 An epoll instance is an open file holding an interest list: (fd, file) -> the events
 asked for and the caller's 64-bit data. epoll_wait asks each file's `poll()` (as
@@ -16,15 +16,20 @@ of it is closed. Files with no poll op (regular files, /dev/null, /proc files) a
 
 An eventfd is a 64-bit counter: write adds, read takes it all (or 1 with EFD_SEMAPHORE),
 a read of 0 waits, a write that would pass 2^64 - 2 waits.
+
+A timerfd counts its timer's expirations, worked out from its clock whenever it is
+looked at (read, poll, the scheduler asking `wake_time()` when to look again): a read
+takes the count, or waits for the next expiry.
 """
 
 import errno
 import struct
+import time
 from dataclasses import dataclass
 
 from .fs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                  OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, signed32)
-from .clock import user_timespec
+from .clock import CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCKS, NS, TIMESPEC, user_timespec
 from .mm import UserFault, copy_from_user
 from .poll import user_sigmask, wait
 
@@ -114,6 +119,16 @@ class EpollFile(OpenFile):
     def poll_generation(self):
         return sum(entry.file.poll_generation() for entry in self.live())
 
+    def watched_files(self) -> list:
+        """Every file this epoll watches, through nested ones too."""
+        files = []
+        for entry in self.live():
+            files += entry.file.watched_files() if isinstance(entry.file, EpollFile) else [entry.file]
+        return files
+
+    def wake_time(self):
+        return min(filter(None, (file.wake_time() for file in self.watched_files())), default=None)
+
     def reaches(self, other: "EpollFile", depth: int = 0) -> int | None:
         """The nesting depth at which `other` is watched from here, or None (loop checks)."""
         if self is other:
@@ -171,6 +186,87 @@ class EventFile(OpenFile):
 
     def poll_generation(self):
         return self.changes
+
+    def stat(self):
+        return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
+
+
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+TFD_CLOEXEC, TFD_NONBLOCK = O_CLOEXEC, O_NONBLOCK
+CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM = 8, 9
+# The clocks a timerfd may use; the _ALARM ones (root only, which everyone is) tick as
+# their plain twins: emu has no suspend to wake from.
+TIMERFD_CLOCKS = {CLOCK_REALTIME: CLOCK_REALTIME, CLOCK_MONOTONIC: CLOCK_MONOTONIC, CLOCK_BOOTTIME: CLOCK_BOOTTIME,
+                  CLOCK_REALTIME_ALARM: CLOCK_REALTIME, CLOCK_BOOTTIME_ALARM: CLOCK_BOOTTIME}
+ITIMERSPEC = struct.Struct("<qqqq")         # it_interval, it_value: two timespecs
+
+
+class TimerFile(OpenFile):
+    pollable = True
+
+    def __init__(self, clock: int, flags: int):
+        super().__init__(O_RDWR | flags, "anon_inode:[timerfd]")
+        self.clock = clock
+        self.next_ns: int | None = None     # the next expiry on the timer's clock; None: disarmed
+        self.interval_ns = 0
+        self.ticks = 0                      # expirations not read yet
+        self.changes = 0
+        self.ino = next_ino()
+
+    def now(self) -> int:
+        return CLOCKS[self.clock][0]()
+
+    def update(self) -> None:
+        """Count the expirations up to now, and move the next one on (or disarm)."""
+        if self.next_ns is None:
+            return
+        now = self.now()
+        if now < self.next_ns:
+            return
+        if self.interval_ns:
+            passed = 1 + (now - self.next_ns) // self.interval_ns
+            self.next_ns += passed * self.interval_ns
+        else:
+            passed, self.next_ns = 1, None
+        self.ticks += passed
+        self.changes += 1
+
+    def read(self, kernel, proc, count, sink):
+        if count < 8:
+            return -errno.EINVAL
+        self.update()
+        if not self.ticks:
+            return WouldBlock(lambda: (self.update(), self.ticks > 0)[1], wake_at=self.wake_time)
+        sink(struct.pack("<Q", self.ticks))
+        self.ticks = 0
+        return 8
+
+    def poll(self):
+        self.update()
+        return POLLIN | POLLRDNORM if self.ticks else 0
+
+    def poll_generation(self):
+        self.update()
+        return self.changes
+
+    def wake_time(self):
+        if self.next_ns is None:
+            return None
+        return time.monotonic() + max(0, self.next_ns - self.now()) / NS
+
+    def settime(self, absolute: bool, interval_ns: int, value_ns: int) -> tuple:
+        """Arm (or with value 0 disarm) the timer; expirations not read are dropped. The old
+        setting comes back as gettime gives it."""
+        old = self.gettime()
+        self.ticks, self.interval_ns = 0, interval_ns
+        self.next_ns = None if not value_ns else value_ns if absolute else self.now() + value_ns
+        self.changes += 1
+        return old
+
+    def gettime(self) -> tuple:
+        """(interval, time to the next expiry) in ns; 0 for a disarmed timer."""
+        self.update()
+        return self.interval_ns, 0 if self.next_ns is None else max(1, self.next_ns - self.now())
 
     def stat(self):
         return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
@@ -260,7 +356,7 @@ def do_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout, sigmask):
             return -errno.EFAULT
         return len(found)
 
-    return wait(check, timeout, "epoll_wait", proc, sigmask)
+    return wait(check, timeout, "epoll_wait", proc, sigmask, lambda: epoll.watched_files())
 
 
 def sys_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout_ms, *_):
@@ -291,7 +387,55 @@ def epoll_wait_with(kernel, proc, epfd, events_va, maxevents, sigmask_va, sigset
     return do_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout, sigmask)
 
 
+def sys_timerfd_create(kernel, proc, clockid, flags, *_):
+    clockid = signed32(clockid)
+    if clockid not in TIMERFD_CLOCKS or flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
+        return -errno.EINVAL
+    file = TimerFile(TIMERFD_CLOCKS[clockid], flags & TFD_NONBLOCK)
+    return proc.files.install(file, cloexec=bool(flags & TFD_CLOEXEC))
+
+
+def timer_file(proc, fd):
+    file = fd_file(proc, signed32(fd))
+    if file is None:
+        return -errno.EBADF
+    return file if isinstance(file, TimerFile) else -errno.EINVAL
+
+
+def pack_itimerspec(interval_ns: int, value_ns: int) -> bytes:
+    return TIMESPEC.pack(*divmod(interval_ns, NS)) + TIMESPEC.pack(*divmod(value_ns, NS))
+
+
+def sys_timerfd_settime(kernel, proc, fd, flags, new_va, old_va, *_):
+    if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
+        return -errno.EINVAL
+    try:
+        interval_s, interval_ns, value_s, value_ns = ITIMERSPEC.unpack(
+            copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERSPEC.size))
+    except UserFault:
+        return -errno.EFAULT
+    file = timer_file(proc, fd)
+    if isinstance(file, int):
+        return file
+    if min(interval_s, value_s) < 0 or not (0 <= interval_ns < NS and 0 <= value_ns < NS):
+        return -errno.EINVAL
+    old = file.settime(bool(flags & TFD_TIMER_ABSTIME), interval_s * NS + interval_ns, value_s * NS + value_ns)
+    if old_va and put_user(kernel, proc, old_va, pack_itimerspec(*old)):
+        return -errno.EFAULT
+    return 0
+
+
+def sys_timerfd_gettime(kernel, proc, fd, curr_va, *_):
+    file = timer_file(proc, fd)
+    if isinstance(file, int):
+        return file
+    return put_user(kernel, proc, curr_va, pack_itimerspec(*file.gettime()))
+
+
 SYSCALLS = {
+    283: sys_timerfd_create,
+    286: sys_timerfd_settime,
+    287: sys_timerfd_gettime,
     213: sys_epoll_create,
     232: sys_epoll_wait,
     233: sys_epoll_ctl,

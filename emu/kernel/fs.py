@@ -132,8 +132,10 @@ class Stat:
 
 @dataclass(frozen=True)
 class WouldBlock:
-    """A file operation cannot go on now; `ready()` says when to retry (it must not touch user memory)."""
+    """A file operation cannot go on now; `ready()` says when to retry (it must not touch
+    user memory), and `wake_at()`, if given, when time alone may make it ready (a timerfd)."""
     ready: object
+    wake_at: object = None
 
 
 _inodes = itertools.count(1001)
@@ -207,6 +209,11 @@ class OpenFile:
         """A count of the changes that would wake a poller (EPOLLET reports a file again
         only after one)."""
         return 0
+
+    def wake_time(self) -> float | None:
+        """When the passing of time alone will change what poll() says (a timerfd's next
+        expiry), on time.monotonic()'s clock; None if never."""
+        return None
 
     def stat(self) -> Stat:
         raise NotImplementedError
@@ -629,7 +636,7 @@ def do_read(kernel, proc, file: OpenFile, count: int, sink):
     if file.flags & O_NONBLOCK:
         return -errno.EAGAIN
     return Block(result.ready, lambda: do_read(kernel, proc, file, count, sink), what=f"read {file.path}",
-                 release=file.get().put)
+                 release=file.get().put, wake_at=result.wake_at)
 
 
 def do_write(kernel, proc, file: OpenFile, data: bytes, done: int = 0):

@@ -750,8 +750,8 @@ class Kernel:
 
     def next_wakeup(self) -> float | None:
         """When the earliest timed wait (nanosleep) ends or timer (alarm) expires, or None."""
-        deadlines = [p.block.deadline for p in self.procs.values()
-                     if p.state == BLOCKED and p.block.deadline is not None]
+        deadlines = [wake for wake in (p.block.next_wake() for p in self.procs.values() if p.state == BLOCKED)
+                     if wake is not None]
         deadlines += [p.real_timer[0] for p in self.procs.values() if p.real_timer is not None and p.process_alive]
         return min(deadlines, default=None)
 

@@ -24,12 +24,14 @@ OUT_SET = POLLOUT | POLLWRNORM | POLLERR
 EX_SET = POLLPRI
 
 
-def wait(check, timeout: float | None, what: str, proc=None, sigmask: int | None = None):
+def wait(check, timeout: float | None, what: str, proc=None, sigmask: int | None = None, files=()):
     """`check()` now, or a Block that calls it again once it finds something or the timeout
     (seconds; None: for ever) runs out. `check(final)` returns the call's result, or
     None while nothing is ready and `final` is false. With `sigmask` (ppoll, pselect6),
     `proc` waits with that signal mask; a signal it lets through is delivered with the
-    mask still in place, and the caller's comes back after (SignalState.saved_blocked)."""
+    mask still in place, and the caller's comes back after (SignalState.saved_blocked).
+    `files()`, if given, are the files waited on: one whose state changes with time (a
+    timerfd) tells the scheduler when to look again."""
     def finish(result):
         # The caller's mask comes back now unless a signal ends the call: then only after
         # its delivery (restore_saved_sigmask_unless(result == -EINTR)).
@@ -48,9 +50,10 @@ def wait(check, timeout: float | None, what: str, proc=None, sigmask: int | None
         return finish(check(True))
     deadline = None if timeout is None else time.monotonic() + timeout
     timed_out = lambda: deadline is not None and time.monotonic() >= deadline
+    wake_at = (lambda: min(filter(None, (file.wake_time() for file in files())), default=None)) if files else None
     return Block(lambda: timed_out() or check(False, probe=True) is not None,
                  lambda: finish(check(True)), what=what, deadline=deadline,
-                 interrupted=lambda: -errno.EINTR)
+                 interrupted=lambda: -errno.EINTR, wake_at=wake_at)
 
 
 def user_sigmask(kernel, proc, va: int, size: int):
@@ -108,7 +111,10 @@ def do_poll(kernel, proc, fds_va: int, nfds: int, timeout: float | None, sigmask
                 return -errno.EFAULT
         return ready
 
-    return wait(check, timeout, "poll", proc, sigmask)
+    def files():
+        return [file for file in (fd_file(proc, fd) for fd, _, _ in entries if fd >= 0) if file is not None]
+
+    return wait(check, timeout, "poll", proc, sigmask, files)
 
 
 def read_fd_set(kernel, proc, va: int, nfds: int):
@@ -189,7 +195,10 @@ def do_select(kernel, proc, nfds: int, set_vas: tuple, timeout: float | None, ti
             put_user(kernel, proc, timeout_va, struct.pack("<qq", seconds, int((left - seconds) * units)))
         return ready
 
-    return wait(check, timeout, "select", proc, sigmask)
+    def files():
+        return [file for file in (fd_file(proc, fd) for fds in sets if fds for fd in fds) if file is not None]
+
+    return wait(check, timeout, "select", proc, sigmask, files)
 
 
 SYSCALLS = {

@@ -37,6 +37,16 @@ class Block:
     # a blocked read or write holds a reference to its file, as Linux's fdget does, so a
     # close() by another thread does not pull the file from under it.
     release: Callable[[], None] | None = None
+    # A time the wait may end at that can move while it waits (a timerfd re-armed by
+    # another task): asked afresh each time, like `deadline` (time.monotonic()'s clock).
+    wake_at: Callable[[], float | None] | None = None
+
+    def next_wake(self) -> float | None:
+        """When time alone may end this wait, or None."""
+        wake = self.wake_at() if self.wake_at is not None else None
+        if self.deadline is None or wake is None:
+            return wake if self.deadline is None else self.deadline
+        return min(self.deadline, wake)
 
     def finish(self) -> None:
         if self.release is not None:

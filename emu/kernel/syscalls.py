@@ -20,7 +20,7 @@ SYSCALL_NAMES = {
     96: "gettimeofday", 97: "getrlimit", 98: "getrusage", 99: "sysinfo", 100: "times", 160: "setrlimit", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
     110: "getppid", 127: "rt_sigpending", 128: "rt_sigtimedwait", 130: "rt_sigsuspend", 131: "sigaltstack", 157: "prctl", 158: "arch_prctl", 186: "gettid", 202: "futex", 217: "getdents64", 213: "epoll_create", 218: "set_tid_address",
     228: "clock_gettime", 229: "clock_getres", 230: "clock_nanosleep", 201: "time", 200: "tkill", 203: "sched_setaffinity", 204: "sched_getaffinity", 309: "getcpu", 231: "exit_group", 232: "epoll_wait", 233: "epoll_ctl", 234: "tgkill", 257: "openat", 258: "mkdirat", 263: "unlinkat", 264: "renameat", 265: "linkat", 266: "symlinkat", 268: "fchmodat", 280: "utimensat", 316: "renameat2", 262: "newfstatat", 267: "readlinkat",
-    269: "faccessat", 273: "set_robust_list", 274: "get_robust_list", 281: "epoll_pwait", 284: "eventfd", 290: "eventfd2", 291: "epoll_create1", 292: "dup3",
+    269: "faccessat", 273: "set_robust_list", 274: "get_robust_list", 281: "epoll_pwait", 283: "timerfd_create", 286: "timerfd_settime", 287: "timerfd_gettime", 284: "eventfd", 290: "eventfd2", 291: "epoll_create1", 292: "dup3",
     270: "pselect6", 271: "ppoll", 293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq", 435: "clone3", 441: "epoll_pwait2",
 }
 
