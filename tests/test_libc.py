@@ -11,7 +11,7 @@ import pytest
 from tests.emu_runner import run_emu, run_native
 
 pytestmark = pytest.mark.usefixtures("guests")
-PROGRAMS = [("hello", ("one",)), ("fork_pipe", ()), ("segv", ()), ("signal_fpu", ()), ("altstack", ()), ("clocks", ()), ("alarm", ()), ("poll", ()), ("futex", ()), ("threads", ()), ("thread_edges", ()), ("sigwait", ()), ("prctl", ()), ("epoll", ()), ("rlimit", ()), ("rusage", ()), ("timerfd", ())]
+PROGRAMS = [("hello", ("one",)), ("fork_pipe", ()), ("segv", ()), ("signal_fpu", ()), ("altstack", ()), ("clocks", ()), ("alarm", ()), ("poll", ()), ("futex", ()), ("threads", ()), ("thread_edges", ()), ("sigwait", ()), ("prctl", ()), ("epoll", ()), ("rlimit", ()), ("rusage", ()), ("timerfd", ()), ("sockets", ())]
 
 
 @pytest.mark.parametrize("name,args", PROGRAMS, ids=[name for name, _ in PROGRAMS])

@@ -6,7 +6,7 @@ the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 for rax: a result, or a negative errno.
 """
 
-from . import clock, eventpoll, exec as exec_calls, fs, fsops, futex, mman, poll, proc_calls, signals
+from . import af_unix, clock, eventpoll, exec as exec_calls, fs, fsops, futex, mman, poll, proc_calls, signals
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
 SYSCALL_NAMES = {
@@ -15,7 +15,7 @@ SYSCALL_NAMES = {
     14: "rt_sigprocmask", 15: "rt_sigreturn", 16: "ioctl", 17: "pread64", 18: "pwrite64",
     19: "readv", 20: "writev", 21: "access", 22: "pipe", 23: "select", 24: "sched_yield", 34: "pause", 35: "nanosleep",
     36: "getitimer", 37: "alarm", 38: "setitimer",
-    25: "mremap", 28: "madvise", 32: "dup", 33: "dup2", 39: "getpid", 56: "clone", 57: "fork", 58: "vfork",
+    25: "mremap", 28: "madvise", 32: "dup", 33: "dup2", 39: "getpid", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 48: "shutdown", 51: "getsockname", 52: "getpeername", 53: "socketpair", 54: "setsockopt", 55: "getsockopt", 56: "clone", 57: "fork", 58: "vfork",
     59: "execve", 60: "exit", 61: "wait4", 62: "kill", 63: "uname", 72: "fcntl", 74: "fsync", 75: "fdatasync", 76: "truncate", 77: "ftruncate", 82: "rename", 83: "mkdir", 84: "rmdir", 86: "link", 87: "unlink", 88: "symlink", 90: "chmod", 91: "fchmod", 95: "umask", 79: "getcwd", 80: "chdir", 81: "fchdir", 89: "readlink",
     96: "gettimeofday", 97: "getrlimit", 98: "getrusage", 99: "sysinfo", 100: "times", 160: "setrlimit", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
     110: "getppid", 127: "rt_sigpending", 128: "rt_sigtimedwait", 130: "rt_sigsuspend", 131: "sigaltstack", 157: "prctl", 158: "arch_prctl", 186: "gettid", 202: "futex", 217: "getdents64", 213: "epoll_create", 218: "set_tid_address",
@@ -29,4 +29,4 @@ BASE_SYSCALLS = {}
 # The whole table, one explicit dict per subsystem (grep for a number to find its handler).
 SYSCALLS = {**BASE_SYSCALLS, **fs.SYSCALLS, **fsops.SYSCALLS, **mman.SYSCALLS, **proc_calls.SYSCALLS, **signals.SYSCALLS,
             **exec_calls.SYSCALLS, **clock.SYSCALLS,
-            **poll.SYSCALLS, **eventpoll.SYSCALLS, **futex.SYSCALLS}
+            **poll.SYSCALLS, **eventpoll.SYSCALLS, **af_unix.SYSCALLS, **futex.SYSCALLS}
