@@ -15,8 +15,9 @@ ends a sleep early with -EINTR and the time left, never restarted, as signal(7) 
 ITIMER_REAL (alarm and setitimer) is the process leader's `Process.real_timer`: when it expires the kernel
 sends SIGALRM (Kernel.fire_timers, between two slices of instructions or when the
 scheduler wakes up), and re-arms it if it has an interval. fork does not inherit it,
-execve keeps it. ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers) are -EINVAL: emu
-counts CPU time only when a task leaves the CPU, and nothing would fire them mid-slice.
+execve keeps it. ITIMER_VIRTUAL and ITIMER_PROF count the process's CPU time (below) and
+send SIGVTALRM and SIGPROF; they are looked at at the end of every slice of instructions
+(200,000), so they fire that much late at most.
 """
 
 import errno
@@ -202,7 +203,10 @@ def sys_pause(kernel, proc, *_):
     return Block(lambda: False, lambda: 0, what="pause", interrupted=lambda: -errno.EINTR)
 
 
-ITIMER_REAL = 0
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+SIGVTALRM, SIGPROF = 26, 27
+TICK_NS = 4_000_000                           # 1/HZ with HZ=250 (the coarse clocks' resolution)
+CPU_TIMER_SIGNALS = {ITIMER_VIRTUAL: SIGVTALRM, ITIMER_PROF: SIGPROF}
 ITIMERVAL = struct.Struct("<qqqq")          # it_interval {tv_sec, tv_usec}, it_value {tv_sec, tv_usec}
 US = 1_000_000
 
@@ -226,15 +230,37 @@ def sys_alarm(kernel, proc, seconds, *_):
     return (left + US // 2) // US if left else 0
 
 
+def timer_left(leader, which: int) -> tuple:
+    """(interval, value) of an itimer in microseconds; value 0: disarmed."""
+    if which == ITIMER_REAL:
+        return real_timer_left(leader)
+    if which not in leader.cpu_timers:
+        return 0, 0
+    expiry, interval = leader.cpu_timers[which]
+    return interval // 1000, max(1, (expiry - process_usage(leader).cpu_ns) // 1000)
+
+
+def arm_timer(leader, which: int, value_us: int, interval_us: int) -> None:
+    """ITIMER_REAL counts wall time; ITIMER_VIRTUAL and ITIMER_PROF the process's CPU time
+    (both the same here: emu has no user/system split), checked by Kernel.fire_timers at
+    the end of every slice of instructions."""
+    if which == ITIMER_REAL:
+        arm_real_timer(leader, value_us, interval_us)
+    elif value_us:                  # one tick more, as set_cpu_itimer adds TICK_NSEC (HZ=250)
+        leader.cpu_timers[which] = (process_usage(leader).cpu_ns + value_us * 1000 + TICK_NS, interval_us * 1000)
+    else:
+        leader.cpu_timers.pop(which, None)
+
+
 def sys_getitimer(kernel, proc, which, value_va, *_):
-    if which != ITIMER_REAL:
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         return -errno.EINVAL
-    interval, value = real_timer_left(proc.leader)
+    interval, value = timer_left(proc.leader, which)
     return put_user(kernel, proc, value_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US)))
 
 
 def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
-    if which != ITIMER_REAL:
+    if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
         return -errno.EINVAL
     try:
         new = ITIMERVAL.unpack(copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERVAL.size)) if new_va else None
@@ -242,11 +268,11 @@ def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
         return -errno.EFAULT
     if new is not None and any(not 0 <= usec < US for usec in (new[1], new[3])) or new and min(new[0], new[2]) < 0:
         return -errno.EINVAL
-    interval, value = real_timer_left(proc.leader)
+    interval, value = timer_left(proc.leader, which)
     if old_va and put_user(kernel, proc, old_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US))):
         return -errno.EFAULT
     if new is not None:
-        arm_real_timer(proc.leader, new[2] * US + new[3], new[0] * US + new[1])
+        arm_timer(proc.leader, which, new[2] * US + new[3], new[0] * US + new[1])
     return 0
 
 

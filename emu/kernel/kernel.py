@@ -27,7 +27,7 @@ from ..mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
 from ..physmem import OutOfMemory
 from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
-from . import futex, proc_calls
+from . import clock, futex, proc_calls
 from .devices import standard_devices
 from ..plugins import register_all
 from .exec import build_mm, build_stack
@@ -221,7 +221,7 @@ class Kernel:
         proc.pid = proc.tgid = leader.pid
         proc.leader, proc.threads, leader.threads = proc, [proc], []
         proc.ppid, proc.children, proc.exit_signal = leader.ppid, leader.children, leader.exit_signal
-        proc.real_timer, proc.rlimits = leader.real_timer, leader.rlimits
+        proc.real_timer, proc.rlimits, proc.cpu_timers = leader.real_timer, leader.rlimits, leader.cpu_timers
         proc.ended_usage, proc.children_usage = leader.ended_usage, leader.children_usage
         self.procs[proc.pid] = proc
         parent = self.procs.get(proc.ppid)
@@ -745,8 +745,9 @@ class Kernel:
         ready to run, or something happens at a time a later slice may reach (a sleep
         ends, a timer expires)."""
         if len(self.procs) == 1:
-            return self.current.real_timer is not None
-        return self.runnable_count() > 1 or self.next_wakeup() is not None
+            return self.current.real_timer is not None or bool(self.current.cpu_timers)
+        return self.runnable_count() > 1 or self.next_wakeup() is not None or \
+            any(p.cpu_timers for p in self.procs.values())
 
     def next_wakeup(self) -> float | None:
         """When the earliest timed wait (nanosleep) ends or timer (alarm) expires, or None."""
@@ -757,13 +758,23 @@ class Kernel:
 
     def fire_timers(self) -> None:
         """Send SIGALRM for every ITIMER_REAL that has expired (Linux's it_real_fn), and
-        re-arm the ones with an interval."""
+        SIGVTALRM or SIGPROF for a CPU-time itimer; re-arm the ones with an interval."""
         now = time.monotonic()
         for proc in list(self.procs.values()):
             if proc.real_timer is not None and proc.real_timer[0] <= now and proc.process_alive:
                 when, interval = proc.real_timer
                 proc.real_timer = (max(when + interval, now), interval) if interval else None
                 self.send_signal(proc, SigInfo(signal.SIGALRM, code=SI_KERNEL))
+            if proc.cpu_timers and proc.process_alive:       # ITIMER_VIRTUAL, ITIMER_PROF
+                spent = clock.process_usage(proc).cpu_ns
+                for which, (expiry, interval) in list(proc.cpu_timers.items()):
+                    if spent < expiry:
+                        continue
+                    if interval:
+                        proc.cpu_timers[which] = (expiry + interval * (1 + (spent - expiry) // interval), interval)
+                    else:
+                        del proc.cpu_timers[which]
+                    self.send_signal(proc, SigInfo(clock.CPU_TIMER_SIGNALS[which], code=SI_KERNEL))
 
     def idle(self, cpu) -> bool:
         """Nobody can run: wait for the earliest timed wait to end, as an idle CPU waits for

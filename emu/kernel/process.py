@@ -57,6 +57,8 @@ class Process:
     signals: object = None              # emu.kernel.signals.SignalState
     clear_child_tid: int = 0            # set_tid_address / CLONE_CHILD_CLEARTID: at exit, 0 is
                                         # written there and a futex waiter woken (pthread_join)
+    cpu_timers: dict = field(default_factory=dict)  # on a leader: ITIMER_VIRTUAL/PROF -> (expiry, interval)
+                                        # in ns of the process's CPU time
     real_timer: tuple | None = None     # ITIMER_REAL (alarm, setitimer), on a leader: (when, on
                                         # time.monotonic's clock; interval in seconds, 0 for one shot)
     comm: str = ""                      # the task's name (prctl PR_SET_NAME, /proc/self/comm): at

@@ -2,10 +2,13 @@
    wait4's rusage, times(), and the CPU-time clocks. The figures differ from the host's,
    so only what must hold of them is printed: time passes while a task runs and not
    while it waits, page faults and the peak rss grow with touched pages, a wait is a
-   voluntary switch, a reaped child's usage becomes the parent's children's. */
+   voluntary switch, a reaped child's usage becomes the parent's children's. And the
+   CPU-time interval timers: ITIMER_PROF and ITIMER_VIRTUAL fire as CPU time passes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +47,16 @@ static void touch(int pages)
 static const char *yes(int ok)
 {
     return ok ? "yes" : "no";
+}
+
+static volatile int profs, vtalrms;
+
+static void on_timer(int sig)
+{
+    if (sig == SIGPROF)
+        profs++;
+    else
+        vtalrms++;
 }
 
 static long thread_spent;
@@ -118,6 +131,30 @@ int main(void)
     clock_t now = times(&tms);
     printf("times(): ticks since boot > 0 %s, own CPU ticks > 0 %s, children's > 0 %s\n", yes(now > 0),
            yes(tms.tms_utime + tms.tms_stime > 0), yes(tms.tms_cutime + tms.tms_cstime > 0));
+    signal(SIGPROF, on_timer);
+    signal(SIGVTALRM, on_timer);
+    struct itimerval every10 = {{0, 10000}, {0, 10000}}, left;
+    long cpu_start = ns_of(CLOCK_PROCESS_CPUTIME_ID);
+    setitimer(ITIMER_PROF, &every10, NULL);
+    getitimer(ITIMER_PROF, &left);
+    printf("ITIMER_PROF armed: interval %ld us, value 10 ms and a 4 ms tick, give or take: %s\n",
+           (long)left.it_interval.tv_usec,
+           yes(left.it_value.tv_sec == 0 && left.it_value.tv_usec <= 14000 && left.it_value.tv_usec > 10000));
+    while (profs < 5)
+        for (int i = 0; i < 1000; i++)
+            sink += i;
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_PROF, &off, NULL);
+    printf("5 SIGPROFs every 10 ms of CPU time: after at least 40 ms of it %s\n",
+           yes(ns_of(CLOCK_PROCESS_CPUTIME_ID) - cpu_start >= 40000000));
+    struct itimerval once = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_VIRTUAL, &once, NULL);
+    while (!vtalrms)
+        for (int i = 0; i < 1000; i++)
+            sink += i;
+    getitimer(ITIMER_VIRTUAL, &left);
+    printf("a one-shot ITIMER_VIRTUAL: SIGVTALRM once, then disarmed %s\n",
+           yes(vtalrms == 1 && left.it_value.tv_sec == 0 && left.it_value.tv_usec == 0));
     errno = 0;
     long r = syscall(SYS_getrusage, 42, &mine);
     printf("getrusage(42): %ld %s\n", r, strerrorname_np(errno));
