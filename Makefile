@@ -45,6 +45,8 @@ guest/%.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 guest/libc/%.elf: guest/libc/%.c
 	$(CC) -static -O2 -Wall -o $@ $<
 
+$(filter guest/libc/edge_%,$(LIBC_ELF)): guest/libc/edges.h
+
 guest/%_pie.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 	$(CC) $(filter-out -static,$(GUEST_CFLAGS)) -fPIE -static-pie -nostdlib -Wl,--build-id=none -o $@ $(RUNTIME_SRC) $<
 

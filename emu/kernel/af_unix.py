@@ -20,6 +20,7 @@ import stat as st
 from collections import deque
 
 from .fs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
+                 POLLWRBAND,
                  OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, send_sigpipe, signed32, user_iovecs)
 from .mm import UserFault, copy_from_user, copy_to_user
 from .sched import Block
@@ -53,7 +54,9 @@ class UnixSocket(OpenFile):
         self.peer: "UnixSocket | None" = None
         self.shutdown = 0                      # sk_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN
         self.closed = False
-        self.changes = 0
+        self.error = 0                         # sk_err: ECONNRESET once, when the peer closed with data unread
+        self.in_changes = 0                    # wake-ups for readers: data came, shutdown, an error
+        self.out_changes = 0                   # wake-ups for writers: the peer read, or went
         self.sndbuf = self.rcvbuf = SOCK_BUF
 
     @property
@@ -65,7 +68,11 @@ class UnixSocket(OpenFile):
         peer = self.peer
         if peer is not None and self.kind != SOCK_DGRAM:
             peer.shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN       # unix_release_sock
-            peer.changes += 1
+            if self.queue:
+                peer.error = errno.ECONNRESET                  # it closed with data unread
+            peer.in_changes += 1
+        if peer is not None:
+            peer.out_changes += 1
         for _data, files in self.queue:        # files in flight that nobody received
             for file in files:
                 file.put()
@@ -76,10 +83,20 @@ class UnixSocket(OpenFile):
     def receive(self, count: int, flags: int):
         """(data, files, full length, truncated) of what a read takes now; 0 for EOF;
         WouldBlock, or -errno."""
+        if not self.messages and count == 0:     # takes no bytes, but the files of the first chunk
+            if not self.queue:
+                return b"", [], 0, False
+            chunk, files = self.queue[0]
+            if files and not flags & MSG_PEEK:
+                self.queue[0] = (chunk, [])
+            return b"", files, 0, False
         if not self.queue:
-            if self.shutdown & RCV_SHUTDOWN:
-                return 0
-            if self.peer is None or (self.messages and self.peer.closed and self.kind == SOCK_SEQPACKET):
+            if self.error:
+                error, self.error = self.error, 0
+                return -error
+            if self.shutdown & RCV_SHUTDOWN and self.kind != SOCK_DGRAM:
+                return 0                        # EOF (a datagram socket has none: it waits)
+            if self.kind == SOCK_SEQPACKET and (self.peer is None or self.peer.closed):
                 return 0
             return WouldBlock(lambda: bool(self.queue) or bool(self.shutdown & RCV_SHUTDOWN))
         if self.messages:
@@ -87,14 +104,12 @@ class UnixSocket(OpenFile):
             if not flags & MSG_PEEK:
                 self.queue.popleft()
                 self.queued -= len(data)
-            self.changes += 1
+                self.wake_writer()
             return data[:count], files, len(data), len(data) > count
         # A stream: bytes up to `count`, stopping where files ride along (they come with
         # the first byte of the send that carried them, as Linux's unix_stream_read_generic).
         out, files, taken = bytearray(), [], 0
         for chunk, chunk_files in self.queue:
-            if out and chunk_files:
-                break
             out += chunk[:count - len(out)]
             files += chunk_files
             if len(out) == count or chunk_files:   # files end a read (unix_stream_read_generic)
@@ -110,8 +125,13 @@ class UnixSocket(OpenFile):
                     self.queue[0] = (chunk[left:], [])
                     left = 0
             self.queued -= len(out)
-        self.changes += 1
+            self.wake_writer()
         return bytes(out), files, len(out), False
+
+    def wake_writer(self) -> None:
+        """Room in this queue: the peer, as a writer, may go on."""
+        if self.peer is not None:
+            self.peer.out_changes += 1
 
     def read(self, kernel, proc, count, sink):
         got = self.receive(count, 0)
@@ -128,13 +148,20 @@ class UnixSocket(OpenFile):
     def send(self, kernel, proc, data: bytes, files: list, flags: int):
         """How many bytes went (a message all or nothing), WouldBlock, or -errno."""
         peer = self.peer
-        if self.shutdown & SEND_SHUTDOWN or (peer is not None and peer.closed and not self.messages) or \
-                (peer is not None and peer.shutdown & RCV_SHUTDOWN and self.kind != SOCK_DGRAM):
-            if not flags & MSG_NOSIGNAL:
+        if self.kind == SOCK_DGRAM:
+            if peer is None:
+                return -errno.ENOTCONN          # (after ECONNREFUSED, no peer is left)
+            if peer.closed:
+                self.peer = None                # unix_dgram_sendmsg forgets the dead peer
+                return -errno.ECONNREFUSED
+            if self.shutdown & SEND_SHUTDOWN or peer.shutdown & RCV_SHUTDOWN:
+                return -errno.EPIPE
+        if self.shutdown & SEND_SHUTDOWN or peer is None or peer.closed or peer.shutdown & RCV_SHUTDOWN:
+            if not flags & MSG_NOSIGNAL and self.kind == SOCK_STREAM:   # (only streams raise SIGPIPE)
                 send_sigpipe(kernel, proc)
             return -errno.EPIPE
-        if peer is None or peer.closed:
-            return -errno.ECONNREFUSED if self.kind == SOCK_DGRAM else -errno.EPIPE
+        if not data and not self.messages:
+            return 0                            # a stream sends nothing for nothing
         if self.messages:
             if len(data) > self.sndbuf - 32:
                 return -errno.EMSGSIZE
@@ -142,7 +169,7 @@ class UnixSocket(OpenFile):
                 return WouldBlock(lambda: peer.closed or peer.queued + len(data) <= peer.rcvbuf or not peer.queue)
             peer.queue.append((bytes(data), [file.get() for file in files]))
             peer.queued += len(data)
-            peer.changes += 1
+            peer.in_changes += 1
             return len(data)
         room = peer.rcvbuf - peer.queued
         if room <= 0:
@@ -150,7 +177,7 @@ class UnixSocket(OpenFile):
         part = bytes(data[:room])
         peer.queue.append((part, [file.get() for file in files]))
         peer.queued += len(part)
-        peer.changes += 1
+        peer.in_changes += 1
         return len(part)
 
     def write(self, kernel, proc, data):
@@ -159,7 +186,9 @@ class UnixSocket(OpenFile):
     # -- the rest -----------------------------------------------------------------------------
 
     def poll(self):
-        mask = 0
+        """unix_poll: readable, shut down, hung up; writable while the peer's queue has
+        room (even after a shutdown or the peer's close: the write then fails)."""
+        mask = POLLERR if self.error else 0
         if self.queue:
             mask |= POLLIN | POLLRDNORM
         if self.shutdown & RCV_SHUTDOWN:
@@ -167,14 +196,14 @@ class UnixSocket(OpenFile):
         if self.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN:
             mask |= POLLHUP
         peer = self.peer
-        if peer is not None and not peer.closed and peer.queued < peer.rcvbuf and not self.shutdown & SEND_SHUTDOWN:
-            mask |= POLLOUT | POLLWRNORM
-        elif peer is not None and peer.closed and self.kind == SOCK_DGRAM:
-            mask |= POLLOUT | POLLWRNORM | POLLERR
+        if peer is None or peer.closed or peer.queued < peer.rcvbuf:
+            mask |= POLLOUT | POLLWRNORM | POLLWRBAND
         return mask
 
-    def poll_generation(self):
-        return self.changes + (self.peer.changes if self.peer is not None else 0)
+    def poll_generation(self, events: int = ~0):
+        """The wake-ups that concern `events` (Linux filters them by key)."""
+        return (self.in_changes if events & (POLLIN | POLLRDNORM) else 0) + \
+            (self.out_changes if events & (POLLOUT | POLLWRNORM) else 0)
 
     def stat(self):
         return Stat(st.S_IFSOCK | 0o777, dev=SOCKFS_DEV, ino=self.ino)
@@ -216,13 +245,14 @@ def socket_of(proc, fd: int):
     return file if isinstance(file, UnixSocket) else -errno.ENOTSOCK
 
 
-def waiting(result, proc_flags: int, flags: int, again):
-    """A WouldBlock becomes -EAGAIN (non-blocking) or a Block that tries `again()`."""
+def waiting(result, sock, flags: int, again):
+    """A WouldBlock becomes -EAGAIN (non-blocking) or a Block that tries `again()`, holding
+    a reference to the socket meanwhile (another thread's close() does not end it)."""
     if not isinstance(result, WouldBlock):
         return result
-    if proc_flags & O_NONBLOCK or flags & MSG_DONTWAIT:
+    if sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT:
         return -errno.EAGAIN
-    return Block(result.ready, again, what="socket")
+    return Block(result.ready, again, what="socket", release=sock.get().put)
 
 
 def do_send(kernel, proc, sock, data: bytes, files: list, flags: int, done: int = 0):
@@ -232,7 +262,7 @@ def do_send(kernel, proc, sock, data: bytes, files: list, flags: int, done: int 
         if isinstance(result, WouldBlock):
             if done and (sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT):
                 return done
-            return waiting(result, sock.flags, flags, lambda: do_send(kernel, proc, sock, data, files, flags, done))
+            return waiting(result, sock, flags, lambda: do_send(kernel, proc, sock, data, files, flags, done))
         if result < 0:
             return done or result
         done += result
@@ -261,17 +291,14 @@ def sys_recvfrom(kernel, proc, fd, buf, length, flags, addr_va, addrlen_va, *_):
     def attempt():
         got = sock.receive(length, flags)
         if not isinstance(got, tuple):
-            return waiting(got, sock.flags, flags, attempt)
+            return waiting(got, sock, flags, attempt)
         data, files, full, _ = got
         for file in files if not flags & MSG_PEEK else ():    # recvfrom takes no files: dropped
             file.put()
         try:
             copy_to_user(proc.mm, kernel.mmu, buf, data)
-            if addr_va and addrlen_va:         # an unnamed peer: just the family, for messages
-                size = 2 if sock.messages else 0
-                if size:
-                    copy_to_user(proc.mm, kernel.mmu, addr_va, struct.pack("<H", AF_UNIX))
-                copy_to_user(proc.mm, kernel.mmu, addrlen_va, struct.pack("<I", size))
+            if addr_va and addrlen_va:         # an unnamed peer has no address: length 0
+                copy_to_user(proc.mm, kernel.mmu, addrlen_va, struct.pack("<I", 0))
         except UserFault:
             return -errno.EFAULT
         return full if flags & MSG_TRUNC and sock.messages else len(data)
@@ -333,7 +360,7 @@ def sys_recvmsg(kernel, proc, fd, msg_va, flags, *_):
     def attempt():
         got = sock.receive(sum(size for _, size in vectors), flags)
         if not isinstance(got, tuple):
-            return waiting(got, sock.flags, flags, attempt)
+            return waiting(got, sock, flags, attempt)
         data, files, full, truncated = got
         msg_flags = MSG_TRUNC if truncated else 0
         try:
@@ -359,11 +386,9 @@ def sys_recvmsg(kernel, proc, fd, msg_va, flags, *_):
                 length = CMSGHDR.size + 4 * len(passed)
                 copy_to_user(proc.mm, kernel.mmu, control, CMSGHDR.pack(length, SOL_SOCKET, SCM_RIGHTS) +
                              struct.pack(f"<{len(passed)}i", *passed))
-                used = (length + 7) & ~7
+                used = min((length + 7) & ~7, controllen)      # scm_detach_fds: CMSG_SPACE, or what fits
             fields = MSGHDR.unpack(copy_from_user(proc.mm, kernel.mmu, msg_va, MSGHDR.size))
-            name_size = 2 if name and sock.messages else 0
-            if name_size:
-                copy_to_user(proc.mm, kernel.mmu, name, struct.pack("<H", AF_UNIX))
+            name_size = 0 if name else fields[1]          # unnamed peer: 0; no msg_name: left as it was
             copy_to_user(proc.mm, kernel.mmu, msg_va, MSGHDR.pack(fields[0], name_size, fields[2], fields[3],
                                                                   fields[4], used, msg_flags))
         except UserFault:
@@ -382,11 +407,11 @@ def sys_shutdown(kernel, proc, fd, how, *_):
         return -errno.EINVAL
     mode = (how + 1) & (RCV_SHUTDOWN | SEND_SHUTDOWN)     # SHUT_RD 1, SHUT_WR 2, SHUT_RDWR 3
     sock.shutdown |= mode
-    sock.changes += 1
+    sock.in_changes += 1
     peer = sock.peer
     if peer is not None and sock.kind != SOCK_DGRAM:
         peer.shutdown |= (RCV_SHUTDOWN if mode & SEND_SHUTDOWN else 0) | (SEND_SHUTDOWN if mode & RCV_SHUTDOWN else 0)
-        peer.changes += 1
+        peer.in_changes += 1
     return 0
 
 
@@ -396,7 +421,8 @@ def sys_getsockopt(kernel, proc, fd, level, name, value_va, length_va, *_):
         return sock
     if signed32(level) != SOL_SOCKET:
         return -errno.ENOPROTOOPT
-    values = {SO_TYPE: sock.kind, SO_ERROR: 0, SO_SNDBUF: sock.sndbuf, SO_RCVBUF: sock.rcvbuf, SO_ACCEPTCONN: 0,
+    error, sock.error = (sock.error, 0) if signed32(name) == SO_ERROR else (sock.error, sock.error)
+    values = {SO_TYPE: sock.kind, SO_ERROR: error, SO_SNDBUF: sock.sndbuf, SO_RCVBUF: sock.rcvbuf, SO_ACCEPTCONN: 0,
               SO_PROTOCOL: 0, SO_DOMAIN: AF_UNIX}
     name = signed32(name)
     if name not in values:

@@ -5,8 +5,8 @@ asked for and the caller's 64-bit data. epoll_wait asks each file's `poll()` (as
 poll(2) does), so readiness is level-triggered by nature; the other modes are built on
 it:
 - EPOLLET reports a file only when something happened to it since the last report: a
-  file's `poll_generation()` counts its changes (a pipe counts every read, write and
-  close), as each of those is a wake-up on Linux;
+  file's `poll_generation(events)` counts the wake-ups that concern those events (data
+  written wakes readers, room made wakes writers), as Linux's wake-up keys filter them;
 - EPOLLONESHOT disables the entry after one report, until EPOLL_CTL_MOD arms it again;
 - a level-triggered entry that was reported goes to the end of the list, as Linux
   re-queues it, so one busy file does not starve the others when maxevents is small.
@@ -32,6 +32,7 @@ from .fs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOU
 from .clock import CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCKS, NS, TIMESPEC, user_timespec
 from .mm import UserFault, copy_from_user
 from .poll import user_sigmask, wait
+from .sched import Block
 
 EPOLL_EVENT = struct.Struct("<IQ")          # struct epoll_event is packed on x86-64: 12 bytes
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
@@ -47,6 +48,18 @@ EVENTFD_MAX = (1 << 64) - 2
 ANON_INODE_DEV = 0x0E                       # anon_inodefs
 
 
+class AnonFile(OpenFile):
+    """What epoll, eventfd and timerfd files share: an anonymous inode, and an lseek
+    that does nothing (noop_llseek: the position, 0)."""
+    pollable = True
+
+    def lseek(self, offset, whence):
+        return self.offset
+
+    def stat(self):
+        return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
+
+
 @dataclass(eq=False)
 class Interest:
     fd: int
@@ -55,12 +68,10 @@ class Interest:
     data: int
     seen: int = -1            # EPOLLET: the file's poll_generation() at the last report
     armed: bool = True        # EPOLLONESHOT: false once reported
-    requeued: int | None = None   # level-triggered and reported: its place on the ready list
+    requeued: int | None = None   # its place on the ready list (None: not on it)
 
 
-class EpollFile(OpenFile):
-    pollable = True
-
+class EpollFile(AnonFile):
     def __init__(self, flags: int):
         super().__init__(O_RDWR | flags, "anon_inode:[eventpoll]")
         self.interest: dict = {}            # (fd, id(file)) -> Interest, oldest first
@@ -82,28 +93,30 @@ class EpollFile(OpenFile):
         if not entry.armed:
             return 0
         events = entry.file.poll() & (entry.events | ALWAYS)
-        if events and entry.events & EPOLLET and entry.file.poll_generation() == entry.seen:
+        if events and entry.events & EPOLLET and entry.file.poll_generation(entry.events) == entry.seen:
             return 0                         # nothing happened since the last report
         return events
 
     def harvest(self, limit: int) -> list:
-        """Up to `limit` (events, data) pairs, updating the entries as a report does. The
-        order is the ready list's: entries put back on it by an earlier report first (a
-        level-triggered entry goes back at its tail), then the ones an event made ready,
-        in the order they were added (an approximation: emu sees no event's moment)."""
-        entries = self.live()
-        order = sorted(range(len(entries)),
-                       key=lambda i: (0, entries[i].requeued) if entries[i].requeued is not None else (1, i))
-        found = []
-        for entry in (entries[i] for i in order):
-            if len(found) == limit:
-                break
+        """Up to `limit` (events, data) pairs, updating the entries as a report does, in
+        the ready list's order: an entry joins the list's tail when it is first seen ready
+        (emu sees no event's moment: those found at one look join in the order they were
+        added), leaves it when it is not ready, and a reported level-triggered entry goes
+        back to the tail, after the ready ones not reported yet (ep_send_events)."""
+        ready = []
+        for entry in self.live():
             events = self.ready(entry)
             if not events:
                 entry.requeued = None                # off the ready list
                 continue
+            if entry.requeued is None:
+                self.reports += 1
+                entry.requeued = self.reports
+            ready.append((entry.requeued, events, entry))
+        found = []
+        for _, events, entry in sorted(ready, key=lambda item: item[0])[:limit]:
             found.append((events, entry.data))
-            entry.seen = entry.file.poll_generation()
+            entry.seen = entry.file.poll_generation(entry.events)
             self.reports += 1
             entry.requeued = None
             if entry.events & EPOLLONESHOT:
@@ -116,8 +129,8 @@ class EpollFile(OpenFile):
         """An epoll fd is readable when one of its entries is ready (nested epoll)."""
         return POLLIN | POLLRDNORM if any(self.ready(entry) for entry in self.live()) else 0
 
-    def poll_generation(self):
-        return sum(entry.file.poll_generation() for entry in self.live())
+    def poll_generation(self, events=~0):
+        return sum(entry.file.poll_generation(entry.events) for entry in self.live())
 
     def watched_files(self) -> list:
         """Every file this epoll watches, through nested ones too."""
@@ -143,18 +156,13 @@ class EpollFile(OpenFile):
     def depth(self) -> int:
         return max((entry.file.depth() + 1 for entry in self.live() if isinstance(entry.file, EpollFile)), default=0)
 
-    def stat(self):
-        return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
 
-
-class EventFile(OpenFile):
-    pollable = True
-
+class EventFile(AnonFile):
     def __init__(self, value: int, flags: int, semaphore: bool):
         super().__init__(O_RDWR | flags, "anon_inode:[eventfd]")
         self.value = value
         self.semaphore = semaphore
-        self.changes = 0
+        self.in_changes = self.out_changes = 0      # writes wake readers, reads wake writers
         self.ino = next_ino()
 
     def read(self, kernel, proc, count, sink):
@@ -165,7 +173,7 @@ class EventFile(OpenFile):
         taken = 1 if self.semaphore else self.value
         sink(struct.pack("<Q", taken))
         self.value -= taken
-        self.changes += 1
+        self.out_changes += 1
         return 8
 
     def write(self, kernel, proc, data):
@@ -177,19 +185,16 @@ class EventFile(OpenFile):
         if self.value + added > EVENTFD_MAX:
             return WouldBlock(lambda: self.value + added <= EVENTFD_MAX)
         self.value += added
-        self.changes += 1
+        self.in_changes += 1
         return 8
 
     def poll(self):
         return ((POLLIN | POLLRDNORM if self.value else 0) |
                 (POLLOUT | POLLWRNORM if self.value < EVENTFD_MAX else 0))
 
-    def poll_generation(self):
-        return self.changes
-
-    def stat(self):
-        return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
-
+    def poll_generation(self, events=~0):
+        return (self.in_changes if events & (POLLIN | POLLRDNORM) else 0) + \
+            (self.out_changes if events & (POLLOUT | POLLWRNORM) else 0)
 
 TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
 TFD_CLOEXEC, TFD_NONBLOCK = O_CLOEXEC, O_NONBLOCK
@@ -201,9 +206,7 @@ TIMERFD_CLOCKS = {CLOCK_REALTIME: CLOCK_REALTIME, CLOCK_MONOTONIC: CLOCK_MONOTON
 ITIMERSPEC = struct.Struct("<qqqq")         # it_interval, it_value: two timespecs
 
 
-class TimerFile(OpenFile):
-    pollable = True
-
+class TimerFile(AnonFile):
     def __init__(self, clock: int, flags: int):
         super().__init__(O_RDWR | flags, "anon_inode:[timerfd]")
         self.clock = clock
@@ -245,11 +248,12 @@ class TimerFile(OpenFile):
         self.update()
         return POLLIN | POLLRDNORM if self.ticks else 0
 
-    def poll_generation(self):
+    def poll_generation(self, events=~0):
         self.update()
-        return self.changes
+        return self.changes                 # (only expiries and re-arms: readers' wake-ups)
 
     def wake_time(self):
+        self.update()                       # (an expired one moves on, or is disarmed)
         if self.next_ns is None:
             return None
         return time.monotonic() + max(0, self.next_ns - self.now()) / NS
@@ -267,9 +271,6 @@ class TimerFile(OpenFile):
         """(interval, time to the next expiry) in ns; 0 for a disarmed timer."""
         self.update()
         return self.interval_ns, 0 if self.next_ns is None else max(1, self.next_ns - self.now())
-
-    def stat(self):
-        return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
 
 
 # ---- system calls -------------------------------------------------------------------------
@@ -356,7 +357,10 @@ def do_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout, sigmask):
             return -errno.EFAULT
         return len(found)
 
-    return wait(check, timeout, "epoll_wait", proc, sigmask, lambda: epoll.watched_files())
+    result = wait(check, timeout, "epoll_wait", proc, sigmask, lambda: epoll.watched_files())
+    if isinstance(result, Block):                # the wait holds the epoll file (a close meanwhile
+        result.release = epoll.get().put         # by another thread does not end it)
+    return result
 
 
 def sys_epoll_wait(kernel, proc, epfd, events_va, maxevents, timeout_ms, *_):
@@ -414,11 +418,11 @@ def sys_timerfd_settime(kernel, proc, fd, flags, new_va, old_va, *_):
             copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERSPEC.size))
     except UserFault:
         return -errno.EFAULT
+    if min(interval_s, value_s) < 0 or not (0 <= interval_ns < NS and 0 <= value_ns < NS):
+        return -errno.EINVAL                # (checked before the fd, as timerfd_settime does)
     file = timer_file(proc, fd)
     if isinstance(file, int):
         return file
-    if min(interval_s, value_s) < 0 or not (0 <= interval_ns < NS and 0 <= value_ns < NS):
-        return -errno.EINVAL
     old = file.settime(bool(flags & TFD_TIMER_ABSTIME), interval_s * NS + interval_ns, value_s * NS + value_ns)
     if old_va and put_user(kernel, proc, old_va, pack_itimerspec(*old)):
         return -errno.EFAULT

@@ -78,7 +78,7 @@ PIPE_BUF = 4096                  # writes up to this size are atomic (pipe(7))
 DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
 # poll(2) event bits (include/uapi/asm-generic/poll.h).
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
-POLLRDNORM, POLLWRNORM = 0x40, 0x100
+POLLRDNORM, POLLWRNORM, POLLWRBAND = 0x40, 0x100, 0x200
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 PIPE_CAPACITY = 65536            # 16 pages, Linux's default pipe size
 
@@ -205,9 +205,10 @@ class OpenFile:
         never waits (Linux's files without a poll op) is always ready (DEFAULT_POLLMASK)."""
         return DEFAULT_POLLMASK
 
-    def poll_generation(self) -> int:
-        """A count of the changes that would wake a poller (EPOLLET reports a file again
-        only after one)."""
+    def poll_generation(self, events: int = ~0) -> int:
+        """A count of the wake-ups that concern `events` (EPOLLET reports a file again only
+        after one: data coming in wakes readers, room made wakes writers, as Linux's
+        wake-up keys say)."""
         return 0
 
     def wake_time(self) -> float | None:
@@ -359,7 +360,8 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.ino = next_ino()
-        self.changes = 0          # reads, writes and closes: each would wake a poller
+        self.in_changes = 0       # writes and the last writer's close: wake-ups for readers
+        self.out_changes = 0      # reads and the last reader's close: wake-ups for writers
 
     def free(self) -> int:
         return PIPE_CAPACITY - len(self.buffer)
@@ -372,8 +374,9 @@ class PipeEnd(OpenFile):
     """What both ends of a pipe have in common: the Pipe, its ioctl (FIONREAD) and stat."""
     pollable = True
 
-    def poll_generation(self):
-        return self.pipe.changes
+    def poll_generation(self, events=~0):
+        return (self.pipe.in_changes if events & (POLLIN | POLLRDNORM) else 0) + \
+            (self.pipe.out_changes if events & (POLLOUT | POLLWRNORM) else 0)
 
     def __init__(self, pipe: Pipe, flags: int):
         super().__init__(flags, f"pipe:[{pipe.ino}]")
@@ -395,7 +398,7 @@ class PipeReader(PipeEnd):
 
     def release(self):
         self.pipe.readers -= 1
-        self.pipe.changes += 1
+        self.pipe.out_changes += 1
 
     def read(self, kernel, proc, count, sink):
         """pipe_read: what is there, EOF (0) with no writers, else wait."""
@@ -403,10 +406,12 @@ class PipeReader(PipeEnd):
         if count == 0:
             return 0
         if pipe.buffer:
+            was_full = pipe.free() < PIPE_BUF
             data = bytes(pipe.buffer[:count])
             sink(data)
             del pipe.buffer[:len(data)]
-            pipe.changes += 1
+            if was_full:                          # pipe_read wakes writers only then
+                pipe.out_changes += 1
             return len(data)
         if pipe.writers == 0:
             return 0
@@ -424,7 +429,7 @@ class PipeWriter(PipeEnd):
 
     def release(self):
         self.pipe.writers -= 1
-        self.pipe.changes += 1
+        self.pipe.in_changes += 1
 
     def write(self, kernel, proc, data):
         """pipe_write: no readers is EPIPE and SIGPIPE; up to PIPE_BUF bytes go in at once or wait."""
@@ -437,7 +442,7 @@ class PipeWriter(PipeEnd):
             return WouldBlock(lambda: pipe.readers == 0 or pipe.free() >= needed)
         taken = min(len(data), pipe.free())
         pipe.buffer += data[:taken]
-        pipe.changes += 1
+        pipe.in_changes += 1
         return taken
 
     def poll(self):
