@@ -11,6 +11,8 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -366,3 +368,25 @@ def test_a_read_only_root_refuses_every_change(tmp_path):
     lines = [line.split() for line in result.stdout.splitlines()]
     assert [line[-1] for line in lines] == ["EROFS"] * 5 + ["EPERM", "EEXIST"]   # emu's own files: EPERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
+
+
+@pytest.mark.parametrize("program", ["edge_fs_slashes", "edge_fs_calls"])
+def test_file_tree_corner_cases_match_native(tmp_path, program):
+    """Trailing slashes, /, dangling symlinks, AT_EMPTY_PATH ... (guest/libc/edge_fs_*.c)."""
+    (tmp_path / "native").mkdir()
+    (tmp_path / "emu").mkdir()
+    native = subprocess.run([REPO / f"guest/libc/{program}.elf", tmp_path / "native"], capture_output=True, text=True)
+    emulated = run_emu("run", "--root", tmp_path / "emu", "--root-writable", f"guest/libc/{program}.elf", "/")
+    assert emulated.returncode == native.returncode == 0
+    assert emulated.stdout == native.stdout
+
+
+@pytest.mark.parametrize("args", [(), ("poll",)])
+def test_epoll_and_poll_on_stdin_wait_for_late_input(args):
+    """A wait on the host's stdin with no timeout is no deadlock: the input comes 0.5 s later."""
+    emu = subprocess.Popen([sys.executable, "-m", "emu", "run", "--timeout", "20", "guest/libc/edge_stdin_wait.elf", *args],
+                           cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    out, err = emu.communicate("hi\n", timeout=30)
+    assert emu.returncode == 0, err
+    assert out.splitlines()[-1].split()[:2] == ["read", "3"]

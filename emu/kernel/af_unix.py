@@ -58,6 +58,7 @@ class UnixSocket(OpenFile):
         self.in_changes = 0                    # wake-ups for readers: data came, shutdown, an error
         self.out_changes = 0                   # wake-ups for writers: the peer read, or went
         self.sndbuf = self.rcvbuf = SOCK_BUF
+        self.mode = 0o777
 
     @property
     def messages(self) -> bool:
@@ -206,7 +207,11 @@ class UnixSocket(OpenFile):
             (self.out_changes if events & (POLLOUT | POLLWRNORM) else 0)
 
     def stat(self):
-        return Stat(st.S_IFSOCK | 0o777, dev=SOCKFS_DEV, ino=self.ino)
+        return Stat(st.S_IFSOCK | self.mode, dev=SOCKFS_DEV, ino=self.ino)
+
+    def chmod(self, mode):
+        self.mode = mode
+        return 0
 
 
 # ---- system calls ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import select
 import signal
 import stat as st
 import struct
+import time
 from dataclasses import dataclass
 
 from .mm import UserFault, copy_from_user, copy_to_user, read_user_string
@@ -222,6 +223,10 @@ class OpenFile:
     def readlink(self):
         return None
 
+    def chmod(self, mode: int) -> int:
+        """fchmod of a file that is not a host file: -EPERM unless it keeps a mode."""
+        return -errno.EPERM
+
 
 class SeekableFile(OpenFile):
     """A file with positions: reads and writes go through `pread`/`pwrite` at the offset."""
@@ -272,6 +277,10 @@ class HostStdin(OpenFile):
 
     def __init__(self):
         super().__init__(O_RDONLY, "pipe:[stdin]")
+
+    def wake_time(self):
+        """Input may come at any time: a waiting poll or epoll looks again every 10 ms."""
+        return time.monotonic() + 0.01
 
     def poll(self):
         try:
@@ -360,6 +369,7 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.ino = next_ino()
+        self.mode = 0o600
         self.in_changes = 0       # writes and the last writer's close: wake-ups for readers
         self.out_changes = 0      # reads and the last reader's close: wake-ups for writers
 
@@ -367,7 +377,7 @@ class Pipe:
         return PIPE_CAPACITY - len(self.buffer)
 
     def stat(self) -> Stat:
-        return Stat(st.S_IFIFO | 0o600, dev=PIPEFS_DEV, ino=self.ino)
+        return Stat(st.S_IFIFO | self.mode, dev=PIPEFS_DEV, ino=self.ino)
 
 
 class PipeEnd(OpenFile):
@@ -389,6 +399,10 @@ class PipeEnd(OpenFile):
 
     def stat(self):
         return self.pipe.stat()
+
+    def chmod(self, mode):
+        self.pipe.mode = mode
+        return 0
 
 
 class PipeReader(PipeEnd):
@@ -742,6 +756,11 @@ def resolve_at(kernel, proc, dirfd: int, path_va: int, *, follow: bool = True, e
     path = user_path(kernel, proc, path_va, empty_ok=empty_ok)
     if isinstance(path, int):
         return path
+    return resolve_path(kernel, proc, dirfd, path, follow=follow)
+
+
+def resolve_path(kernel, proc, dirfd: int, path: str, *, follow: bool = True):
+    """resolve_at for a path already read from user memory."""
     dirfile = None
     if dirfd != AT_FDCWD and not path.startswith("/"):
         dirfile = fd_file(proc, dirfd)

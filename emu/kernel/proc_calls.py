@@ -456,8 +456,9 @@ def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
     resource = as_int(resource)
     if not 0 <= resource < RLIM_NLIMITS:
         return -errno.EINVAL
-    target = sched_task(kernel, proc, pid)
-    if target is None:
+    pid = as_int(pid)
+    target = proc if pid == 0 else kernel.procs.get(pid) if pid > 0 else None
+    if target is None or not target.process_alive:   # (a leader that exited first still names its process)
         return -errno.ESRCH
     limits = target.leader.rlimits
     try:
@@ -472,8 +473,9 @@ def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
         return -errno.EFAULT
     if new is not None:
         limits[resource] = list(new)
-        if resource == RLIMIT_NOFILE and target.files is not None:
-            target.files.nofile = min(new[0], NR_OPEN)
+        if resource == RLIMIT_NOFILE:
+            for task in target.leader.threads:      # (their fd tables: one, unless CLONE_FILES was not given)
+                task.files.nofile = min(new[0], NR_OPEN)
     return 0
 
 
