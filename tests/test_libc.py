@@ -13,7 +13,7 @@ from tests.emu_runner import run_emu, run_native
 pytestmark = pytest.mark.usefixtures("guests")
 PROGRAMS = [("hello", ("one",)), ("fork_pipe", ()), ("segv", ()), ("signal_fpu", ()), ("altstack", ()), ("clocks", ()), ("alarm", ()), ("poll", ()), ("futex", ()), ("threads", ()), ("thread_edges", ()), ("sigwait", ()), ("prctl", ()), ("epoll", ()), ("rlimit", ()), ("rusage", ()), ("timerfd", ()), ("sockets", ())]
 PROGRAMS += [(f"edge_{name}", ()) for name in ("sock_shutdown", "sock_fds", "sock_dgram", "sock_sigpipe", "epoll_et", "epoll",
-                                                 "close_while_blocked", "timerfd")]
+                                                 "close_while_blocked", "timerfd", "sock_options")]
 
 
 @pytest.mark.parametrize("name,args", PROGRAMS, ids=[name for name, _ in PROGRAMS])

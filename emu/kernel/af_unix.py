@@ -15,7 +15,9 @@ listen and accept are not here (no named sockets, no network).
 """
 
 import errno
+import os
 import struct
+import time
 import stat as st
 from collections import deque
 
@@ -32,8 +34,12 @@ RCV_SHUTDOWN, SEND_SHUTDOWN = 1, 2
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC = 0x2, 0x20, 0x40, 0x4000, 0x4000_0000
 POLLRDHUP = 0x2000
-SOL_SOCKET, SCM_RIGHTS = 1, 1
+SOL_SOCKET, SCM_RIGHTS, SCM_CREDENTIALS = 1, 1, 2
 SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN = 3, 4, 7, 8, 30, 38, 39
+SO_REUSEADDR, SO_KEEPALIVE, SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO = 2, 9, 16, 17, 20, 21
+FLAG_OPTIONS = (SO_REUSEADDR, SO_KEEPALIVE, SO_PASSCRED)     # kept and read back; nothing more
+FIONREAD = 0x541B
+TIMEVAL = struct.Struct("<qq")
 SOCK_BUF = 212992                              # net.core.wmem_default / rmem_default
 SOCKFS_DEV = 0x08
 MSGHDR = struct.Struct("<QI4xQQQQi4x")        # name, namelen, iov, iovlen, control, controllen, flags
@@ -59,6 +65,9 @@ class UnixSocket(OpenFile):
         self.out_changes = 0                   # wake-ups for writers: the peer read, or went
         self.sndbuf = self.rcvbuf = SOCK_BUF
         self.mode = 0o777
+        self.flag_options = dict.fromkeys(FLAG_OPTIONS, 0)
+        self.timeouts = {SO_RCVTIMEO: 0.0, SO_SNDTIMEO: 0.0}    # seconds; 0: wait for ever
+        self.peer_cred = (0, 0, 0)             # SO_PEERCRED: pid, uid, gid of whoever made the pair
 
     @property
     def messages(self) -> bool:
@@ -213,6 +222,13 @@ class UnixSocket(OpenFile):
         self.mode = mode
         return 0
 
+    def ioctl(self, kernel, proc, request, arg):
+        """FIONREAD (SIOCINQ): a stream's queued bytes, or the next message's size."""
+        if request != FIONREAD:
+            return -errno.ENOTTY
+        waiting = len(self.queue[0][0]) if self.messages and self.queue else self.queued
+        return put_user(kernel, proc, arg, struct.pack("<i", waiting))
+
 
 # ---- system calls ---------------------------------------------------------------------------
 
@@ -228,6 +244,7 @@ def sys_socketpair(kernel, proc, domain, kind, protocol, sv_va, *_):
         return -errno.EPROTONOSUPPORT
     ends = UnixSocket(kind, flags & SOCK_NONBLOCK), UnixSocket(kind, flags & SOCK_NONBLOCK)
     ends[0].peer, ends[1].peer = ends[1], ends[0]
+    ends[0].peer_cred = ends[1].peer_cred = (proc.tgid, 0, 0)
     fds = []
     for end in ends:
         fd = proc.files.install(end, cloexec=bool(flags & SOCK_CLOEXEC))
@@ -250,14 +267,23 @@ def socket_of(proc, fd: int):
     return file if isinstance(file, UnixSocket) else -errno.ENOTSOCK
 
 
-def waiting(result, sock, flags: int, again):
+def waiting(result, sock, flags: int, again, timeout_option: int = SO_RCVTIMEO):
     """A WouldBlock becomes -EAGAIN (non-blocking) or a Block that tries `again()`, holding
-    a reference to the socket meanwhile (another thread's close() does not end it)."""
+    a reference to the socket meanwhile (another thread's close() does not end it). With
+    SO_RCVTIMEO or SO_SNDTIMEO set, the wait ends with -EAGAIN when that runs out."""
     if not isinstance(result, WouldBlock):
         return result
     if sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT:
         return -errno.EAGAIN
-    return Block(result.ready, again, what="socket", release=sock.get().put)
+    timeout = sock.timeouts[timeout_option]
+    deadline = time.monotonic() + timeout if timeout else None
+    expired = lambda: deadline is not None and time.monotonic() >= deadline
+
+    def complete():
+        return -errno.EAGAIN if expired() and not result.ready() else again()
+
+    return Block(lambda: result.ready() or expired(), complete, what="socket", release=sock.get().put,
+                 deadline=deadline)
 
 
 def do_send(kernel, proc, sock, data: bytes, files: list, flags: int, done: int = 0):
@@ -267,7 +293,8 @@ def do_send(kernel, proc, sock, data: bytes, files: list, flags: int, done: int 
         if isinstance(result, WouldBlock):
             if done and (sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT):
                 return done
-            return waiting(result, sock, flags, lambda: do_send(kernel, proc, sock, data, files, flags, done))
+            return waiting(result, sock, flags, lambda: do_send(kernel, proc, sock, data, files, flags, done),
+                           SO_SNDTIMEO)
         if result < 0:
             return done or result
         done += result
@@ -279,13 +306,38 @@ def sys_sendto(kernel, proc, fd, buf, length, flags, addr_va, addrlen, *_):
     sock = socket_of(proc, fd)
     if isinstance(sock, int):
         return sock
-    if addr_va and sock.kind != SOCK_DGRAM:
-        return -errno.EISCONN
+    if addr_va:
+        return send_to_address(kernel, proc, sock, addr_va, addrlen)
     try:
         data = copy_from_user(proc.mm, kernel.mmu, buf, length)
     except UserFault:
         return -errno.EFAULT
     return do_send(kernel, proc, sock, data, [], flags)
+
+
+def send_to_address(kernel, proc, sock, addr_va: int, addrlen: int) -> int:
+    """A send to a named address: a connected stream says EISCONN; a datagram socket would
+    look the name up, and emu has no named sockets: -ENOENT for a path that is not there,
+    -ECONNREFUSED for one that is (it is no socket) or an abstract name."""
+    if sock.kind != SOCK_DGRAM:
+        return -errno.EISCONN
+    addrlen = signed32(addrlen)
+    if not 2 < addrlen <= 110:
+        return -errno.EINVAL
+    try:
+        raw = copy_from_user(proc.mm, kernel.mmu, addr_va, addrlen)
+    except UserFault:
+        return -errno.EFAULT
+    if struct.unpack_from("<H", raw)[0] != AF_UNIX:
+        return -errno.EINVAL
+    name = raw[2:]
+    if name[:1] == b"\0":
+        return -errno.ECONNREFUSED
+    from .fs import lookup, stat_lookup
+    found = lookup(kernel, os.fsdecode(name.split(b"\0")[0]), base=proc.fs.cwd)
+    if isinstance(found, int):
+        return found
+    return -errno.ECONNREFUSED if not isinstance(stat_lookup(kernel, proc, found), int) else -errno.ENOENT
 
 
 def sys_recvfrom(kernel, proc, fd, buf, length, flags, addr_va, addrlen_va, *_):
@@ -334,15 +386,21 @@ def sys_sendmsg(kernel, proc, fd, msg_va, flags, *_):
         control_data = copy_from_user(proc.mm, kernel.mmu, control, controllen) if controllen else b""
     except UserFault:
         return -errno.EFAULT
-    if name and sock.kind != SOCK_DGRAM:
-        return -errno.EISCONN
+    if name:
+        return send_to_address(kernel, proc, sock, name, namelen)
     files = []
     offset = 0
     while offset + CMSGHDR.size <= len(control_data):    # SCM_RIGHTS: the files to pass
         length, level, kind = CMSGHDR.unpack_from(control_data, offset)
         if length < CMSGHDR.size or offset + length > len(control_data):
             return -errno.EINVAL
-        if level != SOL_SOCKET or kind != SCM_RIGHTS:
+        if level != SOL_SOCKET or kind == SCM_CREDENTIALS:
+            # Another level's is not the socket layer's (__scm_send skips it). Credentials
+            # are checked by nobody here (everyone is root) and not passed on: emu's
+            # sockets never set SO_PASSCRED's delivery going (docs/kernel.md).
+            offset += (length + 7) & ~7
+            continue
+        if kind != SCM_RIGHTS:
             return -errno.EINVAL
         count = (length - CMSGHDR.size) // 4
         if count > SCM_MAX_FD:
@@ -428,16 +486,27 @@ def sys_getsockopt(kernel, proc, fd, level, name, value_va, length_va, *_):
         return -errno.ENOPROTOOPT
     error, sock.error = (sock.error, 0) if signed32(name) == SO_ERROR else (sock.error, sock.error)
     values = {SO_TYPE: sock.kind, SO_ERROR: error, SO_SNDBUF: sock.sndbuf, SO_RCVBUF: sock.rcvbuf, SO_ACCEPTCONN: 0,
-              SO_PROTOCOL: 0, SO_DOMAIN: AF_UNIX}
+              SO_PROTOCOL: 0, SO_DOMAIN: AF_UNIX, **sock.flag_options}
     name = signed32(name)
+    if name == SO_PEERCRED:
+        return put_option(kernel, proc, value_va, length_va, struct.pack("<iII", *sock.peer_cred))
+    if name in sock.timeouts:
+        seconds = sock.timeouts[name]
+        return put_option(kernel, proc, value_va, length_va,
+                          TIMEVAL.pack(int(seconds), round((seconds - int(seconds)) * 1_000_000)))
     if name not in values:
         return -errno.ENOPROTOOPT
+    return put_option(kernel, proc, value_va, length_va, struct.pack("<i", values[name]))
+
+
+def put_option(kernel, proc, value_va, length_va, value: bytes) -> int:
+    """getsockopt's answer: as much of `value` as the caller's length takes, and its length."""
     try:
         length = struct.unpack("<i", copy_from_user(proc.mm, kernel.mmu, length_va, 4))[0]
         if length < 0:
             return -errno.EINVAL
-        size = min(length, 4)
-        copy_to_user(proc.mm, kernel.mmu, value_va, struct.pack("<i", values[name])[:size])
+        size = min(length, len(value))
+        copy_to_user(proc.mm, kernel.mmu, value_va, value[:size])
         copy_to_user(proc.mm, kernel.mmu, length_va, struct.pack("<i", size))
     except UserFault:
         return -errno.EFAULT
@@ -451,14 +520,28 @@ def sys_setsockopt(kernel, proc, fd, level, name, value_va, length, *_):
     if isinstance(sock, int):
         return sock
     name = signed32(name)
-    if signed32(level) != SOL_SOCKET or name not in (SO_SNDBUF, SO_RCVBUF):
+    if signed32(level) != SOL_SOCKET or name not in (SO_SNDBUF, SO_RCVBUF, *FLAG_OPTIONS, *sock.timeouts):
         return -errno.ENOPROTOOPT
+    if name in sock.timeouts:                  # a struct timeval; 0 waits for ever
+        if signed32(length) < TIMEVAL.size:
+            return -errno.EINVAL
+        try:
+            seconds, usec = TIMEVAL.unpack(copy_from_user(proc.mm, kernel.mmu, value_va, TIMEVAL.size))
+        except UserFault:
+            return -errno.EFAULT
+        if not 0 <= usec < 1_000_000:
+            return -errno.EDOM
+        sock.timeouts[name] = max(0, seconds) + usec / 1_000_000
+        return 0
     if signed32(length) < 4:
         return -errno.EINVAL
     try:
         value = struct.unpack("<i", copy_from_user(proc.mm, kernel.mmu, value_va, 4))[0]
     except UserFault:
         return -errno.EFAULT
+    if name in FLAG_OPTIONS:
+        sock.flag_options[name] = int(value != 0)
+        return 0
     value = min(max(value, 0), 212992) * 2
     if name == SO_SNDBUF:
         sock.sndbuf = max(value, 4608)
