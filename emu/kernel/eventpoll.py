@@ -1,4 +1,5 @@
-"""epoll, eventfd and timerfd (fs/eventpoll.c, fs/eventfd.c, fs/timerfd.c).
+"""epoll, eventfd, timerfd and signalfd (fs/eventpoll.c, fs/eventfd.c, fs/timerfd.c,
+fs/signalfd.c).
 
 An epoll instance is an open file holding an interest list: (fd, file) -> the events
 asked for and the caller's 64-bit data. epoll_wait asks each file's `poll()` (as
@@ -20,6 +21,12 @@ a read of 0 waits, a write that would pass 2^64 - 2 waits.
 A timerfd counts its timer's expirations, worked out from its clock whenever it is
 looked at (read, poll, the scheduler asking `wake_time()` when to look again): a read
 takes the count, or waits for the next expiry.
+
+A signalfd reads pending signals of its mask (the reader's own first, then the
+process's) as 128-byte signalfd_siginfo records, instead of their delivery; they are
+normally blocked. Linux's poll looks at the polling task's signals: emu looks at those of
+the task that last read or made the signalfd, the same task in a program that uses it
+from one thread.
 """
 
 import errno
@@ -273,6 +280,57 @@ class TimerFile(AnonFile):
         return self.interval_ns, 0 if self.next_ns is None else max(1, self.next_ns - self.now())
 
 
+SFD_CLOEXEC, SFD_NONBLOCK = O_CLOEXEC, O_NONBLOCK
+SIGNALFD_SIGINFO_SIZE = 128
+UNBLOCKABLE_SIGNALS = (1 << 8) | (1 << 18)          # SIGKILL, SIGSTOP (bits 9 and 19 less one)
+
+
+class SignalFile(AnonFile):
+    def __init__(self, task, mask: int, flags: int):
+        super().__init__(O_RDWR | flags, "anon_inode:[signalfd]")
+        self.task = task
+        self.mask = mask & ~UNBLOCKABLE_SIGNALS
+        self.ino = next_ino()
+
+    def next_signal(self, task) -> int | None:
+        """The lowest pending signal of the mask: the task's own, then its process's."""
+        for pending in (task.signals.pending, task.signals.shared_pending):
+            for sig in sorted(pending):
+                if self.mask & (1 << (sig - 1)):
+                    return sig
+        return None
+
+    def read(self, kernel, proc, count, sink):
+        if count < SIGNALFD_SIGINFO_SIZE:
+            return -errno.EINVAL
+        self.task = proc
+        records = []
+        while len(records) < count // SIGNALFD_SIGINFO_SIZE:
+            sig = self.next_signal(proc)
+            if sig is None:
+                break
+            records.append(pack_signalfd_siginfo(proc.signals.take(sig)))
+        if not records:
+            return WouldBlock(lambda: self.next_signal(proc) is not None)
+        data = b"".join(records)
+        sink(data)
+        return len(data)
+
+    def poll(self):
+        return POLLIN | POLLRDNORM if self.task.alive and self.next_signal(self.task) is not None else 0
+
+    def poll_generation(self, events=~0):
+        signals = self.task.signals
+        return len(signals.pending) + len(signals.shared_pending)
+
+
+def pack_signalfd_siginfo(info) -> bytes:
+    """struct signalfd_siginfo: signo, errno, code, pid, uid, fd, tid, band, overrun, trapno,
+    status, int, ptr, utime, stime, addr, addr_lsb ... (128 bytes)."""
+    return struct.pack("<IiiIIiIIIIiiQQQQH", info.signo, 0, info.code, info.pid, info.uid, 0, 0, 0, 0, 0,
+                       info.status, 0, 0, 0, 0, info.addr, 0).ljust(SIGNALFD_SIGINFO_SIZE, b"\0")
+
+
 # ---- system calls -------------------------------------------------------------------------
 
 def sys_eventfd2(kernel, proc, initval, flags, *_):
@@ -436,7 +494,33 @@ def sys_timerfd_gettime(kernel, proc, fd, curr_va, *_):
     return put_user(kernel, proc, curr_va, pack_itimerspec(*file.gettime()))
 
 
+def sys_signalfd4(kernel, proc, fd, mask_va, sizemask, flags, *_):
+    """A new signalfd (fd -1) or a new mask for an existing one."""
+    if flags & ~(SFD_CLOEXEC | SFD_NONBLOCK) or sizemask != 8:
+        return -errno.EINVAL
+    try:
+        mask = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, mask_va, 8))[0]
+    except UserFault:
+        return -errno.EFAULT
+    fd = signed32(fd)
+    if fd != -1:
+        file = fd_file(proc, fd)
+        if file is None:
+            return -errno.EBADF
+        if not isinstance(file, SignalFile):
+            return -errno.EINVAL
+        file.mask = mask & ~UNBLOCKABLE_SIGNALS
+        return fd
+    return proc.files.install(SignalFile(proc, mask, flags & SFD_NONBLOCK), cloexec=bool(flags & SFD_CLOEXEC))
+
+
+def sys_signalfd(kernel, proc, fd, mask_va, sizemask, *_):
+    return sys_signalfd4(kernel, proc, fd, mask_va, sizemask, 0)
+
+
 SYSCALLS = {
+    282: sys_signalfd,
+    289: sys_signalfd4,
     283: sys_timerfd_create,
     286: sys_timerfd_settime,
     287: sys_timerfd_gettime,

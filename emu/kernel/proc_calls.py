@@ -199,6 +199,55 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
     pid, options = as_int(pid), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | 0x2 | 0x8 | __WNOTHREAD | __WALL | __WCLONE):
         return -errno.EINVAL
+
+    def report(child) -> int:
+        if status_va:
+            copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
+        return child.pid
+
+    return do_wait(kernel, proc, lambda child: pid in (-1, 0) or child.pid == pid or pid < -1, options, report,
+                   rusage_va, f"wait4({pid})")
+
+
+P_ALL, P_PID, P_PGID = 0, 1, 2
+CLD_EXITED, CLD_KILLED = 1, 2                # si_code of a SIGCHLD
+WEXITED, WSTOPPED, WCONTINUED, WNOWAIT = 4, 2, 8, 0x100_0000
+
+
+def sys_waitid(kernel, proc, idtype, id_, info_va, options, rusage_va, *_):
+    """waitid: which children (P_ALL, P_PID; P_PGID: emu has one process group), what
+    for (WEXITED; emu stops and continues nobody, so WSTOPPED and WCONTINUED find
+    nothing), a siginfo for the answer, and WNOWAIT to leave the child a zombie."""
+    idtype, id_, options = as_int(idtype), as_int(id_), options & 0xFFFF_FFFF
+    if options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE) or \
+            not options & (WEXITED | WSTOPPED | WCONTINUED) or idtype not in (P_ALL, P_PID, P_PGID) or \
+            idtype == P_PID and id_ <= 0:
+        return -errno.EINVAL
+
+    def report(child) -> int:
+        if info_va:
+            status = child.exit_status
+            code, value = (CLD_KILLED, status & 0x7F) if status & 0x7F else (CLD_EXITED, status >> 8 & 0xFF)
+            copy_to_user(proc.mm, kernel.mmu, info_va, SigInfo(signal.SIGCHLD, code=code, pid=child.pid,
+                                                               status=value).pack())
+        return 0
+
+    def nothing_yet() -> int:                # WNOHANG: a zeroed siginfo, as Linux leaves it
+        if info_va:
+            copy_to_user(proc.mm, kernel.mmu, info_va, bytes(128))
+        return 0
+
+    if not options & WEXITED:
+        return nothing_yet() if options & WNOHANG else -errno.ECHILD
+    return do_wait(kernel, proc, lambda child: idtype != P_PID or child.pid == id_, options, report, rusage_va,
+                   "waitid", nothing_yet=nothing_yet, keep=bool(options & WNOWAIT))
+
+
+def do_wait(kernel, proc, matches, options: int, report, rusage_va: int, what: str, *, nothing_yet=lambda: 0,
+            keep: bool = False):
+    """wait4's and waitid's work (kernel/exit.c's do_wait): a zombie child that `matches`
+    and is eligible is reported (`report(child)` gives the result) and reaped, unless
+    `keep` (WNOWAIT); with none yet, WNOHANG answers now, else the caller waits."""
     children = proc.leader.children             # any thread waits for the process's children
 
     def eligible(child) -> bool:
@@ -207,7 +256,7 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
         return bool(options & __WALL) or (child.exit_signal != signal.SIGCHLD) == bool(options & __WCLONE)
 
     def candidate(child) -> bool:
-        return (pid in (-1, 0) or child.pid == pid or pid < -1) and eligible(child)
+        return matches(child) and eligible(child)
 
     if not any(map(candidate, children)):
         return -errno.ECHILD
@@ -220,8 +269,7 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
     def reap():
         child = zombie()
         try:
-            if status_va:
-                copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
+            result = report(child)
             if rusage_va:                    # the child's, with its own reaped children's
                 usage = Usage()
                 usage.add(child.ended_usage)
@@ -229,14 +277,18 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
                 copy_to_user(proc.mm, kernel.mmu, rusage_va, pack_rusage(usage))
         except UserFault:
             return -errno.EFAULT
-        kernel.reap(proc, child)
-        return child.pid
+        if not keep:
+            kernel.reap(proc, child)
+        return result
 
     if zombie() is not None:
         return reap()
     if options & WNOHANG:
-        return 0
-    return Block(ready=lambda: zombie() is not None, complete=reap, what=f"wait4({pid})")
+        try:
+            return nothing_yet()
+        except UserFault:
+            return -errno.EFAULT
+    return Block(ready=lambda: zombie() is not None, complete=reap, what=what)
 
 
 def sys_kill(kernel, proc, pid, sig, *_):
@@ -539,6 +591,7 @@ SYSCALLS = {
     58: sys_vfork,
     60: sys_exit,
     61: sys_wait4,
+    247: sys_waitid,
     62: sys_kill,
     63: sys_uname,
     102: sys_getuid,        # getuid
