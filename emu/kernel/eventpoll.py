@@ -40,6 +40,7 @@ from .clock import CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCKS, NS, 
 from .mm import UserFault, copy_from_user
 from .poll import user_sigmask, wait
 from .sched import Block
+from .signals import UNBLOCKABLE
 
 EPOLL_EVENT = struct.Struct("<IQ")          # struct epoll_event is packed on x86-64: 12 bytes
 EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
@@ -282,23 +283,17 @@ class TimerFile(AnonFile):
 
 SFD_CLOEXEC, SFD_NONBLOCK = O_CLOEXEC, O_NONBLOCK
 SIGNALFD_SIGINFO_SIZE = 128
-UNBLOCKABLE_SIGNALS = (1 << 8) | (1 << 18)          # SIGKILL, SIGSTOP (bits 9 and 19 less one)
 
 
 class SignalFile(AnonFile):
     def __init__(self, task, mask: int, flags: int):
         super().__init__(O_RDWR | flags, "anon_inode:[signalfd]")
         self.task = task
-        self.mask = mask & ~UNBLOCKABLE_SIGNALS
+        self.mask = mask & ~UNBLOCKABLE
         self.ino = next_ino()
 
     def next_signal(self, task) -> int | None:
-        """The lowest pending signal of the mask: the task's own, then its process's."""
-        for pending in (task.signals.pending, task.signals.shared_pending):
-            for sig in sorted(pending):
-                if self.mask & (1 << (sig - 1)):
-                    return sig
-        return None
+        return task.signals.first_pending(self.mask)
 
     def read(self, kernel, proc, count, sink):
         if count < SIGNALFD_SIGINFO_SIZE:
@@ -509,7 +504,7 @@ def sys_signalfd4(kernel, proc, fd, mask_va, sizemask, flags, *_):
             return -errno.EBADF
         if not isinstance(file, SignalFile):
             return -errno.EINVAL
-        file.mask = mask & ~UNBLOCKABLE_SIGNALS
+        file.mask = mask & ~UNBLOCKABLE
         return fd
     return proc.files.install(SignalFile(proc, mask, flags & SFD_NONBLOCK), cloexec=bool(flags & SFD_CLOEXEC))
 

@@ -106,7 +106,7 @@ def pi_futex(kernel, proc, cmd: int, uaddr: int, private: bool, timeout_va: int,
     key = futex_key(kernel, proc, uaddr, private)
     word = read_word(kernel, proc, uaddr)
     owner = word & FUTEX_TID_MASK
-    waiting = [w for w in kernel.futex_waiters if w.key == key and w.pi and not w.woken and w.proc.alive]
+    waiting = pi_waiters(kernel, key)
     if cmd == FUTEX_UNLOCK_PI:
         if owner != proc.pid:
             return -errno.EPERM
@@ -186,14 +186,18 @@ def futex_owner_died(kernel, task, uaddr: int, pi: bool) -> None:
     if word & FUTEX_WAITERS:
         key = futex_key(kernel, task, uaddr, private=False)
         if pi:                                # a PI waiter gets the lock, OWNER_DIED kept
-            heir = next((w for w in kernel.futex_waiters if w.key == key and w.pi and not w.woken
-                         and w.proc.alive), None)
+            heir = next(iter(pi_waiters(kernel, key)), None)
             if heir is not None:
                 heir.woken = True
                 kernel.futex_waiters.remove(heir)
                 write_word(kernel, task, uaddr, heir.proc.pid | FUTEX_OWNER_DIED | FUTEX_WAITERS)
         else:
             wake(kernel, key, 1, FUTEX_BITSET_MATCH_ANY)
+
+
+def pi_waiters(kernel, key: tuple) -> list:
+    """The live tasks waiting in FUTEX_LOCK_PI on `key`, first come first."""
+    return [w for w in kernel.futex_waiters if w.key == key and w.pi and not w.woken and w.proc.alive]
 
 
 def read_word(kernel, proc, uaddr: int) -> int:

@@ -707,13 +707,14 @@ class Kernel:
         if prev.alive and prev.context is None:
             prev.context = cpu.uc.context_save()
         self.charge(prev)
-        if prev.alive:
-            if prev.state == BLOCKED:
-                prev.usage.nvcsw += 1        # it waits: a voluntary switch
-            elif self.runnable_count() > 1:
-                prev.usage.nivcsw += 1       # another takes the CPU from it
+        if prev.alive and prev.state == BLOCKED:
+            prev.usage.nvcsw += 1            # it waits: a voluntary switch
+        preempted = prev.alive and prev.state == RUNNABLE
         while True:
             nxt = self.pick_next(prev)
+            if preempted and nxt is not None and nxt is not prev:
+                prev.usage.nivcsw += 1       # another takes the CPU from it
+                preempted = False
             if nxt is None:
                 if not self.idle(cpu):
                     return False

@@ -150,8 +150,14 @@ class SignalState:
         """Every pending signal, this thread's and the process's, as a mask."""
         return sum(sigbit(sig) for sig in set(self.pending) | set(self.shared_pending))
 
-    def has_pending(self, sig: int) -> bool:
-        return sig in self.pending or sig in self.shared_pending
+    def first_pending(self, mask: int) -> int | None:
+        """The lowest pending signal in `mask`: this thread's own first, then the process's
+        (dequeue_signal's order); None if there is none."""
+        for pending in (self.pending, self.shared_pending):
+            for sig in sorted(pending):
+                if sigbit(sig) & mask:
+                    return sig
+        return None
 
     def take(self, sig: int):
         """Dequeue `sig`'s SigInfo: this thread's own first, then the process's."""
@@ -443,8 +449,7 @@ def sys_rt_sigtimedwait(kernel, proc, set_va, info_va, timeout_va, sigsetsize, *
     state = proc.signals
 
     def found():
-        return next((sig for sig in sorted(set(state.pending) | set(state.shared_pending))
-                     if sigbit(sig) & wanted), None)
+        return state.first_pending(wanted)
 
     def take() -> int:
         sig = found()
