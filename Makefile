@@ -22,7 +22,7 @@ LIBC_SRC    := $(wildcard guest/libc/*.c)
 LIBC_ELF    := $(LIBC_SRC:.c=.elf)
 KERNEL_ELF  := guest/kernel/stub.elf
 
-.PHONY: all venv guests run test bench clean
+.PHONY: all venv guests run test bench fuzz clean
 
 all: guests
 
@@ -59,6 +59,12 @@ test: venv guests
 bench: venv guests
 	$(VPY) bench/run.py
 	$(VPY) bench/kernel.py
+
+# Fuzzing campaigns (not part of `make test`): FUZZ_SECONDS of budget, FUZZ_SEED to replay.
+FUZZ_SECONDS ?= 600
+FUZZ_SEED    ?=
+fuzz: venv guests
+	$(VPY) -m fuzz --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -f guest/*.elf guest/libc/*.elf guest/*.o guest/kernel/*.o guest/kernel/*.elf

@@ -1,0 +1,1 @@
+"""emu's fuzzing campaigns (`make fuzz`): hostile inputs tried against emu, classed by outcome."""

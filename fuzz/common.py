@@ -1,0 +1,169 @@
+"""What every fuzzing campaign shares: outcome classes, budgets, running emu, the tally.
+
+A campaign is a module of this package with one function
+
+    def campaign(rng: random.Random, budget: Budget) -> Tally
+
+that tries inputs until its budget is spent and says what happened to each. An outcome
+in FAILURES (a traceback, a hang, an escape from --root, host memory over its bound) is a
+bug of emu: the campaign records a minimal reproducer for it in the tally, and the
+reproducer becomes a regression test in tests/.
+"""
+
+import enum
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# An emu process whose peak RSS passes this has let a guest or a client grow the host's
+# memory without bound (guest RAM is --memory, 512 MiB by default, plus a few hundred MiB
+# of Python, Unicorn's code cache and lief).
+DEFAULT_RSS_BOUND = 1536 << 20
+
+
+class Outcome(enum.Enum):
+    """How one input ended."""
+    OK = "ran normally"
+    REFUSED = "clean refusal"             # emu said no in a line or two (status 2, E NN, -errno)
+    GUEST_ERROR = "clean guest error"     # the guest was killed or failed, and emu said so cleanly
+    TRACEBACK = "emulator traceback"
+    HANG = "hang"
+    ESCAPE = "escape"
+    HOST_MEMORY = "host memory over bound"
+
+
+FAILURES = frozenset({Outcome.TRACEBACK, Outcome.HANG, Outcome.ESCAPE, Outcome.HOST_MEMORY})
+
+
+class Budget:
+    """A campaign's allowance: a deadline in seconds and/or a count of inputs."""
+
+    def __init__(self, seconds: float | None = None, count: int | None = None):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.count = count
+        self.used = 0
+
+    def spend(self) -> bool:
+        """True while another input may be tried; counts it."""
+        if self.count is not None and self.used >= self.count:
+            return False
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return False
+        self.used += 1
+        return True
+
+    def seconds_left(self) -> float:
+        return float("inf") if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass
+class Failure:
+    outcome: Outcome
+    reproducer: str          # the smallest input that shows it, as text a test can embed
+    detail: str              # the last lines of emu's stderr, or what was seen
+
+
+@dataclass
+class Tally:
+    """What a campaign tried and how each input ended."""
+    name: str
+    outcomes: Counter = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+    figures: dict[str, object] = field(default_factory=dict)   # extra numbers (syscalls issued ...)
+
+    @property
+    def tried(self) -> int:
+        return sum(self.outcomes.values())
+
+    def add(self, outcome: Outcome, reproducer: str = "", detail: str = ""):
+        self.outcomes[outcome] += 1
+        if outcome in FAILURES and len(self.failures) < 20:
+            self.failures.append(Failure(outcome, reproducer, detail))
+
+
+@dataclass
+class EmuRun:
+    """One finished (or stopped) emu process."""
+    returncode: int | None   # None when it was killed for a hang
+    stdout: bytes
+    stderr: bytes
+    max_rss: int             # bytes, the peak resident set of emu (ru_maxrss)
+    seconds: float
+
+    @property
+    def traceback(self) -> bool:
+        return b"Traceback (most recent call last)" in self.stderr
+
+    def tail(self, lines: int = 6) -> str:
+        return "\n".join(self.stderr.decode(errors="replace").splitlines()[-lines:])
+
+
+def emu_command(*args) -> list[str]:
+    return [sys.executable, "-m", "emu", *map(str, args)]
+
+
+def run_emu(*args, timeout: float = 30, stdin: bytes = b"", cwd: Path = REPO) -> EmuRun:
+    """Run `python -m emu ARGS` with a wall-clock limit; never raises for what emu does.
+
+    Output goes to temporary files and the child is reaped with wait4, so its own peak
+    RSS is known (RUSAGE_CHILDREN would give the largest of every child so far)."""
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+        fin.write(stdin)
+        fin.seek(0)
+        proc = subprocess.Popen(emu_command(*args), cwd=cwd, stdin=fin, stdout=fout, stderr=ferr,
+                                start_new_session=True)
+        returncode, usage = wait_with_deadline(proc.pid, start + timeout)
+        proc.returncode = 0 if returncode is None else returncode      # already reaped
+        fout.seek(0)
+        ferr.seek(0)
+        out, err = fout.read(), ferr.read()
+    return EmuRun(returncode, out, err, usage.ru_maxrss * 1024, time.monotonic() - start)
+
+
+def wait_with_deadline(pid: int, deadline: float):
+    """(shell-like status or None for a hang, rusage) of child `pid`, killed at `deadline`."""
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return shell_status(status), usage
+        if time.monotonic() >= deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _, _, usage = os.wait4(pid, 0)
+            return None, usage
+        time.sleep(0.005)
+
+
+def shell_status(status: int) -> int:
+    """A wait status as a shell shows it: the exit code, or 128+N for signal N."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def classify(run: EmuRun, *, rss_bound: int = DEFAULT_RSS_BOUND, refused_status=(2,)) -> Outcome:
+    """The outcome of an emu run by what any campaign can see: a traceback, a hang,
+    host memory over its bound; else a refusal (status 2), a guest error (any other
+    non-zero status) or a normal run."""
+    if run.traceback:
+        return Outcome.TRACEBACK
+    if run.returncode is None:
+        return Outcome.HANG
+    if run.max_rss > rss_bound:
+        return Outcome.HOST_MEMORY
+    if run.returncode in refused_status:
+        return Outcome.REFUSED
+    if run.returncode != 0:
+        return Outcome.GUEST_ERROR
+    return Outcome.OK
