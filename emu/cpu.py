@@ -38,8 +38,13 @@ HAS_ERROR_CODE = {8, 10, 11, 12, 13, 14, 17, 21}
 VECTOR_NAMES = {0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF",
                 10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC",
                 18: "#MC", 19: "#XM"}
-DOUBLE_FAULT = 8
+DEBUG, INVALID_OPCODE, DOUBLE_FAULT, GENERAL_PROTECTION = 1, 6, 8, 13
 IDT_GATE_P = 1 << 47
+IDT_GATE_DPL_SHIFT = 45                    # a gate's DPL: bits 46:45 of its low quadword
+IDT_GATE_DPL = 3 << IDT_GATE_DPL_SHIFT
+IDT_ERROR_BIT = 1 << 1                     # a selector error code names an IDT entry (SDM 6.13)
+DR6_INIT = 0xFFFF_0FF0                     # DR6 at reset; DR6_BS (bit 14) marks a single step
+ICEBP = 0xF1                               # INT1: a #DB trap with no DPL check (SDM 6.12.1.1)
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
 # Cleared in RFLAGS when the CPU enters a handler through an interrupt gate (SDM 6.12.1.3).
 CLEARED_ON_DELIVERY = RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_IF
@@ -87,6 +92,8 @@ class Exception_:
     error_code: int = 0
     cr2: int | None = None
     rip: int | None = None      # the faulting instruction, when Unicorn has moved past it
+    context: object = None      # the CPU at the faulting instruction, saved in a hook, and
+    rflags: int = 0             # its RFLAGS, when Unicorn ran on after the hook (io_from_user)
 
     @property
     def name(self) -> str:
@@ -131,6 +138,7 @@ class ContextLayout:
         self.segs_offset = base + 184
         self.cr2_offset = base + 424 + 2 * 8
         self.cs_offset, self.ss_offset = self.segment(self.CS), self.segment(self.SS)
+        self.find_exception_fields(uc)
         checks = [
             base >= 0,
             raw[self.rip_offset:self.rip_offset + 8] == struct.pack("<Q", marks[16]),
@@ -142,6 +150,36 @@ class ContextLayout:
         ]
         if not all(checks):
             raise EmulatorBug("this Unicorn's CPU context has an unexpected layout")
+
+    def find_exception_fields(self, uc: Uc) -> None:
+        """Locate QEMU's exception fields, which sit just around the debug registers:
+
+            int error_code; int exception_is_int; target_ulong exception_next_eip;
+            target_ulong dr[8]; void *cpu_breakpoint[4]; int old_exception;
+
+        Unicorn calls UC_HOOK_INTR before any IDT lookup, with RIP already moved past an
+        INT n (exception_is_int) and with old_exception still set: QEMU clears it only
+        when it delivers (do_interrupt_all), which Unicorn never does, so without a reset
+        the next contributory fault would be turned into a #DF (check_exception).
+        """
+        saved = uc.context_save()
+        marks = [0x7766_5544_0000_0000 + i * 0x11 for i in range(8)]
+        for i, value in enumerate(marks):
+            uc.reg_write(getattr(ux, f"UC_X86_REG_DR{i}"), value)
+        raw = bytes(uc.context_save())
+        uc.context_restore(saved)
+        dr = raw.find(struct.pack("<8Q", *marks))
+        self.error_code_offset, self.is_int_offset, self.next_eip_offset = dr - 16, dr - 12, dr - 8
+        self.old_exception_offset = dr + 8 * 8 + 4 * 8
+        self.view_size = self.old_exception_offset + 4
+        if dr < 0 or struct.unpack_from("<iiQ", raw, dr - 16) != (0, 0, 0) \
+                or struct.unpack_from("<i", raw, self.old_exception_offset)[0] != -1:
+            raise EmulatorBug("this Unicorn's CPU context has an unexpected layout (exception fields)")
+
+    def exception_state(self, view) -> tuple:
+        """(error code, is a software interrupt, rip after it) of the exception QEMU raised."""
+        error, is_int, next_rip = struct.unpack_from("<iiQ", view, self.error_code_offset)
+        return error & 0xFFFF_FFFF, bool(is_int), next_rip
 
     def segment(self, index: int) -> int:
         return self.segs_offset + index * self.SEGMENT_SIZE
@@ -175,6 +213,7 @@ class ContextLayout:
         _pack_u64(view, self.eflags_offset, _unpack_u64(view, self.eflags_offset)[0] & ~clear_flags)
         if cr2 is not None:
             _pack_u64(view, self.cr2_offset, cr2)
+        struct.pack_into("<i", view, self.old_exception_offset, -1)    # delivered: none in flight
 
 
 class SavedState:
@@ -190,7 +229,7 @@ class SavedState:
         self.cpu = cpu
         self.layout = cpu.layout
         self.context = cpu.uc.context_save()
-        self.view = self.layout.view(self.context)
+        self.view = self.layout.view(self.context, self.layout.view_size)
 
     def save(self) -> "SavedState":
         self.cpu.uc.context_update(self.context)
@@ -248,7 +287,9 @@ class Cpu:
         self.uc.ctl_exits_enabled(True)
         self.uc.ctl_set_exits([])
         self.uc.hook_add(UC_HOOK_INSN, self.on_out, aux1=ux.UC_X86_INS_OUT)
+        self.uc.hook_add(UC_HOOK_INSN, self.on_in, aux1=ux.UC_X86_INS_IN)
         self.uc.hook_add(UC_HOOK_INSN, self.on_syscall, aux1=ux.UC_X86_INS_SYSCALL)
+        self.uc.hook_add(UC_HOOK_INSN, self.on_sysenter, aux1=ux.UC_X86_INS_SYSENTER)
         self.uc.hook_add(UC_HOOK_INTR, self.on_interrupt)
 
     # -- registers --------------------------------------------------------------------
@@ -435,7 +476,13 @@ class Cpu:
     def after_unicorn_error(self, err: UcError) -> int:
         """emu_start stopped on an error: deliver the fault the MMU recorded."""
         if err.errno == UC_ERR_INSN_INVALID:          # QEMU's #UD arrives this way
-            return self.deliver(Exception_(6, 0))
+            rip = self.reg("rip")
+            if self.kernel.read_code(rip, 1) == bytes([ICEBP]):     # this QEMU has no icebp
+                return self.deliver(Exception_(DEBUG, 0, rip=rip + 1))
+            _, is_int, next_rip = self.layout.exception_state(self.saved.save().view)
+            if is_int:                                # `int $6` comes as a #UD too
+                return self.deliver(self.software_interrupt(INVALID_OPCODE, next_rip))
+            return self.deliver(Exception_(INVALID_OPCODE, 0))
         if err.errno != UC_ERR_EXCEPTION or self.mmu.pending_fault is None:
             if self.debugger is not None and self.debugger.watch_probe is not None:
                 return self.debugger.on_watch_probe()      # a watched page (emu/gdbstub.py)
@@ -462,7 +509,11 @@ class Cpu:
 
     def deliver(self, exc: Exception_, *, first: Exception_ | None = None, saved: SavedState | None = None) -> int:
         """Enter the IDT handler for `exc` as the CPU does; return the handler's rip."""
-        if exc.rip is not None and saved is None:
+        if exc.context is not None:
+            self.uc.context_restore(exc.context)
+            saved = self.saved.save()
+            _pack_u64(saved.view, self.layout.eflags_offset, exc.rflags)   # (the context's are lazy)
+        elif exc.rip is not None and saved is None:
             self.set_reg("rip", exc.rip)
         saved = saved or self.saved.save()
         rip, rsp, rflags, cs, ss = saved.interrupted()
@@ -516,11 +567,7 @@ class Cpu:
 
     def on_out(self, uc, port, size, value, _data):
         """`out HC_PORT, al` from the stub: a hypercall into the Python kernel."""
-        if self.mmu.cpl != 0 and self.read_cpl() != 0:
-            # Unicorn runs the hook without the CPU's I/O permission check: do it here.
-            # IOPL is 0 and the TSS has no I/O bitmap, so `out` in ring 3 is #GP(0).
-            self.pending = Exception_(13, 0, rip=uc.reg_read(ux.UC_X86_REG_RIP))
-            uc.emu_stop()
+        if self.io_from_user(uc):
             return
         if port != HC_PORT:
             return
@@ -539,6 +586,44 @@ class Cpu:
         if self.stopped or self.kernel.work_pending:
             uc.emu_stop()
 
+    def on_in(self, uc, port, size, _data) -> int:
+        """IN and INS: no device answers (all ones, as an empty bus reads); #GP from ring 3."""
+        self.io_from_user(uc)
+        return (1 << 8 * size) - 1
+
+    def io_from_user(self, uc) -> bool:
+        """An I/O instruction (IN, OUT, INS, OUTS) at CPL 3 is #GP(0) here: IOPL is 0 and
+        the TSS has no I/O bitmap (SDM Vol. 1, 19.5.1-2), as on Linux. Unicorn runs the
+        hooks without that check (it allows all I/O), so it is made here.
+
+        emu_stop takes effect at the end of the translated block, so Unicorn runs the
+        instructions after this one first: the CPU state is saved here (Unicorn syncs
+        rip and the registers before the hook) and delivery starts from it. Their stores
+        to memory stay done: a simplification, for a program that then gets SIGSEGV.
+        """
+        if self.mmu.cpl == 0 or self.read_cpl() == 0:
+            return False
+        self.pending = Exception_(GENERAL_PROTECTION, 0, context=uc.context_save(),
+                                  rflags=uc.reg_read(ux.UC_X86_REG_RFLAGS))
+        uc.emu_stop()
+        return True
+
+    def on_sysenter(self, uc, _data) -> None:
+        """SYSENTER. Unicorn makes it a no-op that only calls this hook. emu's CPU is an
+        Intel one (CPUID), where SYSENTER is valid in 64-bit mode; Linux without IA32
+        emulation loads IA32_SYSENTER_CS with a null selector (syscall_init), so the CPU
+        raises #GP(0) (SDM SYSENTER: "IA32_SYSENTER_CS[15:2] = 0"): SIGSEGV. (An AMD CPU
+        raises #UD in long mode instead: SIGILL.)"""
+        self.pending = Exception_(GENERAL_PROTECTION, 0, rip=uc.reg_read(ux.UC_X86_REG_RIP))
+        uc.emu_stop()
+
+    def take_dr6(self) -> int:
+        """Read DR6 and reset it, as Linux's #DB handler does (debug_read_clear_dr6): the
+        kernel learns why a #DB came (DR6_BS: a single step) and the next one starts clean."""
+        dr6 = self.uc.reg_read(ux.UC_X86_REG_DR6)
+        self.uc.reg_write(ux.UC_X86_REG_DR6, DR6_INIT)
+        return dr6
+
     def read_idtr(self):
         _, base, limit, _ = self.uc.reg_read(ux.UC_X86_REG_IDTR)
         return base, limit
@@ -547,12 +632,35 @@ class Cpu:
         self.kernel.on_syscall(self)
 
     def on_interrupt(self, uc, intno, _data):
-        """An exception QEMU raised itself (#UD, #DE, #GP ...): deliver it after stopping."""
-        error = 0
-        if intno not in HAS_ERROR_CODE and intno >= 32:       # `int n` to a vector with no gate
-            intno, error = 13, intno * 8 + 2
-        self.pending = Exception_(intno, error)
+        """An exception QEMU raised itself (#DE, #GP, #DB ...) or a software interrupt
+        (INT n, INT3): deliver it after stopping. Unicorn hands both over before any IDT
+        lookup, so the check a CPU makes on INT n is made here (software_interrupt)."""
+        error, is_int, next_rip = self.layout.exception_state(self.saved.save().view)
+        if is_int:
+            self.pending = self.software_interrupt(intno, next_rip)
+        else:
+            self.pending = Exception_(intno, error if intno in HAS_ERROR_CODE else 0)
         uc.emu_stop()
+
+    def software_interrupt(self, vector: int, next_rip: int) -> Exception_:
+        """INT n / INT3 (INTO is #UD in 64-bit mode), SDM Vol. 3A 6.12.1.1: a gate whose
+        DPL is below the CPL (or beyond the IDT limit) is #GP with error code
+        (vector << 3) | 2 (IDT) and fault semantics, the saved rip being the INT itself;
+        a permitted one is a trap, the saved rip the next instruction.
+
+        Simplification: Unicorn gives only the rip after the instruction; the INT is taken
+        to be its last two bytes (cd NN), one (cc) for INT3, so a prefixed INT (legal,
+        meaningless, emitted by no assembler) is reported without its prefixes.
+        """
+        base, limit = self.idtr
+        dpl = 0
+        if vector * 16 + 15 <= limit:
+            low, _ = _unpack_gate(self.mem.buf, self.mmu.pa(base + vector * 16, READ, cpl=0))
+            dpl = (low & IDT_GATE_DPL) >> IDT_GATE_DPL_SHIFT
+        if dpl >= self.read_cpl():
+            return Exception_(vector, 0, rip=next_rip)
+        length = 1 if vector == 3 and self.kernel.read_code(next_rip - 1, 1) == b"\xcc" else 2
+        return Exception_(GENERAL_PROTECTION, vector << 3 | IDT_ERROR_BIT, rip=next_rip - length)
 
     def on_block(self, uc, address, size, _data):
         count = self.block_insns.get((address, size))

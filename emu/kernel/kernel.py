@@ -56,20 +56,29 @@ SEGV_MAPERR, SEGV_ACCERR = 1, 2
 BUS_ADRERR = 2
 ILL_ILLOPN = 2
 FPE_INTDIV = 1
+TRAP_BRKPT, TRAP_TRACE = 1, 2
 SI_KERNEL = 0x80
 SI_CODE_NAMES = {
     signal.SIGSEGV: {SEGV_MAPERR: "SEGV_MAPERR", SEGV_ACCERR: "SEGV_ACCERR", SI_KERNEL: "SI_KERNEL"},
     signal.SIGBUS: {BUS_ADRERR: "BUS_ADRERR"},
     signal.SIGILL: {ILL_ILLOPN: "ILL_ILLOPN"},
     signal.SIGFPE: {FPE_INTDIV: "FPE_INTDIV"},
+    signal.SIGTRAP: {TRAP_BRKPT: "TRAP_BRKPT", TRAP_TRACE: "TRAP_TRACE", SI_KERNEL: "SI_KERNEL"},
 }
 # Exceptions from user mode and the signal Linux sends for each (arch/x86/kernel/traps.c).
 PF_P, PF_W, PF_RSVD, PF_I = PFErr.P.value, PFErr.W.value, PFErr.RSVD.value, PFErr.I.value
+# (signal, si_code, si_addr: the faulting rip or 0, what): si_addr is the rip for the
+# do_error_trap cases with an address (#DE, #UD), 0 for those sent with force_sig (#BP,
+# #OF, #GP: SI_KERNEL). #DB is do_debug's: see debug_trap.
 TRAP_SIGNALS = {
-    0: (signal.SIGFPE, FPE_INTDIV, "divide error (#DE)"),
-    6: (signal.SIGILL, ILL_ILLOPN, "invalid opcode (#UD)"),
-    13: (signal.SIGSEGV, SI_KERNEL, "general protection fault (#GP)"),
+    0: (signal.SIGFPE, FPE_INTDIV, True, "divide error (#DE)"),
+    3: (signal.SIGTRAP, SI_KERNEL, False, "breakpoint (#BP, int3)"),
+    4: (signal.SIGSEGV, SI_KERNEL, False, "overflow (#OF)"),
+    6: (signal.SIGILL, ILL_ILLOPN, True, "invalid opcode (#UD)"),
+    13: (signal.SIGSEGV, SI_KERNEL, False, "general protection fault (#GP)"),
 }
+DEBUG_TRAP = 1
+DR6_BS = 1 << 14                # DR6: the #DB is a single step (EFLAGS.TF)
 CLD_EXITED, CLD_KILLED = 1, 2
 RESTART_SYSCALL = object()     # a Block's result meaning: restart the system call (SA_RESTART)
 SYSCALL_INSN_SIZE = 2          # 0f 05
@@ -264,11 +273,21 @@ class Kernel:
             return
         if vector == PageFault.vector:
             self.do_page_fault(trap, cr2)
+        elif vector == DEBUG_TRAP:
+            self.debug_trap(cpu, trap)
         elif vector in TRAP_SIGNALS:
-            sig, code, what = TRAP_SIGNALS[vector]
-            self.force_signal(sig, code, rip, what, trap)
+            sig, code, at_rip, what = TRAP_SIGNALS[vector]
+            self.force_signal(sig, code, rip if at_rip else 0, what, trap)
         else:
             self.force_signal(signal.SIGSEGV, SI_KERNEL, rip, f"exception {vector}", trap)
+
+    def debug_trap(self, cpu, trap: "TrapContext") -> None:
+        """#DB from user mode (Linux exc_debug_user): a single step (DR6_BS, EFLAGS.TF)
+        is SIGTRAP TRAP_TRACE, an icebp (DR6 says nothing) TRAP_BRKPT; si_addr is the
+        rip, which a #DB trap leaves after the instruction (send_sigtrap)."""
+        dr6 = cpu.take_dr6()
+        code, what = (TRAP_TRACE, "single step (#DB)") if dr6 & DR6_BS else (TRAP_BRKPT, "icebp (#DB)")
+        self.force_signal(signal.SIGTRAP, code, trap.rip, what, trap)
 
     def do_page_fault(self, trap: "TrapContext", cr2: int) -> None:
         """Linux's do_user_addr_fault: VMA lookup, access check, the VMA's fault op."""
@@ -377,7 +396,7 @@ class Kernel:
         name = signal_name(sig)
         code_name = SI_CODE_NAMES.get(sig, {}).get(code, str(code))
         how = f"{name} ({code_name})" if code else name
-        where = f"at address {addr:#018x}" if sig in (signal.SIGSEGV, signal.SIGBUS) else ""
+        where = f"at address {addr:#018x}" if sig in (signal.SIGSEGV, signal.SIGBUS) and code != SI_KERNEL else ""
         proc = self.current
         thread = f", thread {proc.pid}" if proc is not proc.leader else ""
         self.report.lines = [

@@ -75,7 +75,8 @@ build_tss_descriptor:
         mov     [rip + tss + 4], rax  /* RSP0 */
         ret
 
-/* IDT: vectors 0..31 are 64-bit interrupt gates (type 0xE, P=1, DPL=0) to vec_N. */
+/* IDT: vectors 0..31 are 64-bit interrupt gates (type 0xE, P=1, DPL=0) to vec_N, but 3 and 4
+   (DPL 3); vectors 32..255 are empty (not present, DPL 0). */
 build_idt:
         lea     rsi, [rip + vector_table]
         lea     rdi, [rip + idt]
@@ -93,6 +94,13 @@ build_idt:
         add     rdi, 16
         dec     ecx
         jnz     2b
+        /* As Linux's def_idts (arch/x86/kernel/idt.c, SYSG): only #BP (int3) and #OF may be
+           raised by `int $N` from ring 3; every other gate, present or not, has DPL 0, so
+           `int $N` from user mode is #GP. (Linux with IA32 emulation also opens 0x80, its
+           32-bit system call entry; emu has none: as Linux booted with ia32_emulation=0.) */
+        lea     rdi, [rip + idt]
+        mov     word ptr [rdi + 3*16 + 4], 0xee00     /* IST 0, type 0xE, DPL 3, P */
+        mov     word ptr [rdi + 4*16 + 4], 0xee00
         ret
 
 /* One entry per vector. The CPU pushes an error code for 8, 10-14, 17, 21; the others
