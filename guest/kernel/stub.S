@@ -37,7 +37,7 @@
 boot_entry:
         lea     rsp, [rip + kstack_top]
         call    build_tss_descriptor
-        call    build_idt
+        call    build_gates
         lgdt    [rip + gdt_ptr]
         lidt    [rip + idt_ptr]
         push    KERNEL_CS             /* reload CS from the new GDT with a far return */
@@ -94,13 +94,6 @@ build_idt:
         add     rdi, 16
         dec     ecx
         jnz     2b
-        /* As Linux's def_idts (arch/x86/kernel/idt.c, SYSG): only #BP (int3) and #OF may be
-           raised by `int $N` from ring 3; every other gate, present or not, has DPL 0, so
-           `int $N` from user mode is #GP. (Linux with IA32 emulation also opens 0x80, its
-           32-bit system call entry; emu has none: as Linux booted with ia32_emulation=0.) */
-        lea     rdi, [rip + idt]
-        mov     word ptr [rdi + 3*16 + 4], 0xee00     /* IST 0, type 0xE, DPL 3, P */
-        mov     word ptr [rdi + 4*16 + 4], 0xee00
         ret
 
 /* One entry per vector. The CPU pushes an error code for 8, 10-14, 17, 21; the others
@@ -166,6 +159,18 @@ trap_return:
         .globl trap_iretq
 trap_iretq:
         iretq
+
+/* The IDT as Linux's def_idts leaves it (arch/x86/kernel/idt.c, SYSG): only #BP (int3) and
+   #OF may be raised by `int $N` from ring 3; every other gate, present or not, has DPL 0,
+   so `int $N` from user mode is #GP (SDM 6.12.1.1). Linux with IA32 emulation also opens
+   0x80, its 32-bit system call entry; emu has none, as Linux booted with ia32_emulation=0.
+   (Placed after the entries so that their addresses, which the docs show, stay put.) */
+build_gates:
+        call    build_idt
+        lea     rdi, [rip + idt]
+        mov     word ptr [rdi + 3*16 + 4], 0xee00     /* IST 0, type 0xE, DPL 3, P */
+        mov     word ptr [rdi + 4*16 + 4], 0xee00
+        ret
 
         .section .rodata
         .balign 8
