@@ -44,6 +44,7 @@ IDT_GATE_DPL_SHIFT = 45                    # a gate's DPL: bits 46:45 of its low
 IDT_GATE_DPL = 3 << IDT_GATE_DPL_SHIFT
 IDT_ERROR_BIT = 1 << 1                     # a selector error code names an IDT entry (SDM 6.13)
 DR6_INIT = 0xFFFF_0FF0                     # DR6 at reset; DR6_BS (bit 14) marks a single step
+SYSCALL_INSN, SYSCALL_SIZE = b"\x0f\x05", 2
 ICEBP = 0xF1                               # INT1: a #DB trap with no DPL check (SDM 6.12.1.1)
 RFLAGS_TF, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF = 1 << 8, 1 << 9, 1 << 14, 1 << 16
 # Cleared in RFLAGS when the CPU enters a handler through an interrupt gate (SDM 6.12.1.3).
@@ -635,12 +636,27 @@ class Cpu:
         """An exception QEMU raised itself (#DE, #GP, #DB ...) or a software interrupt
         (INT n, INT3): deliver it after stopping. Unicorn hands both over before any IDT
         lookup, so the check a CPU makes on INT n is made here (software_interrupt)."""
+        before = self.saved.reg("rip")          # where the CPU state was last saved
         error, is_int, next_rip = self.layout.exception_state(self.saved.save().view)
+        if intno == DEBUG and not is_int and self.stepped_over_syscall(before):
+            return
         if is_int:
             self.pending = self.software_interrupt(intno, next_rip)
         else:
             self.pending = Exception_(intno, error if intno in HAS_ERROR_CODE else 0)
         uc.emu_stop()
+
+    def stepped_over_syscall(self, syscall_rip: int) -> bool:
+        """Is this single-step #DB the one QEMU raises at the end of a SYSCALL? On Linux
+        there is none: SYSCALL clears TF (MSR_SYSCALL_MASK) and the return with TF set is
+        an IRET, so the next trap comes after the instruction that follows. The kernel's
+        system call saved the CPU state at `syscall_rip` (Kernel.on_syscall), and nothing
+        has saved it since, so a #DB right after a syscall there is that one: it is
+        dropped, and the CPU goes on (with TF still set)."""
+        if self.reg("rip") != syscall_rip + SYSCALL_SIZE or self.kernel.read_code(syscall_rip, 2) != SYSCALL_INSN:
+            return False
+        self.take_dr6()
+        return True
 
     def software_interrupt(self, vector: int, next_rip: int) -> Exception_:
         """INT n / INT3 (INTO is #UD in 64-bit mode), SDM Vol. 3A 6.12.1.1: a gate whose

@@ -47,6 +47,7 @@ def test_all_vectors_and_traps_as_native():
     ("in al, 0x60", GP_LINE), ("in al, dx", GP_LINE), ("insb", GP_LINE), ("out 0x80, al", GP_LINE),
     ("int3 with a returning handler", "TRAP, rip next, handler ran 1 time(s), continued"),
     ("TF after popf; nop", "TRAP si_code 2 si_addr next rip next, handler ran 1 time(s), continued"),
+    ("TF over a syscall (getpid)", "traps before-syscall after-nop later"),     # no trap at the syscall's end
     ("int $0x8", GP_LINE), ("int $0xe", GP_LINE), ("int $0", GP_LINE), ("int $0x6", GP_LINE),
     ("int $0x3", "TRAP si_code 128 si_addr 0 rip next"), ("int $0x4", "SEGV si_code 128 si_addr 0 rip next"),
 ])

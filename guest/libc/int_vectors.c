@@ -118,6 +118,41 @@ static void tf_probe(void)
            got_rip == after_nop ? "next" : "other", handler_runs);
 }
 
+/* TF across a system call: on Linux, SYSCALL clears TF and the return to user mode sets it
+   again, so the instruction after the syscall runs before the next trap. */
+extern char l_syscall[], l_after_syscall[], l_after_nop[];
+static volatile int traps;
+static volatile uintptr_t trap_rips[3];
+
+static void trace_handler(int sig, siginfo_t *info, void *context)
+{
+    ucontext_t *uc = context;
+    (void)sig; (void)info;
+    trap_rips[traps++] = uc->uc_mcontext.gregs[REG_RIP];
+    if (traps == 3)
+        uc->uc_mcontext.gregs[REG_EFL] &= ~0x100;
+}
+
+static void tf_syscall_probe(void)
+{
+    struct sigaction act, old;
+    memset(&act, 0, sizeof act);
+    act.sa_sigaction = trace_handler;
+    act.sa_flags = SA_SIGINFO;
+    sigaction(SIGTRAP, &act, &old);
+    traps = 0;
+    asm volatile("pushf\n orq $0x100, (%%rsp)\n popf\n mov $39, %%eax\n"
+                 ".globl l_syscall\nl_syscall: syscall\n.globl l_after_syscall\nl_after_syscall: nop\n"
+                 ".globl l_after_nop\nl_after_nop: nop\n nop\n" ::: "rax", "rcx", "r11", "memory", "cc");
+    sigaction(SIGTRAP, &old, NULL);
+    printf("TF over a syscall (getpid): traps");
+    for (int i = 0; i < traps; i++)
+        printf(" %s", trap_rips[i] == (uintptr_t)l_syscall ? "before-syscall"
+                      : trap_rips[i] == (uintptr_t)l_after_syscall ? "after-syscall"
+                      : trap_rips[i] == (uintptr_t)l_after_nop ? "after-nop" : "later");
+    printf("\n");
+}
+
 static void int3_resume_probe(void)
 {
     got_sig = 0;
@@ -160,6 +195,7 @@ int main(int argc, char **argv)
     insn_probe = 0;
     int3_resume_probe();
     tf_probe();
+    tf_syscall_probe();
     for (int n = 0; n < 256; n++) {
         char name[16];
         snprintf(name, sizeof name, "int $%#x", n);
