@@ -478,7 +478,8 @@ class Cpu:
         """emu_start stopped on an error: deliver the fault the MMU recorded."""
         if err.errno == UC_ERR_INSN_INVALID:          # QEMU's #UD arrives this way
             rip = self.reg("rip")
-            if self.kernel.read_code(rip, 1) == bytes([ICEBP]):     # this QEMU has no icebp
+            # Unicorn builds QEMU without WANT_ICEBP: there, icebp (INT1) is #UD.
+            if self.kernel.read_code(rip, 1) == bytes([ICEBP]):
                 return self.deliver(Exception_(DEBUG, 0, rip=rip + 1))
             _, is_int, next_rip = self.layout.exception_state(self.saved.save().view)
             if is_int:                                # `int $6` comes as a #UD too
@@ -653,7 +654,7 @@ class Cpu:
         system call saved the CPU state at `syscall_rip` (Kernel.on_syscall), and nothing
         has saved it since, so a #DB right after a syscall there is that one: it is
         dropped, and the CPU goes on (with TF still set)."""
-        if self.reg("rip") != syscall_rip + SYSCALL_SIZE or self.kernel.read_code(syscall_rip, 2) != SYSCALL_INSN:
+        if self.saved.reg("rip") != syscall_rip + SYSCALL_SIZE or self.kernel.read_code(syscall_rip, 2) != SYSCALL_INSN:
             return False
         self.take_dr6()
         return True

@@ -67,15 +67,16 @@ SI_CODE_NAMES = {
 }
 # Exceptions from user mode and the signal Linux sends for each (arch/x86/kernel/traps.c).
 PF_P, PF_W, PF_RSVD, PF_I = PFErr.P.value, PFErr.W.value, PFErr.RSVD.value, PFErr.I.value
-# (signal, si_code, si_addr: the faulting rip or 0, what): si_addr is the rip for the
-# do_error_trap cases with an address (#DE, #UD), 0 for those sent with force_sig (#BP,
-# #OF, #GP: SI_KERNEL). #DB is do_debug's: see debug_trap.
+# (signal, si_code, si_addr, what). si_addr is the faulting rip (AT_RIP) for the traps
+# Linux sends with an address (#DE, #UD: do_error_trap), 0 (NO_ADDR) for those it sends
+# with force_sig, SI_KERNEL (#BP, #OF, #GP). #DB is exc_debug_user's: see debug_trap.
+AT_RIP, NO_ADDR = "rip", "none"
 TRAP_SIGNALS = {
-    0: (signal.SIGFPE, FPE_INTDIV, True, "divide error (#DE)"),
-    3: (signal.SIGTRAP, SI_KERNEL, False, "breakpoint (#BP, int3)"),
-    4: (signal.SIGSEGV, SI_KERNEL, False, "overflow (#OF)"),
-    6: (signal.SIGILL, ILL_ILLOPN, True, "invalid opcode (#UD)"),
-    13: (signal.SIGSEGV, SI_KERNEL, False, "general protection fault (#GP)"),
+    0: (signal.SIGFPE, FPE_INTDIV, AT_RIP, "divide error (#DE)"),
+    3: (signal.SIGTRAP, SI_KERNEL, NO_ADDR, "breakpoint (#BP, int3)"),
+    4: (signal.SIGSEGV, SI_KERNEL, NO_ADDR, "overflow (#OF)"),
+    6: (signal.SIGILL, ILL_ILLOPN, AT_RIP, "invalid opcode (#UD)"),
+    13: (signal.SIGSEGV, SI_KERNEL, NO_ADDR, "general protection fault (#GP)"),
 }
 DEBUG_TRAP = 1
 DR6_BS = 1 << 14                # DR6: the #DB is a single step (EFLAGS.TF)
@@ -276,10 +277,10 @@ class Kernel:
         elif vector == DEBUG_TRAP:
             self.debug_trap(cpu, trap)
         elif vector in TRAP_SIGNALS:
-            sig, code, at_rip, what = TRAP_SIGNALS[vector]
-            self.force_signal(sig, code, rip if at_rip else 0, what, trap)
+            sig, code, addr, what = TRAP_SIGNALS[vector]
+            self.force_signal(sig, code, rip if addr == AT_RIP else 0, what, trap)
         else:
-            self.force_signal(signal.SIGSEGV, SI_KERNEL, rip, f"exception {vector}", trap)
+            self.force_signal(signal.SIGSEGV, SI_KERNEL, 0, f"exception {vector}", trap)
 
     def debug_trap(self, cpu, trap: "TrapContext") -> None:
         """#DB from user mode (Linux exc_debug_user): a single step (DR6_BS, EFLAGS.TF)
