@@ -28,9 +28,18 @@ def lines_by_probe(output: str) -> dict:
     return dict(line.split(": ", 1) for line in output.splitlines())
 
 
-def test_all_vectors_and_traps_as_native():
+@pytest.fixture(scope="module")
+def emulated():
+    return run_emu("run", "--timeout", "60", ELF)
+
+
+@pytest.fixture(scope="module")
+def emulated_probes(emulated):
+    return lines_by_probe(emulated.stdout)
+
+
+def test_all_vectors_and_traps_as_native(emulated):
     native = run_native(ELF)
-    emulated = run_emu("run", "--timeout", "60", ELF)
     assert emulated.returncode == native.returncode == 0, emulated.stderr
     expected, got = lines_by_probe(native.stdout), lines_by_probe(emulated.stdout)
     assert list(got) == list(expected)           # every probe ran, in order: the machine never stopped
@@ -54,11 +63,6 @@ def test_all_vectors_and_traps_as_native():
 def test_linux_answers(probe, line, emulated_probes):
     """What Linux x86-64 answers, spelled out (a host-independent statement of the above)."""
     assert emulated_probes[probe] == line
-
-
-@pytest.fixture(scope="module")
-def emulated_probes():
-    return lines_by_probe(run_emu("run", "--timeout", "60", ELF).stdout)
 
 
 def probe_address(vector: int) -> int:
