@@ -58,6 +58,9 @@ def test_all_vectors_and_traps_as_native(emulated):
     ("TF after popf; nop", "TRAP si_code 2 si_addr next rip next, handler ran 1 time(s), continued"),
     ("TF over a syscall (getpid)", "traps before-syscall after-nop later"),     # no trap at the syscall's end
     ("int $0x8", GP_LINE), ("int $0xe", GP_LINE), ("int $0", GP_LINE), ("int $0x6", GP_LINE),
+    # QEMU keeps the last exception in flight until it delivers one, which Unicorn never
+    # does: a second contributory fault (#DE, #GP) became a #DF that stopped the machine.
+    ("div by 0", "FPE si_code 1 si_addr insn rip insn"), ("div by 0 again", "FPE si_code 1 si_addr insn rip insn"),
     ("int $0x3", "TRAP si_code 128 si_addr 0 rip next"), ("int $0x4", "SEGV si_code 128 si_addr 0 rip next"),
 ])
 def test_linux_answers(probe, line, emulated_probes):

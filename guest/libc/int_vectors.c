@@ -45,8 +45,9 @@ INSN_PROBE("p_cli", "cli");
 INSN_PROBE("p_hlt", "hlt");
 INSN_PROBE("p_sysenter", "sysenter");
 INSN_PROBE("p_ud2", "ud2");
+INSN_PROBE("p_div", "div %ecx");                /* by zero: #DE, a contributory fault */
 extern char p_int3[], p_icebp[], p_into[], p_in_imm[], p_in_dx[], p_out_imm[], p_insb[], p_outsb[],
-    p_cli[], p_hlt[], p_sysenter[], p_ud2[];
+    p_cli[], p_hlt[], p_sysenter[], p_ud2[], p_div[];
 
 static sigjmp_buf recover;
 static volatile int got_sig, got_code, resume, handler_runs;
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     const struct probe others[] = {
+        {"div by 0", p_div, 2, 2}, {"div by 0 again", p_div, 2, 2},     /* a second #DE is no #DF */
         {"int3", p_int3, 2, 1}, {"icebp", p_icebp, 2, 1}, {"into", p_into, 2, 1},
         {"in al, 0x60", p_in_imm, 2, 2}, {"in al, dx", p_in_dx, 7, 1}, {"out 0x80, al", p_out_imm, 2, 2},
         {"insb", p_insb, 12, 1}, {"outsb", p_outsb, 12, 1}, {"cli", p_cli, 2, 1}, {"hlt", p_hlt, 2, 1},
