@@ -188,13 +188,19 @@ class HostRoot:
 def entry_named(directory: HostDir, ident: tuple):
     """The name in `directory` of the directory whose (dev, ino) is `ident`, or None."""
     try:
-        with os.scandir(directory.fd) as scan:
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=directory.fd)
+    except OSError:
+        return None
+    try:
+        with os.scandir(fd) as scan:
             for entry in scan:
                 if entry.inode() == ident[1] and entry.is_dir(follow_symlinks=False) and \
                         entry.stat(follow_symlinks=False).st_dev == ident[0]:
                     return entry.name
     except OSError:
         return None
+    finally:
+        os.close(fd)
     return None
 
 
