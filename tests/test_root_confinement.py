@@ -69,3 +69,25 @@ def test_a_slice_of_the_escape_generator(tree):
     tally = campaign(random.Random(10), Budget(count=2))
     assert tally.failures == [], tally.failures[0].detail
     assert tally.outcomes[Outcome.OK] == 2
+
+
+REMOVED_AND_O_PATH = ["mkdir d", "open d pd 0", "fchmod 0 700", "futimens 0", "fsync 0", "getdents 0",
+                      "open d d 1", "rmdir d", "getdents 1", "fchmod 1 755", "fsync 1", "openat 1 x r 2",
+                      "mkdir e", "chdir e", "rmdir ../e", "getcwd", "mkdir w", "chdir w", "rename ../w ../w2",
+                      "mkdirat cwd made", "fstatat cwd made 0"]
+
+
+def test_o_path_and_removed_directories_match_native(tmp_path):
+    """Through an O_PATH directory fd, fchmod/futimens/fsync/getdents64 are -EBADF; a
+    removed directory lists -ENOENT and a removed cwd's getcwd is -ENOENT (as natively)."""
+    from fuzz.common import REPO, run_emu
+    import subprocess
+    (tmp_path / "native").mkdir()
+    (tmp_path / "emu").mkdir()
+    for side in ("native", "emu"):
+        (tmp_path / side / ".script").write_text("\n".join(REMOVED_AND_O_PATH) + "\n")
+    native = subprocess.run([REPO / "guest/libc/root_escape.elf", ".script"], cwd=tmp_path / "native",
+                            capture_output=True, text=True)
+    emulated = run_emu("run", "--root", tmp_path / "emu", "--root-writable", "guest/libc/root_escape.elf", "/.script")
+    assert emulated.stdout.decode() == native.stdout
+    assert "getdents = -2" in native.stdout and "fchmod = -9" in native.stdout

@@ -265,9 +265,11 @@ class HostDirectory(DirectoryFile):
         at this path (/dev/null ...) in place of host ones of the same name. A removed
         directory has none: -ENOENT, as iterate_dir says for a dead directory."""
         try:
+            here = os.fstat(self.dir.fd)
+            if here.st_nlink == 0:
+                return -errno.ENOENT     # (the host's readdir would say end of directory)
             with os.scandir(self.dir.fd) as scan:
                 entries = [(entry.name, entry.inode(), d_type(entry)) for entry in scan]
-            here = os.fstat(self.dir.fd)
             parent = here if kernel.root.is_root(self.dir) else os.stat("..", dir_fd=self.dir.fd)
         except OSError as err:
             return -err.errno
