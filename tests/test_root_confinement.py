@@ -91,3 +91,21 @@ def test_o_path_and_removed_directories_match_native(tmp_path):
     emulated = run_emu("run", "--root", tmp_path / "emu", "--root-writable", "guest/libc/root_escape.elf", "/.script")
     assert emulated.stdout.decode() == native.stdout
     assert "getdents = -2" in native.stdout and "fchmod = -9" in native.stdout
+
+
+def test_proc_self_exe_does_not_follow_a_link_put_in_the_programs_place(tree):
+    """The running program lies in the root; the guest renames it and puts a link to the
+    secret file in its place: /proc/self/exe must not open the secret (emu opens the
+    program's host path from the root fd without following links: -ELOOP here, where
+    Linux would open the renamed file itself)."""
+    import shutil
+    from fuzz.common import run_emu
+    from fuzz.root_escape import GUEST
+    shutil.copy(GUEST, tree.root / "re.elf")
+    (tree.root / ".script").write_text(f"rename /re.elf /re_old.elf\nsymlink {tree.top / 'secret_file.txt'} /re.elf\n"
+                                       "open /proc/self/exe r 0\nread 0\n")
+    before = tree.snapshot()
+    run = run_emu("run", "--root", tree.root, "--root-writable", tree.root / "re.elf", "/.script")
+    assert run.returncode == 0, run.tail()
+    assert tree.token not in run.stdout.decode()
+    assert tree.snapshot() == before

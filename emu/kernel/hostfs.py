@@ -68,6 +68,22 @@ class HostRoot:
         component just before, in the same system call)."""
         return os.path.join(self.path, *parts)
 
+    def open_host_path(self, path: str, flags: int = os.O_RDONLY) -> int:
+        """os.open of a host path emu keeps (the running program, a mapped file): one
+        inside the root is walked from the root fd without following any link (a guest
+        may have put one there since); one outside is the user's own, out of the
+        guest's reach. Raises OSError."""
+        relative = os.path.relpath(os.path.abspath(path), self.path)
+        if relative == ".." or relative.startswith("../"):
+            return os.open(path, flags | os.O_CLOEXEC)
+        *parents, last = relative.split("/")
+        here = self.dir
+        for name in parents:
+            here = self.child(here, name, ())
+            if not isinstance(here, HostDir):
+                raise OSError(errno.ELOOP if isinstance(here, str) else -here, "not a directory on the way")
+        return os.open(last, flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=here.fd)
+
     # -- walking (fs.lookup's steps) --
 
     def is_root(self, directory: HostDir) -> bool:
