@@ -35,8 +35,11 @@ class HostDir:
         self.fd = fd
         self.parts = parts
 
-    def __del__(self):
-        os.close(self.fd)
+    def __del__(self, close=os.close):
+        try:
+            close(self.fd)           # (bound at definition: it also runs at interpreter exit)
+        except OSError:
+            pass
 
     def identity(self) -> tuple:
         info = os.fstat(self.fd)
