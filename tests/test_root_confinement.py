@@ -73,7 +73,8 @@ def test_a_slice_of_the_escape_generator(tree):
 
 REMOVED_AND_O_PATH = ["mkdir d", "open d pd 0", "fchmod 0 700", "futimens 0", "fsync 0", "getdents 0",
                       "open d d 1", "rmdir d", "getdents 1", "fchmod 1 755", "fsync 1", "openat 1 x r 2",
-                      "mkdir e", "chdir e", "rmdir ../e", "getcwd", "mkdir w", "chdir w", "rename ../w ../w2",
+                      "mkdir e", "chdir e", "rmdir ../e", "getcwd", "fstatat cwd . 0", "openat cwd x r 3",
+                      "mkdirat cwd x", "chdir ..", "mkdir w", "chdir w", "rename ../w ../w2",
                       "mkdirat cwd made", "fstatat cwd made 0"]
 
 

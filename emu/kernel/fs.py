@@ -718,7 +718,7 @@ def lookup(kernel, path: str, *, follow: bool = True, base: Place | None = None)
     directory, and no stored path string is resolved again. Paths registered in
     kernel.devices (/dev/null, /proc/...) shadow the host; without --root they are the
     only files. `follow=False` leaves a final symlink as it is (lstat, readlink,
-    O_NOFOLLOW). A relative path from a directory that was removed is -ENOENT.
+    O_NOFOLLOW).
     """
     devices, root = kernel.devices, kernel.root
     start = start_of(kernel, None if path.startswith("/") else base)
@@ -787,8 +787,9 @@ def lookup(kernel, path: str, *, follow: bool = True, base: Place | None = None)
 
 
 def start_of(kernel, base: Place | None):
-    """([guest path components], HostDir or None) a walk starts at; -ENOENT for a
-    directory that is gone (removed, or no longer under the root)."""
+    """([guest path components], HostDir or None) a walk starts at. A removed directory
+    still is one (`.` and `..` work, names in it are the host's -ENOENT); one no longer
+    under the root is -ENOENT."""
     root = kernel.root
     if base is None or base.path == "/" and base.dir is None:
         return [], (root.dir if root is not None else None)
@@ -797,7 +798,9 @@ def start_of(kernel, base: Place | None):
         return parts, root_walk(root, parts)
     parts = root.guest_parts(base.dir)
     if parts is None:
-        return -errno.ENOENT
+        if os.fstat(base.dir.fd).st_nlink != 0:
+            return -errno.ENOENT
+        parts = base.dir.parts
     return list(parts), base.dir
 
 
