@@ -143,18 +143,15 @@ def executable_path(kernel, proc, path: str):
         return found
     if found.path == "/proc/self/exe":
         return proc.path
-    if found.device is not None or kernel.root is None or not found.parts:
+    if found.device is not None or found.dir is None or not found.parts:
         return -errno.EACCES             # a device, a directory: nothing to run
-    if found.dir is None:
-        return -errno.EACCES
     try:                                 # the lookup followed every link inside the root
         info = os.stat(found.name, dir_fd=found.dir.fd, follow_symlinks=False)
     except OSError as err:
         return -err.errno
-    host = kernel.root.host_path(found.parts)     # checked component by component just now
     if not st.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
         return -errno.EACCES
-    return host
+    return kernel.root.host_path(found.parts)     # a name: read through open_host only
 
 
 MAX_INTERPRETERS = 4              # Linux's BINPRM_MAX_RECURSION: scripts run by scripts

@@ -67,8 +67,8 @@ class HostRoot:
         self.ident = self.dir.identity()
 
     def host_path(self, parts) -> str:
-        """DIR/parts... as a name for messages and exec's loader (exec checks every
-        component just before, in the same system call)."""
+        """DIR/parts...: the host name of a program exec runs (proc.path); it is opened
+        again only through open_host_path."""
         return os.path.join(self.path, *parts)
 
     def open_host_path(self, path: str, flags: int = os.O_RDONLY) -> int:
