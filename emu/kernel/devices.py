@@ -212,22 +212,34 @@ def format_maps_line(start: int, end: int, flags: int, offset: int, dev: int, in
     return line
 
 
-def vma_file_identity(vma) -> tuple:
+def vma_file_identity(kernel, vma) -> tuple:
     """(dev, ino) of a file-backed mapping's file on the host, (0, 0) for anonymous memory."""
     if vma.backing is None or not vma.name or vma.name.startswith("["):
         return 0, 0
     try:
-        s = os.stat(vma.name)
+        fd = open_host(kernel, vma.name, os.O_PATH)
     except OSError:
         return 0, 0
+    try:
+        s = os.fstat(fd)
+    finally:
+        os.close(fd)
     return s.st_dev, s.st_ino
+
+
+def open_host(kernel, path: str, flags: int) -> int:
+    """os.open of a host path emu keeps, never following a link a guest planted in the
+    root (HostRoot.open_host_path). Raises OSError."""
+    if kernel.root is None:
+        return os.open(path, flags | os.O_CLOEXEC)
+    return kernel.root.open_host_path(path, flags)
 
 
 def generate_maps(kernel, proc) -> str:
     """Every VMA of the process, lowest address first (fs/proc/task_mmu.c show_map_vma)."""
     lines = []
     for vma in proc.mm.vmas:
-        dev, ino = vma_file_identity(vma)
+        dev, ino = vma_file_identity(kernel, vma)
         name = vma.name if not vma.name or vma.name.startswith("[") else os.path.abspath(vma.name)
         lines.append(format_maps_line(vma.start, vma.end, vma.flags, vma.offset, dev, ino, name))
     return "".join(line + "\n" for line in lines)
@@ -247,7 +259,7 @@ def open_exe(kernel, proc, flags):
     if flags & O_ACCMODE != O_RDONLY:
         return -errno.ETXTBSY if flags & O_ACCMODE == O_WRONLY else -errno.EACCES
     try:
-        fd = os.open(proc.path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_host(kernel, proc.path, os.O_RDONLY)
     except OSError as err:
         return -err.errno
     return HostFile(fd, flags, exe_target(kernel, proc))

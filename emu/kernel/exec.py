@@ -18,10 +18,12 @@ import errno
 import os
 import stat as st
 import struct
+import dataclasses
 from dataclasses import dataclass
 
 from ..elf import ElfError, ElfImage, load_elf
 from ..physmem import OutOfMemory
+from .devices import open_host
 from .fs import lookup, user_path
 from .mm import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, UserFault, Vma, copy_from_user,
                  copy_to_user, page_down, page_up, read_user_string)
@@ -141,27 +143,26 @@ def executable_path(kernel, proc, path: str):
         return found
     if found.path == "/proc/self/exe":
         return proc.path
-    if found.device is not None or kernel.root is None or not found.parts:
+    if found.device is not None or found.dir is None or not found.parts:
         return -errno.EACCES             # a device, a directory: nothing to run
-    host = kernel.root.host_path(found.parts)
-    try:
-        info = os.stat(host)
+    try:                                 # the lookup followed every link inside the root
+        info = os.stat(found.name, dir_fd=found.dir.fd, follow_symlinks=False)
     except OSError as err:
         return -err.errno
     if not st.S_ISREG(info.st_mode) or not info.st_mode & 0o111:
         return -errno.EACCES
-    return host
+    return kernel.root.host_path(found.parts)     # a name: read through open_host only
 
 
 MAX_INTERPRETERS = 4              # Linux's BINPRM_MAX_RECURSION: scripts run by scripts
 
 
-def interpreter_line(host: str):
+def interpreter_line(kernel, host: str):
     """A `#!` script's (interpreter, argument or b""), as Linux's binfmt_script reads its
     first line (everything after the interpreter's name is one argument); None for any
     other file."""
     try:
-        with open(host, "rb") as file:
+        with os.fdopen(open_host(kernel, host, os.O_RDONLY), "rb") as file:
             head = file.read(256)
     except OSError:
         return None
@@ -170,6 +171,22 @@ def interpreter_line(host: str):
     line = head[2:].split(b"\n", 1)[0].strip()
     name, _, argument = line.replace(b"\t", b" ").partition(b" ")
     return (os.fsdecode(name), argument.strip()) if name else None
+
+
+def load_program(kernel, host: str):
+    """The ElfImage of the program at `host`, read through an fd opened without
+    following any link (devices.open_host) and named by `host`; or -errno."""
+    try:
+        fd = open_host(kernel, host, os.O_RDONLY)
+    except OSError as err:
+        return -err.errno
+    try:
+        image = load_elf(f"/proc/self/fd/{fd}")
+    except ElfError:
+        return -errno.ENOEXEC            # not an ELF emu can run (the file is fine as data)
+    finally:
+        os.close(fd)
+    return dataclasses.replace(image, path=host)
 
 
 def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
@@ -189,7 +206,7 @@ def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
     for _ in range(MAX_INTERPRETERS + 1):           # a script's interpreter may be a script
         if isinstance(host, int):
             return host
-        script = interpreter_line(host)
+        script = interpreter_line(kernel, host)
         if script is None:
             break
         interpreter, argument = script
@@ -197,10 +214,9 @@ def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
         host = executable_path(kernel, proc, interpreter)
     else:
         return -errno.ELOOP
-    try:
-        image = load_elf(host)
-    except ElfError:
-        return -errno.ENOEXEC            # not an ELF emu can run (the file is fine as data)
+    image = load_program(kernel, host)
+    if isinstance(image, int):
+        return image
     try:
         kernel.exec_image(proc, image, argv, envp, execfn=path)
     except OutOfMemory:

@@ -686,28 +686,48 @@ def fd_file(proc, fd: int) -> OpenFile | None:
 
 @dataclass(frozen=True)
 class Lookup:
-    """Where a guest path leads: its canonical components, and a device opener or None."""
+    """Where a guest path leads: its canonical components and a device opener or None;
+    for a host file, `dir` (the held HostDir of its parent) and `name` (its name there,
+    "." for `dir` itself), the anchor every host call on it is relative to."""
     parts: tuple
     device: object = None
+    dir: object = None
+    name: str = "."
 
     @property
     def path(self) -> str:
         return "/" + "/".join(self.parts)
 
 
-def lookup(kernel, path: str, *, follow: bool = True, base: str = "/"):
+@dataclass(frozen=True)
+class Place:
+    """A directory relative paths start at (the working directory, a dirfd): its guest
+    path as last known and, for a host directory, its held HostDir (None for emu's own
+    directories and without --root)."""
+    path: str = "/"
+    dir: object = None
+
+
+def lookup(kernel, path: str, *, follow: bool = True, base: Place | None = None):
     """Resolve a guest path to a Lookup or -errno, as namei does inside a chroot.
 
-    `..` at the root stays at the root, and a symlink is read and resolved again from
-    the root (absolute) or from its directory (relative); so nothing can leave the
-    `--root` directory. Paths registered in kernel.devices (/dev/null, /proc/...) shadow
-    the host; without --root they are the only files. `follow=False` leaves a final
-    symlink as it is (lstat, readlink, O_NOFOLLOW).
+    The walk goes from held directory fds (the root's, `base`'s), one component at a
+    time (HostRoot.child: fstatat without following, openat O_NOFOLLOW): `..` at the
+    root stays at the root, and a symlink is read and resolved again from the root
+    (absolute) or from its directory (relative); so nothing can leave the `--root`
+    directory, and no stored path string is resolved again. Paths registered in
+    kernel.devices (/dev/null, /proc/...) shadow the host; without --root they are the
+    only files. `follow=False` leaves a final symlink as it is (lstat, readlink,
+    O_NOFOLLOW).
     """
-    pending = (path if path.startswith("/") else base.rstrip("/") + "/" + path).split("/")
-    must_be_dir = path.endswith("/")
     devices, root = kernel.devices, kernel.root
-    done, links = [], 0
+    start = start_of(kernel, None if path.startswith("/") else base)
+    if isinstance(start, int):
+        return start
+    done, here = start
+    pending = path.split("/")
+    must_be_dir = path.endswith("/")
+    links, final = 0, None
     while pending:
         name = pending.pop(0)
         if name in ("", "."):
@@ -715,40 +735,93 @@ def lookup(kernel, path: str, *, follow: bool = True, base: str = "/"):
         if name == "..":
             if done:
                 done.pop()
+            here = climb(kernel, here, done)
+            if isinstance(here, int):
+                return here
             continue
         if len(os.fsencode(name)) > NAME_MAX:
             return -errno.ENAMETOOLONG
         last = not any(p not in ("", ".") for p in pending)
-        candidate = done + [name]
-        guest = "/" + "/".join(candidate)
+        guest = "/" + "/".join(done + [name])
         if devices.lookup(guest) is not None:
             if not last:
                 return -errno.ENOTDIR
-            done = candidate
+            done.append(name)
+            final = (None, name)
             continue
         if devices.is_directory(guest):
-            done = candidate
+            done.append(name)
+            here = root_walk(root, done)
             continue
-        if root is None:
+        if here is None:
             return -errno.ENOENT
-        target = root.readlink_if_symlink(candidate)
-        if target == -errno.ENOENT and last:
-            target = None            # a missing last name: open(O_CREAT) may make it
-        if isinstance(target, int):
-            return target
-        if target is not None and (not last or follow or must_be_dir):
+        if last:
+            step = root.readlink_at(here, name)
+            if step == -errno.ENOENT:
+                step = None          # a missing last name: open(O_CREAT) may make it
+            if isinstance(step, int):
+                return step
+            if step is None or not (follow or must_be_dir):
+                done.append(name)
+                final = (here, name)
+                continue
+        else:
+            step = root.child(here, name, tuple(done + [name]))
+            if isinstance(step, int):
+                return step
+        if isinstance(step, str):    # a symlink to follow
             links += 1
             if links > MAXSYMLINKS:
                 return -errno.ELOOP
-            pending = target.split("/") + pending
-            if target.startswith("/"):
-                done = []
+            pending = step.split("/") + pending
+            if step.startswith("/"):
+                done, here = [], root.dir
             continue
-        done = candidate
-    result = Lookup(tuple(done), devices.lookup("/" + "/".join(done)))
-    if must_be_dir and result.device is not None:
+        done.append(name)
+        here = step
+    device = devices.lookup("/" + "/".join(done))
+    if must_be_dir and device is not None:
         return -errno.ENOTDIR
-    return result
+    where, name = final if final is not None else (here, ".")
+    return Lookup(tuple(done), device, where if device is None else None, name)
+
+
+def start_of(kernel, base: Place | None):
+    """([guest path components], HostDir or None) a walk starts at. A removed directory
+    still is one (`.` and `..` work, names in it are the host's -ENOENT); one no longer
+    under the root is -ENOENT."""
+    root = kernel.root
+    if base is None or base.path == "/" and base.dir is None:
+        return [], (root.dir if root is not None else None)
+    if base.dir is None:
+        parts = [p for p in base.path.split("/") if p]
+        return parts, root_walk(root, parts)
+    parts = root.guest_parts(base.dir)
+    if parts is None:
+        if os.fstat(base.dir.fd).st_nlink != 0:
+            return -errno.ENOENT
+        parts = base.dir.parts
+    return list(parts), base.dir
+
+
+def climb(kernel, here, done: list):
+    """The directory a `..` step leads to (`done` already has its name removed)."""
+    if here is None or not done:
+        return root_walk(kernel.root, done)
+    return kernel.root.parent(here, tuple(done))
+
+
+def root_walk(root, parts):
+    """The HostDir at guest path `parts` walked from the root without following links,
+    or None (no --root, or no such host directory: emu's own /dev, /proc)."""
+    if root is None:
+        return None
+    here = root.dir
+    for i, name in enumerate(parts):
+        here = root.child(here, name, tuple(parts[:i + 1]))
+        if isinstance(here, (int, str)):
+            return None              # missing, not a directory, or a symlink
+    return here
 
 
 def resolve_at(kernel, proc, dirfd: int, path_va: int, *, follow: bool = True, empty_ok: bool = False):
@@ -772,7 +845,7 @@ def resolve_path(kernel, proc, dirfd: int, path: str, *, follow: bool = True):
     if dirfile is not None:
         if not st.S_ISDIR(dirfile.stat().mode):
             return -errno.ENOTDIR
-        base = dirfile.path
+        base = Place(dirfile.path, dirfile.dir)
     found = lookup(kernel, path, follow=follow, base=base)
     return found if isinstance(found, int) else (found, dirfile)
 
@@ -785,14 +858,16 @@ def open_lookup(kernel, proc, found: Lookup, flags: int, mode: int):
         if flags & O_DIRECTORY:
             return -errno.ENOTDIR
         return found.device(kernel, proc, flags)
-    if kernel.devices.is_directory(found.path) or (not found.parts and kernel.root is None):
+    if kernel.devices.is_directory(found.path) or found.dir is None:
         return virtual_directory(found.path, flags)
-    return kernel.root.open(found.parts, flags, mode)
+    return kernel.root.open(found.dir, found.name, found.parts, flags, mode)
 
 
 class DirectoryFile(OpenFile):
     """An open directory: read is -EISDIR; the offset counts entries of `listing`, and
-    lseek may set it (SEEK_SET: rewinddir, seekdir) or say it (SEEK_CUR: telldir)."""
+    lseek may set it (SEEK_SET: rewinddir, seekdir) or say it (SEEK_CUR: telldir).
+    `dir` is the held host directory (hostfs.HostDirectory), None for emu's own."""
+    dir = None
 
     def read(self, kernel, proc, count, sink):
         return -errno.EISDIR
@@ -840,8 +915,8 @@ def stat_path(kernel, proc, dirfd: int, path_va: int):
 
 def stat_lookup(kernel, proc, found: Lookup):
     """A Stat for a resolved path, without opening a host file; or -errno."""
-    if found.device is None and kernel.root is not None and not kernel.devices.is_directory(found.path):
-        return kernel.root.lstat(found.parts)
+    if found.device is None and found.dir is not None and not kernel.devices.is_directory(found.path):
+        return kernel.root.lstat(found.dir, found.name)
     file = open_lookup(kernel, proc, found, O_RDONLY | O_PATH, 0)
     if isinstance(file, int):
         return file
@@ -977,7 +1052,7 @@ def sys_newfstatat(kernel, proc, dirfd, path, buf, flag, *_):
         return resolved
     found, dirfile = resolved
     if found is None:
-        result = dirfile.stat() if dirfile is not None else stat_lookup(kernel, proc, lookup(kernel, "/"))
+        result = dirfile.stat() if dirfile is not None else stat_lookup(kernel, proc, lookup(kernel, ".", base=proc.fs.cwd))
     else:
         result = stat_lookup(kernel, proc, found)
     if isinstance(result, int):
@@ -1112,8 +1187,8 @@ def sys_readlinkat(kernel, proc, dirfd, path, buf, bufsiz, *_):
     found, _ = resolved
     if found.device is not None:
         target = kernel.devices.readlink(found.path, kernel, proc)
-    elif kernel.root is not None and not kernel.devices.is_directory(found.path):
-        target = kernel.root.readlink_if_symlink(list(found.parts))
+    elif found.dir is not None and not kernel.devices.is_directory(found.path):
+        target = kernel.root.readlink_at(found.dir, found.name)
     else:
         target = None
     if isinstance(target, int):
@@ -1155,30 +1230,54 @@ def sys_getdents64(kernel, proc, fd, dirp, count, *_):
 
 
 def sys_getcwd(kernel, proc, buf, size, *_):
-    """The working directory; the result counts the NUL (the raw syscall, not glibc's)."""
-    cwd = os.fsencode(proc.fs.cwd) + b"\0"
+    """The working directory where it is now (a rename of it or of a parent shows); the
+    result counts the NUL (the raw syscall, not glibc's). A removed one is -ENOENT, one
+    no longer under the root "(unreachable)..." (d_path)."""
+    cwd = os.fsencode(cwd_path(kernel, proc.fs.cwd)) if proc.fs.cwd is not None else b"/"
+    if cwd == b"":
+        return -errno.ENOENT
+    cwd += b"\0"
     if size < len(cwd):
         return -errno.ERANGE
     return put_user(kernel, proc, buf, cwd) or len(cwd)
 
 
+def cwd_path(kernel, place: Place) -> str:
+    """getcwd's text for `place`: "" if the directory was removed."""
+    if place.dir is None:
+        return place.path
+    parts = kernel.root.guest_parts(place.dir)
+    if parts is not None:
+        return "/" + "/".join(parts)
+    if os.fstat(place.dir.fd).st_nlink == 0:
+        return ""
+    return "(unreachable)" + place.path
+
+
 def sys_chdir(kernel, proc, path_va, *_):
     resolved = stat_path(kernel, proc, AT_FDCWD, path_va)
-    return resolved if isinstance(resolved, int) else change_dir(proc, resolved[0].path, resolved[1])
+    if isinstance(resolved, int):
+        return resolved
+    found, info = resolved
+    if not st.S_ISDIR(info.mode):
+        return -errno.ENOTDIR
+    held = None
+    if found.dir is not None and not kernel.devices.is_directory(found.path):
+        held = kernel.root.open_dir(found.dir, found.name, found.parts)
+        if isinstance(held, int):
+            return held
+    proc.fs.cwd = Place(found.path, held)
+    return 0
 
 
 def sys_fchdir(kernel, proc, fd, *_):
+    """The directory open at fd, itself (its held host fd), not its path."""
     file = fd_file(proc, signed32(fd))
     if file is None:
         return -errno.EBADF
-    return change_dir(proc, file.path, file.stat())
-
-
-def change_dir(proc, path: str, info) -> int:
-    """chdir's last step: a directory (root may enter any: no EACCES)."""
-    if not st.S_ISDIR(info.mode):
+    if not isinstance(file, DirectoryFile) or not st.S_ISDIR(file.stat().mode):
         return -errno.ENOTDIR
-    proc.fs.cwd = path
+    proc.fs.cwd = Place(file.path, file.dir)
     return 0
 
 

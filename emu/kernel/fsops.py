@@ -11,6 +11,7 @@ Without --root-writable every change is -EROFS, as on a read-only mount; emu's o
 
 import errno
 import os
+import stat
 import struct
 import time
 
@@ -25,9 +26,10 @@ UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
 
 
 def host_target(kernel, proc, dirfd: int, path_va: int, *, follow: bool = False):
-    """(host path, guest path string as given) of a path to change, or -errno. With
+    """(Lookup, guest path string as given) of a path to change, or -errno. With
     follow=False the last component is taken as it is, a trailing slash or not (the
-    calls themselves say what a slash means: `slashed`)."""
+    calls themselves say what a slash means: `slashed`). The Lookup's anchor
+    (found.dir, found.name) is what every host call below is relative to."""
     path = user_path(kernel, proc, path_va)
     if isinstance(path, int):
         return path
@@ -41,7 +43,7 @@ def host_target(kernel, proc, dirfd: int, path_va: int, *, follow: bool = False)
         return -errno.EROFS if found.parts else -errno.EBUSY
     if not kernel.root.writable:
         return -errno.EROFS
-    return kernel.root.host_path(found.parts), path
+    return found, path
 
 
 def last_name(path: str) -> str:
@@ -54,16 +56,30 @@ def slashed(path: str) -> bool:
     return path.endswith("/") and path.rstrip("/") != ""
 
 
-def is_dir(host: str) -> bool:
-    return os.path.isdir(host) and not os.path.islink(host)
+def lstat_at(found):
+    """The host's lstat of the anchor, or None if there is nothing (or no way to it)."""
+    try:
+        return os.stat(found.name, dir_fd=found.dir.fd, follow_symlinks=False)
+    except OSError:
+        return None
 
 
-def create_slash_error(host: str, path: str) -> int:
+def exists(found) -> bool:
+    return lstat_at(found) is not None
+
+
+def is_dir(found) -> bool:
+    """A directory itself (a symlink to one is not)."""
+    info = lstat_at(found)
+    return info is not None and stat.S_ISDIR(info.st_mode)
+
+
+def create_slash_error(found, path: str) -> int:
     """filename_create for a name that is not a directory's: with a trailing slash it is
     -EEXIST if something is there, else -ENOENT; 0 if there is no slash."""
     if not slashed(path):
         return 0
-    return -errno.EEXIST if os.path.lexists(host) else -errno.ENOENT
+    return -errno.EEXIST if exists(found) else -errno.ENOENT
 
 
 def host_call(action, *args, **options) -> int:
@@ -74,18 +90,35 @@ def host_call(action, *args, **options) -> int:
     return 0
 
 
+def chmod_at(found, mode: int) -> int:
+    """fchmodat(dir, name, mode) without following a symlink: the object is opened with
+    O_PATH | O_NOFOLLOW and changed through its /proc/self/fd magic link (the inode that
+    fd holds, as glibc's fchmodat(AT_SYMLINK_NOFOLLOW) does); a symlink's mode cannot be
+    changed (-EOPNOTSUPP)."""
+    try:
+        fd = os.open(found.name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=found.dir.fd)
+    except OSError as err:
+        return -err.errno
+    try:
+        if stat.S_ISLNK(os.fstat(fd).st_mode):
+            return -errno.EOPNOTSUPP
+        return host_call(os.chmod, f"/proc/self/fd/{fd}", mode)
+    finally:
+        os.close(fd)
+
+
 # ---- directories and names -------------------------------------------------------------
 
 def sys_mkdirat(kernel, proc, dirfd, path_va, mode, *_):
     target = host_target(kernel, proc, signed32(dirfd), path_va)
     if isinstance(target, int):
         return -errno.EEXIST if target in (-errno.EPERM, -errno.EBUSY) else target
-    host, path = target
-    if last_name(path) in ("", ".", "..") or os.path.lexists(host):
+    found, path = target
+    if last_name(path) in ("", ".", "..") or exists(found):
         return -errno.EEXIST                 # (a symlink there too, dangling or not)
     mode &= 0o1777 & ~proc.fs.umask
-    error = host_call(os.mkdir, host, mode)
-    return error or host_call(os.chmod, host, mode)       # exactly: the host's own umask is not the guest's
+    error = host_call(os.mkdir, found.name, mode, dir_fd=found.dir.fd)
+    return error or chmod_at(found, mode)    # exactly: the host's own umask is not the guest's
 
 
 def sys_mkdir(kernel, proc, path_va, mode, *_):
@@ -98,7 +131,7 @@ def sys_unlinkat(kernel, proc, dirfd, path_va, flags, *_):
     target = host_target(kernel, proc, signed32(dirfd), path_va)
     if isinstance(target, int):
         return target
-    host, path = target
+    found, path = target
     name = last_name(path)
     if flags & AT_REMOVEDIR:                 # rmdir
         if name == ".":
@@ -107,14 +140,14 @@ def sys_unlinkat(kernel, proc, dirfd, path_va, flags, *_):
             return -errno.ENOTEMPTY
         if name == "":
             return -errno.EBUSY
-        if os.path.lexists(host) and not is_dir(host):
+        if exists(found) and not is_dir(found):
             return -errno.ENOTDIR            # (a symlink to a directory too: rmdir does not follow)
-        return host_call(os.rmdir, host)
-    if name == "" or is_dir(host):
+        return host_call(os.rmdir, found.name, dir_fd=found.dir.fd)
+    if name == "" or is_dir(found):
         return -errno.EISDIR
     if slashed(path):                        # do_unlinkat's "slashes"
-        return -errno.ENOTDIR if os.path.lexists(host) else -errno.ENOENT
-    return host_call(os.unlink, host)
+        return -errno.ENOTDIR if exists(found) else -errno.ENOENT
+    return host_call(os.unlink, found.name, dir_fd=found.dir.fd)
 
 
 def sys_unlink(kernel, proc, path_va, *_):
@@ -139,13 +172,13 @@ def sys_renameat2(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
         return new
     if last_name(old[1]) in ("", ".", "..") or last_name(new[1]) in ("", ".", ".."):
         return -errno.EBUSY
-    if not os.path.lexists(old[0]):
+    if not exists(old[0]):
         return -errno.ENOENT
     if not is_dir(old[0]) and (slashed(old[1]) or slashed(new[1])):
         return -errno.ENOTDIR                # only a directory's name may end in a slash
-    if flags & RENAME_NOREPLACE and os.path.lexists(new[0]):
+    if flags & RENAME_NOREPLACE and exists(new[0]):
         return -errno.EEXIST
-    return host_call(os.rename, old[0], new[0])
+    return host_call(os.rename, old[0].name, new[0].name, src_dir_fd=old[0].dir.fd, dst_dir_fd=new[0].dir.fd)
 
 
 def sys_renameat(kernel, proc, olddirfd, old_va, newdirfd, new_va, *_):
@@ -165,7 +198,8 @@ def sys_symlinkat(kernel, proc, target_va, newdirfd, path_va, *_):
     where = host_target(kernel, proc, signed32(newdirfd), path_va)
     if isinstance(where, int):
         return -errno.EEXIST if where in (-errno.EPERM, -errno.EBUSY) else where
-    return create_slash_error(*where) or host_call(os.symlink, target, where[0])
+    found = where[0]
+    return create_slash_error(*where) or host_call(os.symlink, target, found.name, dir_fd=found.dir.fd)
 
 
 def sys_symlink(kernel, proc, target_va, path_va, *_):
@@ -191,16 +225,17 @@ def sys_linkat(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
             return old
         if is_dir(old[0]):
             return -errno.EPERM              # no hard links to directories
-        source, follow = old[0], False
-    return create_slash_error(*new) or host_call(os.link, source, new[0], follow_symlinks=follow)
+    source, dest = old[0], new[0]
+    return create_slash_error(*new) or host_call(os.link, source.name, dest.name, src_dir_fd=source.dir.fd,
+                                                 dst_dir_fd=dest.dir.fd, follow_symlinks=False)
 
 
-def link_open_file(fd: int, path: str) -> int:
-    """The host's linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH): Python's os.link has no
-    AT_EMPTY_PATH (and going through /proc/self/fd is EXDEV)."""
+def link_open_file(fd: int, dest) -> int:
+    """The host's linkat(fd, "", dest's dir fd, dest's name, AT_EMPTY_PATH): Python's
+    os.link has no AT_EMPTY_PATH (and going through /proc/self/fd is EXDEV)."""
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.linkat(fd, b"", AT_FDCWD, os.fsencode(path), AT_EMPTY_PATH) != 0:
+    if libc.linkat(fd, b"", dest.dir.fd, os.fsencode(dest.name), AT_EMPTY_PATH) != 0:
         return -ctypes.get_errno()
     return 0
 
@@ -217,9 +252,27 @@ def sys_truncate(kernel, proc, path_va, length, *_):
     target = host_target(kernel, proc, AT_FDCWD, path_va, follow=True)
     if isinstance(target, int):
         return target
-    if os.path.isdir(target[0]):
+    info = lstat_at(target[0])
+    if info is None:
+        return -errno.ENOENT
+    if stat.S_ISDIR(info.st_mode):
         return -errno.EISDIR
-    return host_call(os.truncate, target[0], length)
+    if not stat.S_ISREG(info.st_mode):
+        return -errno.EINVAL                 # do_sys_truncate: only a regular file
+    return truncate_at(target[0], length)
+
+
+def truncate_at(found, length: int) -> int:
+    """truncate(2) of the regular file at the anchor: opened there with O_NOFOLLOW
+    (and O_NONBLOCK, so nothing swapped in can make the open wait), then ftruncate."""
+    try:
+        fd = os.open(found.name, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=found.dir.fd)
+    except OSError as err:
+        return -err.errno
+    try:
+        return host_call(os.ftruncate, fd, length)
+    finally:
+        os.close(fd)
 
 
 def sys_ftruncate(kernel, proc, fd, length, *_):
@@ -242,23 +295,15 @@ def sys_fsync(kernel, proc, fd, *_):
     if isinstance(file, HostFile):
         return host_call(os.fsync, file.fd)
     if isinstance(file, HostDirectory):
-        return host_call(fsync_path, file.host_path)
+        return host_call(os.fsync, file.fd)  # (an O_PATH one: the host's -EBADF, as Linux's)
     return -errno.EINVAL
-
-
-def fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sys_fchmodat(kernel, proc, dirfd, path_va, mode, *_):
     target = host_target(kernel, proc, signed32(dirfd), path_va, follow=True)
     if isinstance(target, int):
         return target
-    return host_call(os.chmod, target[0], mode & 0o7777)
+    return chmod_at(target[0], mode & 0o7777)
 
 
 def sys_chmod(kernel, proc, path_va, mode, *_):
@@ -266,7 +311,8 @@ def sys_chmod(kernel, proc, path_va, mode, *_):
 
 
 def host_file_to_change(kernel, proc, fd: int):
-    """What futimens changes: the host fd or path of the file open at `fd`; or -errno
+    """What futimens changes: the host fd of the file open at `fd` (a directory's held
+    fd: an O_PATH one gives the host's -EBADF, as Linux's fdget does); or -errno
     (pipes and emu's own files have no times to set here: -EPERM)."""
     file = fd_file(proc, signed32(fd))
     if file is None:
@@ -275,7 +321,7 @@ def host_file_to_change(kernel, proc, fd: int):
         return -errno.EPERM
     if not kernel.root.writable:
         return -errno.EROFS
-    return file.fd if isinstance(file, HostFile) else file.host_path
+    return file.fd
 
 
 def sys_fchmod(kernel, proc, fd, mode, *_):
@@ -287,7 +333,7 @@ def sys_fchmod(kernel, proc, fd, mode, *_):
     if isinstance(file, (HostFile, HostDirectory)):
         if not kernel.root.writable:
             return -errno.EROFS
-        return host_call(os.chmod, file.fd if isinstance(file, HostFile) else file.host_path, mode & 0o7777)
+        return host_call(os.fchmod, file.fd, mode & 0o7777)
     return file.chmod(mode & 0o7777)
 
 
@@ -313,16 +359,16 @@ def sys_utimensat(kernel, proc, dirfd, path_va, times_va, flags, *_):
         target = host_target(kernel, proc, signed32(dirfd), path_va, follow=not flags & AT_SYMLINK_NOFOLLOW)
         if isinstance(target, int):
             return target
-        where = target[0]
+        where = target[0]                    # the anchor; the lookup followed a link if asked
     else:
         where = host_file_to_change(kernel, proc, dirfd)
         if isinstance(where, int) and where < 0:
             return where
     if times is None:
-        return host_call(os.utime, where)
+        return utime_at(where, None)
     try:
-        now = os.stat(where, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW) if isinstance(where, str) \
-            else os.fstat(where)
+        now = os.fstat(where) if isinstance(where, int) else os.stat(where.name, dir_fd=where.dir.fd,
+                                                                       follow_symlinks=False)
     except OSError as err:
         return -err.errno
     current = (now.st_atime_ns, now.st_mtime_ns)
@@ -331,9 +377,18 @@ def sys_utimensat(kernel, proc, dirfd, path_va, times_va, flags, *_):
         ns.append(old if nsec == UTIME_OMIT else None if nsec == UTIME_NOW else seconds * 1_000_000_000 + nsec)
     wall = time.time_ns()
     ns = tuple(wall if value is None else value for value in ns)
-    if not isinstance(where, str):
-        return host_call(os.utime, where, ns=ns)
-    return host_call(os.utime, where, ns=ns, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
+    return utime_at(where, ns)
+
+
+def utime_at(where, ns) -> int:
+    """futimens(fd) for an fd; for an anchor utimensat(dir, name, AT_SYMLINK_NOFOLLOW):
+    never the host's following of a link (a followed one was followed inside the root
+    by the lookup already). ns None: now."""
+    if isinstance(where, int):
+        return host_call(os.utime, where) if ns is None else host_call(os.utime, where, ns=ns)
+    options = {"dir_fd": where.dir.fd, "follow_symlinks": False}
+    return host_call(os.utime, where.name, **options) if ns is None else \
+        host_call(os.utime, where.name, ns=ns, **options)
 
 
 def sys_umask(kernel, proc, mask, *_):

@@ -16,10 +16,11 @@ SIGCHLD = 17
 
 @dataclass(eq=False)
 class FsContext:
-    """Linux's fs_struct: the working directory, as a canonical guest path. Threads share
-    it (CLONE_FS), so one's chdir moves them all; fork copies it. And the file creation
-    mask (umask), 022 at first, as a login shell leaves it."""
-    cwd: str = "/"
+    """Linux's fs_struct: the working directory, an emu.kernel.fs.Place (its guest path
+    and its held host directory fd; None: the root). Threads share it (CLONE_FS), so
+    one's chdir moves them all; fork copies it. And the file creation mask (umask), 022
+    at first, as a login shell leaves it."""
+    cwd: object = None
     umask: int = 0o022
 
 
