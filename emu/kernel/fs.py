@@ -27,6 +27,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from .kmem import FD_SLOT_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user, copy_to_user, read_user_string
 from .sched import Block
 
@@ -486,35 +487,95 @@ def fdtable_size(nr: int) -> int:
     return (1 << (kib - 1).bit_length()) * 128
 
 
-@dataclass
+@dataclass(slots=True)
 class FdEntry:
     file: OpenFile
     cloexec: bool = False
 
 
-class FdTable:
-    """One process's file descriptors (Linux's files_struct): fd -> (open file, close-on-exec)."""
+BITS_PER_LONG = 64
+FULL_WORD = (1 << BITS_PER_LONG) - 1
 
-    def __init__(self, max_fds: int = NR_OPEN_DEFAULT):
+
+class FdTable:
+    """One process's file descriptors (Linux's files_struct): fd -> (open file, close-on-exec).
+
+    The lowest free fd is found as fs/file.c's find_next_fd does, in a few steps whatever
+    the table holds: `open_fds` is a bitmap of 64-bit words, and `full_fds_bits` has bit
+    w set while word w is full, so a search skips whole full words at once:
+
+        open_fds       word 0 (fds 0..63)   word 1 (64..127)   word 2 ...
+        full_fds_bits  bit 0: word 0 full   bit 1: word 1 full ...
+
+    (full_fds_bits is one Python int, so finding its lowest zero bit is one C-level step.)
+    """
+
+    probes = 0                          # words looked at by find_next_fd, over all tables (for tests)
+
+    def __init__(self, max_fds: int = NR_OPEN_DEFAULT, *, kmem=UNBOUNDED):
         self.entries: dict[int, FdEntry] = {}
         # The table's size (fdtable.max_fds). It never shrinks while the process lives, and
         # only fork looks at which fds are open. select(2) ignores fds at or past it, so a
         # guest can see it: select on an unopened fd 99 is EBADF in a table of 128 and
         # silently nothing in a fresh table of 64.
-        self.max_fds = max_fds
+        self.max_fds = 0
+        self.open_fds: list[int] = []
+        self.full_fds_bits = 0
+        self.kmem = kmem
         self.users = 1                  # the tasks sharing it (threads, CLONE_FILES)
         self.nofile = NOFILE            # RLIMIT_NOFILE's soft limit: fds go up to nofile - 1
+        self.resize(max_fds, nofail=True)
 
-    def expand(self, fd: int) -> None:
+    def resize(self, max_fds: int, *, nofail: bool = False) -> bool:
+        """Grow the table to `max_fds` slots, charging its array to kernel memory; False
+        if that is exhausted."""
+        if not self.kmem.charge((max_fds - self.max_fds) * FD_SLOT_COST, nofail=nofail):
+            return False
+        self.open_fds.extend([0] * (max_fds // BITS_PER_LONG - len(self.open_fds)))
+        self.max_fds = max_fds
+        return True
+
+    def expand(self, fd: int) -> int:
         """Make room for `fd` (expand_files -> alloc_fdtable): 1 KiB of pointers at least,
-        then powers of two of that, so 64 grows to 128, 256, 512 ..."""
-        if fd >= self.max_fds:
-            self.max_fds = fdtable_size(fd)
+        then powers of two of that, so 64 grows to 128, 256, 512 ...; -ENOMEM if kernel
+        memory is exhausted."""
+        if fd >= self.max_fds and not self.resize(fdtable_size(fd)):
+            return -errno.ENOMEM
+        return 0
+
+    def find_next_fd(self, start: int) -> int:
+        """The lowest fd >= `start` not open (it may lie past the table)."""
+        word = start // BITS_PER_LONG
+        FdTable.probes += 1
+        if word >= len(self.open_fds):
+            return start
+        free = ~self.open_fds[word] & FULL_WORD & ~((1 << start % BITS_PER_LONG) - 1)
+        if free:
+            return word * BITS_PER_LONG + (free & -free).bit_length() - 1
+        FdTable.probes += 1
+        not_full = ~self.full_fds_bits >> (word + 1)             # the words after `word` not full
+        word += (not_full & -not_full).bit_length()
+        if word >= len(self.open_fds):
+            return word * BITS_PER_LONG
+        free = ~self.open_fds[word] & FULL_WORD
+        return word * BITS_PER_LONG + (free & -free).bit_length() - 1
+
+    def set_open(self, fd: int) -> None:
+        word = fd // BITS_PER_LONG
+        self.open_fds[word] |= 1 << fd % BITS_PER_LONG
+        if self.open_fds[word] == FULL_WORD:
+            self.full_fds_bits |= 1 << word
+
+    def clear_open(self, fd: int) -> None:
+        word = fd // BITS_PER_LONG
+        if self.open_fds[word] == FULL_WORD:
+            self.full_fds_bits &= ~(1 << word)
+        self.open_fds[word] &= ~(1 << fd % BITS_PER_LONG)
 
     @classmethod
     def standard(cls, kernel) -> "FdTable":
         """fds 0, 1, 2: the host's stdin, stdout and stderr."""
-        table = cls()
+        table = cls(kmem=kernel.kmem)
         for fd, file in enumerate((HostStdin(), HostOutput(kernel, 1), HostOutput(kernel, 2))):
             table.install_at(fd, file)
         return table
@@ -524,22 +585,28 @@ class FdTable:
         return entry.file if entry else None
 
     def install(self, file: OpenFile, *, cloexec: bool = False, lowest: int = 0) -> int:
-        """Put `file` at the lowest free fd >= `lowest` (POSIX); -EMFILE if none is left."""
-        fd = lowest
-        while fd in self.entries:
-            fd += 1
+        """Put `file` at the lowest free fd >= `lowest` (POSIX); -EMFILE if none is left
+        below RLIMIT_NOFILE, -ENOMEM if the table cannot grow."""
+        fd = self.find_next_fd(lowest)
         if fd >= self.nofile:
             return -errno.EMFILE
-        self.expand(fd)
+        error = self.expand(fd)
+        if error:
+            return error
         self.entries[fd] = FdEntry(file.get(), cloexec)
+        self.set_open(fd)
         return fd
 
     def install_at(self, fd: int, file: OpenFile, *, cloexec: bool = False) -> int:
-        """Put `file` at `fd`, closing what was there (dup2's step)."""
+        """Put `file` at `fd`, closing what was there (dup2's step); -ENOMEM if the table
+        cannot grow to hold it."""
+        error = self.expand(fd)
+        if error:
+            return error
         file.get()
-        self.expand(fd)
         old = self.entries.get(fd)
         self.entries[fd] = FdEntry(file, cloexec)
+        self.set_open(fd)
         if old:
             old.file.put()
         return fd
@@ -548,18 +615,24 @@ class FdTable:
         entry = self.entries.pop(fd, None)
         if entry is None:
             return -errno.EBADF
+        self.clear_open(fd)
         entry.file.put()
         return 0
 
     def fork(self) -> "FdTable":
         """The child's table (dup_fd): the same open files, one more reference each, in a
         table just big enough for the highest open fd (sane_fdtable_size), so a child may
-        start with a smaller table than its parent's."""
+        start with a smaller table than its parent's. (Its memory is charged even when
+        kernel memory is short: it is no bigger than the parent's.)"""
         open_files = (max(self.entries) // 64 + 1) * 64 if self.entries else NR_OPEN_DEFAULT
-        child = FdTable(NR_OPEN_DEFAULT if open_files <= NR_OPEN_DEFAULT else fdtable_size(open_files - 1))
+        size = NR_OPEN_DEFAULT if open_files <= NR_OPEN_DEFAULT else fdtable_size(open_files - 1)
+        child = FdTable(size, kmem=self.kmem)
         child.nofile = self.nofile
         for fd, entry in self.entries.items():
             child.entries[fd] = FdEntry(entry.file.get(), entry.cloexec)
+        words = len(child.open_fds)
+        child.open_fds = self.open_fds[:words]
+        child.full_fds_bits = self.full_fds_bits & ((1 << words) - 1)
         return child
 
     def close_on_exec(self) -> None:
@@ -568,10 +641,13 @@ class FdTable:
             self.close(fd)
 
     def put(self) -> None:
-        """A task that used this table exits; with the last one every file is closed."""
+        """A task that used this table exits; with the last one every file is closed and
+        the table's memory goes back."""
         self.users -= 1
         if not self.users:
             self.close_all()
+            self.kmem.uncharge(self.max_fds * FD_SLOT_COST)
+            self.max_fds = 0
 
     def close_all(self) -> None:
         """Drop every reference (readers and writers of pipes go away)."""
