@@ -27,7 +27,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from .kmem import FD_SLOT_COST, UNBOUNDED
+from .kmem import FD_SLOT_COST, FILE_COST, PIPE_BUFFER_COST, PIPE_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user, copy_to_user, read_user_string
 from .sched import Block
 
@@ -83,6 +83,9 @@ POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10,
 POLLRDNORM, POLLWRNORM, POLLWRBAND = 0x40, 0x100, 0x200
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 PIPE_CAPACITY = 65536            # 16 pages, Linux's default pipe size
+PIPE_MAX_SIZE = 1048576          # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's ceiling
+PAGE_SIZE = 4096
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 
 # ioctl requests (include/uapi/asm-generic/ioctls.h).
 TCGETS = 0x5401
@@ -360,12 +363,16 @@ def host_tty_ioctl(kernel, proc, fd: int, request: int, arg: int) -> int:
 class Pipe:
     """The buffer both ends share (Linux's pipe_inode_info), with reader and writer counts.
 
-    Simplification: a byte buffer of PIPE_CAPACITY. Linux keeps 16 page-sized buffers and
-    merges a small write only into the last page, so after partial reads it may hold a
-    little less than 64 KiB.
+    Simplification: one byte buffer of `capacity` bytes (max_usage pages). Linux keeps
+    page-sized buffers and merges a small write only into the last page, so after
+    partial reads it may hold a little less. The pages the data fills are charged to
+    kernel memory as pipe_write allocates them, and given back as reads empty them.
     """
 
-    def __init__(self):
+    __slots__ = ("buffer", "readers", "writers", "ino", "mode", "in_changes", "out_changes",
+                 "capacity", "kmem", "pages")
+
+    def __init__(self, kmem=UNBOUNDED):
         self.buffer = bytearray()
         self.readers = 0
         self.writers = 0
@@ -373,12 +380,63 @@ class Pipe:
         self.mode = 0o600
         self.in_changes = 0       # writes and the last writer's close: wake-ups for readers
         self.out_changes = 0      # reads and the last reader's close: wake-ups for writers
+        self.capacity = PIPE_CAPACITY
+        self.kmem = kmem
+        self.pages = 0            # pages of data charged to kmem
 
     def free(self) -> int:
-        return PIPE_CAPACITY - len(self.buffer)
+        return self.capacity - len(self.buffer)
 
     def stat(self) -> Stat:
         return Stat(st.S_IFIFO | self.mode, dev=PIPEFS_DEV, ino=self.ino)
+
+    def room(self, size: int) -> int:
+        """How many of `size` more bytes the pipe's pages can hold, charging new pages as
+        needed; fewer if kernel memory runs out (pipe_write's alloc_page failing)."""
+        end = len(self.buffer) + size
+        need = -(-end // PAGE_SIZE) - self.pages
+        if need > 0 and not self.kmem.charge(need * PAGE_SIZE):
+            return max(0, self.pages * PAGE_SIZE - len(self.buffer))
+        self.pages += max(need, 0)
+        return size
+
+    def drained(self) -> None:
+        """Give back the pages reads emptied."""
+        used = -(-len(self.buffer) // PAGE_SIZE)
+        if used < self.pages:
+            self.kmem.uncharge((self.pages - used) * PAGE_SIZE)
+            self.pages = used
+
+    def resize(self, size: int) -> int:
+        """F_SETPIPE_SZ (pipe_set_size): at least a page, a power of two of pages; over
+        pipe-max-size is -EPERM (emu's guest has no CAP_SYS_RESOURCE, as root in a
+        container); less than the data held is -EBUSY. Returns the new size."""
+        if size > 1 << 31:
+            return -errno.EINVAL                  # round_pipe_size gives 0
+        slots = 1 << (max(-(-size // PAGE_SIZE), 1) - 1).bit_length()
+        if slots * PAGE_SIZE > self.capacity and slots * PAGE_SIZE > PIPE_MAX_SIZE:
+            return -errno.EPERM
+        if slots < -(-len(self.buffer) // PAGE_SIZE):
+            return -errno.EBUSY
+        old_slots = self.capacity // PAGE_SIZE
+        if slots > old_slots and not self.kmem.charge((slots - old_slots) * PIPE_BUFFER_COST):
+            return -errno.ENOMEM
+        if slots < old_slots:
+            self.kmem.uncharge((old_slots - slots) * PIPE_BUFFER_COST)
+        self.capacity = slots * PAGE_SIZE
+        self.out_changes += 1
+        return self.capacity
+
+    def cost(self) -> int:
+        """What the pipe's inode, info, buffer array and two files take from kernel memory."""
+        return PIPE_COST + self.capacity // PAGE_SIZE * PIPE_BUFFER_COST + 2 * FILE_COST
+
+    def end_closed(self) -> None:
+        """One end went; with both gone the pipe's memory goes back."""
+        if self.readers == 0 and self.writers == 0:
+            self.buffer.clear()
+            self.drained()
+            self.kmem.uncharge(self.cost())
 
 
 class PipeEnd(OpenFile):
@@ -414,6 +472,7 @@ class PipeReader(PipeEnd):
     def release(self):
         self.pipe.readers -= 1
         self.pipe.out_changes += 1
+        self.pipe.end_closed()
 
     def read(self, kernel, proc, count, sink):
         """pipe_read: what is there, EOF (0) with no writers, else wait."""
@@ -425,6 +484,7 @@ class PipeReader(PipeEnd):
             data = bytes(pipe.buffer[:count])
             sink(data)
             del pipe.buffer[:len(data)]
+            pipe.drained()
             if was_full:                          # pipe_read wakes writers only then
                 pipe.out_changes += 1
             return len(data)
@@ -445,6 +505,7 @@ class PipeWriter(PipeEnd):
     def release(self):
         self.pipe.writers -= 1
         self.pipe.in_changes += 1
+        self.pipe.end_closed()
 
     def write(self, kernel, proc, data):
         """pipe_write: no readers is EPIPE and SIGPIPE; up to PIPE_BUF bytes go in at once or wait."""
@@ -455,7 +516,9 @@ class PipeWriter(PipeEnd):
         needed = len(data) if len(data) <= PIPE_BUF else 1
         if pipe.free() < needed:
             return WouldBlock(lambda: pipe.readers == 0 or pipe.free() >= needed)
-        taken = min(len(data), pipe.free())
+        taken = pipe.room(min(len(data), pipe.free()))
+        if not taken or taken < len(data) <= PIPE_BUF:
+            return -errno.ENOMEM                  # no page for it: pipe_write's alloc_page failed
         pipe.buffer += data[:taken]
         pipe.in_changes += 1
         return taken
@@ -1107,15 +1170,20 @@ def sys_pipe2(kernel, proc, fds, flags, *_):
     """Two fds for a new pipe, written as int[2]; on -EFAULT both are closed again."""
     if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         return -errno.EINVAL
-    pipe = Pipe()
+    pipe = Pipe(kernel.kmem)
+    if not kernel.kmem.charge(pipe.cost()):
+        return -errno.ENFILE                      # create_pipe_files: get_pipe_inode failed
     status = flags & O_NONBLOCK
     cloexec = bool(flags & O_CLOEXEC)
-    reader = proc.files.install(PipeReader(pipe, status), cloexec=cloexec)
-    if reader < 0:
-        return reader
-    writer = proc.files.install(PipeWriter(pipe, status), cloexec=cloexec)
+    ends = PipeReader(pipe, status), PipeWriter(pipe, status)
+    reader = proc.files.install(ends[0], cloexec=cloexec)
+    writer = proc.files.install(ends[1], cloexec=cloexec) if reader >= 0 else reader
     if writer < 0:
-        proc.files.close(reader)
+        if reader >= 0:
+            proc.files.close(reader)
+        else:
+            ends[0].release()
+        ends[1].release()                         # (never installed: the last end frees the pipe)
         return writer
     error = put_user(kernel, proc, fds, struct.pack("<ii", reader, writer))
     if error:
@@ -1160,6 +1228,11 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
         if arg >= files.nofile:
             return -errno.EINVAL
         return files.install(entry.file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
+    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
+        if not isinstance(entry.file, PipeEnd):
+            return -errno.EBADF                   # pipe_fcntl: get_pipe_info found no pipe
+        pipe = entry.file.pipe
+        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg & 0xFFFFFFFF)
     if cmd == F_GETFD:
         return FD_CLOEXEC if entry.cloexec else 0
     if cmd == F_SETFD:
