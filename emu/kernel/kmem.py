@@ -33,12 +33,14 @@ class KernelMemory:
     `frames` None is an unbounded accountant (a kernel without RAM, in unit tests).
     """
 
-    __slots__ = ("frames", "held", "used")
+    __slots__ = ("frames", "held", "used", "epoll_watches", "epolls")
 
     def __init__(self, frames):
         self.frames = frames
         self.held: list[int] = []      # pas of the frames backing the charges
         self.used = 0                  # bytes charged
+        self.epoll_watches = 0         # the user's epoll items (user->epoll_watches; one user here)
+        self.epolls: set = set()       # the open epoll files, to sweep for items of closed files
 
     def charge(self, size: int, *, nofail: bool = False) -> bool:
         """Take `size` more bytes; False (and nothing taken) if RAM is exhausted. With
