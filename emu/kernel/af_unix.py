@@ -7,7 +7,9 @@ bits: shutdown(SHUT_WR) on one is RCV_SHUTDOWN on the other (EOF once the queue 
 empty), and closing a stream or seqpacket socket shuts its peer down both ways; a
 datagram sent to a closed peer is ECONNREFUSED. Writing where the other side cannot
 read is EPIPE and SIGPIPE (not with MSG_NOSIGNAL). sendmsg/recvmsg carry SCM_RIGHTS:
-the open files travel with the bytes and become new fds of the receiver.
+the open files travel with the bytes and become new fds of the receiver. Sockets that
+only files in flight keep open (a socket sent over itself, then closed) are found and
+freed by `unix_gc`, as Linux's garbage collector does.
 
 What a socket has sent and its peer has not read yet is counted as Linux counts it:
 each send is one sk_buff (a stream's long write several, of at most SKB_MAX_HEAD(0) +
@@ -133,6 +135,7 @@ class UnixSocket(OpenFile):
                 file.put()
         self.queue.clear()
         self.truesizes.clear()
+        self.kmem.carriers.discard(self)
         self.kmem.uncharge(self.charged + SOCKET_COST + FILE_COST)
         self.charged = 0
 
@@ -188,10 +191,18 @@ class UnixSocket(OpenFile):
             self.wake_writer()
         return bytes(out), files, len(out), False
 
+    def put(self):
+        """fput; a socket left open only by files in flight may be garbage now."""
+        super().put()
+        if self.refcount and self.kmem.carriers:
+            unix_gc(self.kmem.carriers)
+
     def enqueue(self, data: bytes, files: list, truesize: int) -> bool:
         """Queue what the peer sent, charging its skb; False if kernel memory is exhausted."""
         if not self.kmem.charge(truesize):
             return False
+        if files:
+            self.kmem.carriers.add(self)
         self.queue.append((data, [file.get() for file in files]))
         self.truesizes.append(truesize)
         self.charged += truesize
@@ -295,6 +306,44 @@ class UnixSocket(OpenFile):
             return -errno.ENOTTY
         waiting = len(self.queue[0][0]) if self.messages and self.queue else self.queued
         return put_user(kernel, proc, arg, struct.pack("<i", waiting))
+
+
+def unix_gc(carriers: set) -> None:
+    """net/unix/garbage.c: free the sockets that nothing but other such sockets' queues
+    keeps open. `carriers` are the sockets whose queues may hold files.
+
+    A candidate is a socket all of whose references are files in flight in some queue.
+    One that a non-candidate's queue holds is reachable, and so is everything in a
+    reachable one's queue; the other candidates are garbage: their queues are purged,
+    which drops their last references.
+    """
+    in_flight: dict = {}
+    for carrier in list(carriers):
+        held = [file for _data, files in carrier.queue for file in files if isinstance(file, UnixSocket)]
+        if not any(files for _data, files in carrier.queue):
+            carriers.discard(carrier)
+        for file in held:
+            in_flight[file] = in_flight.get(file, 0) + 1
+    candidates = {sock for sock, count in in_flight.items() if sock.refcount == count}
+    if not candidates:
+        return
+    reachable = [sock for carrier in carriers if carrier not in candidates
+                 for _data, files in carrier.queue for sock in files if sock in candidates]
+    alive = set()
+    while reachable:
+        sock = reachable.pop()
+        if sock in alive:
+            continue
+        alive.add(sock)
+        reachable += [file for _data, files in sock.queue for file in files if file in candidates]
+    garbage = candidates - alive
+    doomed = []
+    for sock in garbage:
+        doomed += [file for _data, files in sock.queue for file in files]
+        sock.queue = deque((data, []) for data, _files in sock.queue)
+        carriers.discard(sock)
+    for file in doomed:
+        file.put()
 
 
 # ---- system calls ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import signal
 import stat as st
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from .kmem import FD_SLOT_COST, FILE_COST, PIPE_BUFFER_COST, PIPE_COST, UNBOUNDED
@@ -363,79 +364,114 @@ def host_tty_ioctl(kernel, proc, fd: int, request: int, arg: int) -> int:
 class Pipe:
     """The buffer both ends share (Linux's pipe_inode_info), with reader and writer counts.
 
-    Simplification: one byte buffer of `capacity` bytes (max_usage pages). Linux keeps
-    page-sized buffers and merges a small write only into the last page, so after
-    partial reads it may hold a little less. The pages the data fills are charged to
-    kernel memory as pipe_write allocates them, and given back as reads empty them.
+    The data is a ring of at most `slots` (max_usage) pages, as Linux's pipe_buffers: a
+    write first merges what is not a whole number of pages (its length % PAGE_SIZE)
+    into the last page if that fits, then fills new pages, so a pipe of 16 slots takes
+    64 writes of 1000 bytes (64000), not 65. Each page is charged to kernel memory when
+    pipe_write allocates it and given back when a read empties it.
     """
 
-    __slots__ = ("buffer", "readers", "writers", "ino", "mode", "in_changes", "out_changes",
-                 "capacity", "kmem", "pages")
+    __slots__ = ("pages", "size", "readers", "writers", "ino", "mode", "in_changes", "out_changes",
+                 "slots", "kmem")
 
     def __init__(self, kmem=UNBOUNDED):
-        self.buffer = bytearray()
+        self.pages: deque[bytearray] = deque()   # the pipe_buffers in use, oldest first
+        self.size = 0                            # bytes in them
         self.readers = 0
         self.writers = 0
         self.ino = next_ino()
         self.mode = 0o600
         self.in_changes = 0       # writes and the last writer's close: wake-ups for readers
         self.out_changes = 0      # reads and the last reader's close: wake-ups for writers
-        self.capacity = PIPE_CAPACITY
+        self.slots = PIPE_CAPACITY // PAGE_SIZE
         self.kmem = kmem
-        self.pages = 0            # pages of data charged to kmem
 
-    def free(self) -> int:
-        return self.capacity - len(self.buffer)
+    @property
+    def capacity(self) -> int:
+        """F_GETPIPE_SZ: the pipe's size in bytes."""
+        return self.slots * PAGE_SIZE
+
+    def full(self) -> bool:
+        return len(self.pages) >= self.slots
+
+    def can_merge(self, size: int) -> bool:
+        """Whether pipe_write puts the odd part of a `size`-byte write in the last page."""
+        odd = size % PAGE_SIZE
+        return bool(odd and self.pages) and len(self.pages[-1]) + odd <= PAGE_SIZE
+
+    def can_take(self, size: int) -> bool:
+        """Whether a write of `size` bytes goes in at least in part now."""
+        return not self.full() or self.can_merge(size)
+
+    def put(self, data: bytes) -> int:
+        """pipe_write's copy: the odd part merged into the last page, then whole pages
+        while slots are free; stops early if kernel memory has no page. How many went."""
+        taken = 0
+        if self.can_merge(len(data)):
+            taken = len(data) % PAGE_SIZE
+            self.pages[-1] += data[:taken]
+        while taken < len(data) and not self.full() and self.kmem.charge(PAGE_SIZE):
+            self.pages.append(bytearray(data[taken:taken + PAGE_SIZE]))
+            taken += len(self.pages[-1])
+        self.size += taken
+        return taken
+
+    def peek(self, count: int) -> bytes:
+        """The bytes a read of `count` would take, left in the pipe (the sink copies them
+        to user memory before the read commits)."""
+        out = bytearray()
+        for page in self.pages:
+            if len(out) >= count:
+                break
+            out += page[:count - len(out)]
+        return bytes(out)
+
+    def take(self, count: int) -> bytes:
+        """pipe_read's copy: up to `count` bytes from the oldest pages, freeing the
+        pages it empties."""
+        out = bytearray()
+        while self.pages and len(out) < count:
+            page = self.pages[0]
+            part = page[:count - len(out)]
+            out += part
+            if len(part) == len(page):
+                self.pages.popleft()
+                self.kmem.uncharge(PAGE_SIZE)
+            else:
+                del page[:len(part)]
+        self.size -= len(out)
+        return bytes(out)
 
     def stat(self) -> Stat:
         return Stat(st.S_IFIFO | self.mode, dev=PIPEFS_DEV, ino=self.ino)
 
-    def room(self, size: int) -> int:
-        """How many of `size` more bytes the pipe's pages can hold, charging new pages as
-        needed; fewer if kernel memory runs out (pipe_write's alloc_page failing)."""
-        end = len(self.buffer) + size
-        need = -(-end // PAGE_SIZE) - self.pages
-        if need > 0 and not self.kmem.charge(need * PAGE_SIZE):
-            return max(0, self.pages * PAGE_SIZE - len(self.buffer))
-        self.pages += max(need, 0)
-        return size
-
-    def drained(self) -> None:
-        """Give back the pages reads emptied."""
-        used = -(-len(self.buffer) // PAGE_SIZE)
-        if used < self.pages:
-            self.kmem.uncharge((self.pages - used) * PAGE_SIZE)
-            self.pages = used
-
     def resize(self, size: int) -> int:
         """F_SETPIPE_SZ (pipe_set_size): at least a page, a power of two of pages; over
         pipe-max-size is -EPERM (emu's guest has no CAP_SYS_RESOURCE, as root in a
-        container); less than the data held is -EBUSY. Returns the new size."""
+        container); fewer slots than pages in use is -EBUSY. Returns the new size."""
         if size > 1 << 31:
             return -errno.EINVAL                  # round_pipe_size gives 0
         slots = 1 << (max(-(-size // PAGE_SIZE), 1) - 1).bit_length()
-        if slots * PAGE_SIZE > self.capacity and slots * PAGE_SIZE > PIPE_MAX_SIZE:
+        if slots > self.slots and slots * PAGE_SIZE > PIPE_MAX_SIZE:
             return -errno.EPERM
-        if slots < -(-len(self.buffer) // PAGE_SIZE):
+        if slots < len(self.pages):
             return -errno.EBUSY
-        old_slots = self.capacity // PAGE_SIZE
-        if slots > old_slots and not self.kmem.charge((slots - old_slots) * PIPE_BUFFER_COST):
+        if slots > self.slots and not self.kmem.charge((slots - self.slots) * PIPE_BUFFER_COST):
             return -errno.ENOMEM
-        if slots < old_slots:
-            self.kmem.uncharge((old_slots - slots) * PIPE_BUFFER_COST)
-        self.capacity = slots * PAGE_SIZE
+        if slots < self.slots:
+            self.kmem.uncharge((self.slots - slots) * PIPE_BUFFER_COST)
+        self.slots = slots
         self.out_changes += 1
         return self.capacity
 
     def cost(self) -> int:
         """What the pipe's inode, info, buffer array and two files take from kernel memory."""
-        return PIPE_COST + self.capacity // PAGE_SIZE * PIPE_BUFFER_COST + 2 * FILE_COST
+        return PIPE_COST + self.slots * PIPE_BUFFER_COST + 2 * FILE_COST
 
     def end_closed(self) -> None:
         """One end went; with both gone the pipe's memory goes back."""
         if self.readers == 0 and self.writers == 0:
-            self.buffer.clear()
-            self.drained()
+            self.take(self.size)
             self.kmem.uncharge(self.cost())
 
 
@@ -453,7 +489,7 @@ class PipeEnd(OpenFile):
 
     def ioctl(self, kernel, proc, request, arg):
         if request == FIONREAD:
-            return put_user(kernel, proc, arg, struct.pack("<i", len(self.pipe.buffer)))
+            return put_user(kernel, proc, arg, struct.pack("<i", self.pipe.size))
         return -errno.ENOTTY
 
     def stat(self):
@@ -479,22 +515,20 @@ class PipeReader(PipeEnd):
         pipe = self.pipe
         if count == 0:
             return 0
-        if pipe.buffer:
-            was_full = pipe.free() < PIPE_BUF
-            data = bytes(pipe.buffer[:count])
-            sink(data)
-            del pipe.buffer[:len(data)]
-            pipe.drained()
+        if pipe.size:
+            was_full = pipe.full()
+            sink(pipe.peek(count))
+            data = pipe.take(count)
             if was_full:                          # pipe_read wakes writers only then
                 pipe.out_changes += 1
             return len(data)
         if pipe.writers == 0:
             return 0
-        return WouldBlock(lambda: bool(pipe.buffer) or pipe.writers == 0)
+        return WouldBlock(lambda: bool(pipe.size) or pipe.writers == 0)
 
     def poll(self):
         """pipe_poll: data to read; POLLHUP once no writer is left."""
-        return (POLLIN | POLLRDNORM if self.pipe.buffer else 0) | (POLLHUP if self.pipe.writers == 0 else 0)
+        return (POLLIN | POLLRDNORM if self.pipe.size else 0) | (POLLHUP if self.pipe.writers == 0 else 0)
 
 
 class PipeWriter(PipeEnd):
@@ -513,19 +547,17 @@ class PipeWriter(PipeEnd):
         if pipe.readers == 0:
             send_sigpipe(kernel, proc)
             return -errno.EPIPE
-        needed = len(data) if len(data) <= PIPE_BUF else 1
-        if pipe.free() < needed:
-            return WouldBlock(lambda: pipe.readers == 0 or pipe.free() >= needed)
-        taken = pipe.room(min(len(data), pipe.free()))
-        if not taken or taken < len(data) <= PIPE_BUF:
+        if not pipe.can_take(len(data)):
+            return WouldBlock(lambda: pipe.readers == 0 or pipe.can_take(len(data)))
+        taken = pipe.put(data)
+        if not taken:
             return -errno.ENOMEM                  # no page for it: pipe_write's alloc_page failed
-        pipe.buffer += data[:taken]
         pipe.in_changes += 1
         return taken
 
     def poll(self):
-        """pipe_poll: room for PIPE_BUF bytes; POLLERR once no reader is left."""
-        return ((POLLOUT | POLLWRNORM if self.pipe.free() >= PIPE_BUF else 0)
+        """pipe_poll: a free slot; POLLERR once no reader is left."""
+        return ((POLLOUT | POLLWRNORM if not self.pipe.full() else 0)
                 | (POLLERR if self.pipe.readers == 0 else 0))
 
 

@@ -33,7 +33,7 @@ class KernelMemory:
     `frames` None is an unbounded accountant (a kernel without RAM, in unit tests).
     """
 
-    __slots__ = ("frames", "held", "used", "epoll_watches", "epolls")
+    __slots__ = ("frames", "held", "used", "epoll_watches", "epolls", "carriers")
 
     def __init__(self, frames):
         self.frames = frames
@@ -41,6 +41,7 @@ class KernelMemory:
         self.used = 0                  # bytes charged
         self.epoll_watches = 0         # the user's epoll items (user->epoll_watches; one user here)
         self.epolls: set = set()       # the open epoll files, to sweep for items of closed files
+        self.carriers: set = set()     # unix sockets whose queues may hold files (af_unix.unix_gc)
 
     def charge(self, size: int, *, nofail: bool = False) -> bool:
         """Take `size` more bytes; False (and nothing taken) if RAM is exhausted. With
