@@ -33,6 +33,7 @@ from collections import deque
 from .fs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                  POLLWRBAND,
                  OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, send_sigpipe, signed32, user_iovecs)
+from ..paging import PAGE_SIZE
 from .kmem import FILE_COST, SOCKET_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user, copy_to_user
 from .sched import Block
@@ -57,7 +58,6 @@ SKB_SHINFO = 320                               # SKB_DATA_ALIGN(sizeof(struct sk
 SKB_MAX_HEAD = 4096 - SKB_SHINFO               # SKB_MAX_HEAD(0): a head that fits one page
 SKB_MAX_ALLOC = 4 * 4096 - SKB_SHINFO          # SKB_MAX_ORDER(0, 2): a datagram's largest head
 UNIX_SKB_FRAGS_SZ = 32768                      # the page fragments one stream skb may carry
-PAGE_SIZE = 4096
 SOCKFS_DEV = 0x08
 MSGHDR = struct.Struct("<QI4xQQQQi4x")        # name, namelen, iov, iovlen, control, controllen, flags
 CMSGHDR = struct.Struct("<Qii")               # cmsg_len, cmsg_level, cmsg_type

@@ -28,6 +28,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from ..paging import PAGE_SIZE
 from .kmem import FD_SLOT_COST, FILE_COST, PIPE_BUFFER_COST, PIPE_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user, copy_to_user, read_user_string
 from .sched import Block
@@ -85,7 +86,6 @@ POLLRDNORM, POLLWRNORM, POLLWRBAND = 0x40, 0x100, 0x200
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 PIPE_CAPACITY = 65536            # 16 pages, Linux's default pipe size
 PIPE_MAX_SIZE = 1048576          # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's ceiling
-PAGE_SIZE = 4096
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 
 # ioctl requests (include/uapi/asm-generic/ioctls.h).
