@@ -7,11 +7,20 @@ bits: shutdown(SHUT_WR) on one is RCV_SHUTDOWN on the other (EOF once the queue 
 empty), and closing a stream or seqpacket socket shuts its peer down both ways; a
 datagram sent to a closed peer is ECONNREFUSED. Writing where the other side cannot
 read is EPIPE and SIGPIPE (not with MSG_NOSIGNAL). sendmsg/recvmsg carry SCM_RIGHTS:
-the open files travel with the bytes and become new fds of the receiver.
+the open files travel with the bytes and become new fds of the receiver. Sockets that
+only files in flight keep open (a socket sent over itself, then closed) are found and
+freed by `unix_gc`, as Linux's garbage collector does.
 
-Simplifications: a queue holds SOCK_BUF bytes of payload (Linux counts each skb's whole
-size against 212992 bytes, so it blocks somewhat earlier); socket(), bind, connect,
-listen and accept are not here (no named sockets, no network).
+What a socket has sent and its peer has not read yet is counted as Linux counts it:
+each send is one sk_buff (a stream's long write several, of at most SKB_MAX_HEAD(0) +
+32 KiB) whose `truesize` (payload and slab overhead, `skb_truesize`) is the sender's
+sk_wmem_alloc. A send waits while that reaches SO_SNDBUF (212992 by default), so 278
+one-byte messages fit, as on Linux; poll says POLLOUT while it is a quarter of SO_SNDBUF
+or less (unix_writable). The same truesize is charged to kernel memory (kmem.py); when
+that is exhausted a send is -ENOBUFS (alloc_skb_with_frags) and socketpair -ENOMEM.
+
+Simplifications: socket(), bind, connect, listen and
+accept are not here (no named sockets, no network).
 """
 
 import errno
@@ -24,6 +33,8 @@ from collections import deque
 from .fs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                  POLLWRBAND,
                  OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, send_sigpipe, signed32, user_iovecs)
+from ..paging import PAGE_SIZE
+from .kmem import FILE_COST, SOCKET_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user, copy_to_user
 from .sched import Block
 
@@ -41,17 +52,53 @@ FLAG_OPTIONS = (SO_REUSEADDR, SO_KEEPALIVE, SO_PASSCRED)     # kept and read bac
 FIONREAD = 0x541B
 TIMEVAL = struct.Struct("<qq")
 SOCK_BUF = 212992                              # net.core.wmem_default / rmem_default
+SOCK_BUF_MAX = 212992                          # net.core.wmem_max / rmem_max (Linux's default)
+SKB_HEAD_OVERHEAD = 256                        # SKB_DATA_ALIGN(sizeof(struct sk_buff))
+SKB_SHINFO = 320                               # SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
+SKB_MAX_HEAD = 4096 - SKB_SHINFO               # SKB_MAX_HEAD(0): a head that fits one page
+SKB_MAX_ALLOC = 4 * 4096 - SKB_SHINFO          # SKB_MAX_ORDER(0, 2): a datagram's largest head
+UNIX_SKB_FRAGS_SZ = 32768                      # the page fragments one stream skb may carry
 SOCKFS_DEV = 0x08
 MSGHDR = struct.Struct("<QI4xQQQQi4x")        # name, namelen, iov, iovlen, control, controllen, flags
 CMSGHDR = struct.Struct("<Qii")               # cmsg_len, cmsg_level, cmsg_type
 SCM_MAX_FD = 253
 
 
+def kmalloc_size(size: int) -> int:
+    """The memory kmalloc gives for `size` bytes: a power of two (96 and 192 too), from
+    a slab up to 8 KiB and from the page allocator above (kmalloc_large: 2^order pages)."""
+    if 64 < size <= 96 or 128 < size <= 192:
+        return 96 if size <= 96 else 192
+    return max(8, 1 << (size - 1).bit_length())
+
+
+def skb_truesize(head: int, frags: int = 0) -> int:
+    """An skb's truesize: its struct, its kmalloc'd head with skb_shared_info, and the
+    pages of its fragments (`frags` bytes)."""
+    return SKB_HEAD_OVERHEAD + kmalloc_size(((head + 63) & ~63) + SKB_SHINFO) + -(-frags // PAGE_SIZE) * PAGE_SIZE
+
+
+def dgram_skb(size: int) -> tuple[int, int]:
+    """unix_dgram_sendmsg's split of a message: past SKB_MAX_ALLOC, whole pages of it go
+    to fragments. (head, fragment bytes)."""
+    frags = min(size, -(-max(0, size - SKB_MAX_ALLOC) // PAGE_SIZE) * PAGE_SIZE)
+    return size - frags, frags
+
+
+def stream_skb(size: int) -> tuple[int, int]:
+    """unix_stream_sendmsg's split of one skb of `size` bytes: (head, fragment bytes)."""
+    frags = min(size, -(-max(0, size - SKB_MAX_HEAD) // PAGE_SIZE) * PAGE_SIZE)
+    return size - frags, frags
+
+
 class UnixSocket(OpenFile):
     pollable = True
 
-    def __init__(self, kind: int, flags: int):
+    def __init__(self, kind: int, flags: int, kmem=UNBOUNDED):
         super().__init__(O_RDWR | flags, "")
+        self.kmem = kmem                       # charged: this socket, and what is queued to it
+        self.truesizes = deque()               # each queue entry's skb truesize
+        self.charged = 0                       # their sum: the peer's sk_wmem_alloc
         self.kind = kind
         self.ino = next_ino()
         self.path = f"socket:[{self.ino}]"
@@ -87,6 +134,10 @@ class UnixSocket(OpenFile):
             for file in files:
                 file.put()
         self.queue.clear()
+        self.truesizes.clear()
+        self.kmem.carriers.discard(self)
+        self.kmem.uncharge(self.charged + SOCKET_COST + FILE_COST)
+        self.charged = 0
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -114,6 +165,7 @@ class UnixSocket(OpenFile):
             if not flags & MSG_PEEK:
                 self.queue.popleft()
                 self.queued -= len(data)
+                self.dequeued()
                 self.wake_writer()
             return data[:count], files, len(data), len(data) > count
         # A stream: bytes up to `count`, stopping where files ride along (they come with
@@ -130,6 +182,7 @@ class UnixSocket(OpenFile):
                 chunk, _ = self.queue[0]
                 if len(chunk) <= left:
                     self.queue.popleft()
+                    self.dequeued()
                     left -= len(chunk)
                 else:
                     self.queue[0] = (chunk[left:], [])
@@ -137,6 +190,36 @@ class UnixSocket(OpenFile):
             self.queued -= len(out)
             self.wake_writer()
         return bytes(out), files, len(out), False
+
+    def put(self):
+        """fput; a socket left open only by files in flight may be garbage now."""
+        super().put()
+        if self.refcount and self.kmem.carriers:
+            unix_gc(self.kmem.carriers)
+
+    def enqueue(self, data: bytes, files: list, truesize: int) -> bool:
+        """Queue what the peer sent, charging its skb; False if kernel memory is exhausted."""
+        if not self.kmem.charge(truesize):
+            return False
+        if files:
+            self.kmem.carriers.add(self)
+        self.queue.append((data, [file.get() for file in files]))
+        self.truesizes.append(truesize)
+        self.charged += truesize
+        self.queued += len(data)
+        self.in_changes += 1
+        return True
+
+    def dequeued(self) -> None:
+        """The first skb was consumed: its memory goes back (kfree_skb)."""
+        truesize = self.truesizes.popleft()
+        self.charged -= truesize
+        self.kmem.uncharge(truesize)
+
+    def wmem_full(self) -> bool:
+        """sock_alloc_send_pskb waits while sk_wmem_alloc >= sk_sndbuf (what this socket
+        sent that the peer holds)."""
+        return self.peer.charged >= self.sndbuf
 
     def wake_writer(self) -> None:
         """Room in this queue: the peer, as a writer, may go on."""
@@ -175,19 +258,14 @@ class UnixSocket(OpenFile):
         if self.messages:
             if len(data) > self.sndbuf - 32:
                 return -errno.EMSGSIZE
-            if peer.queued + len(data) > peer.rcvbuf and peer.queue:
-                return WouldBlock(lambda: peer.closed or peer.queued + len(data) <= peer.rcvbuf or not peer.queue)
-            peer.queue.append((bytes(data), [file.get() for file in files]))
-            peer.queued += len(data)
-            peer.in_changes += 1
-            return len(data)
-        room = peer.rcvbuf - peer.queued
-        if room <= 0:
-            return WouldBlock(lambda: peer.closed or peer.queued < peer.rcvbuf or bool(peer.shutdown & RCV_SHUTDOWN))
-        part = bytes(data[:room])
-        peer.queue.append((part, [file.get() for file in files]))
-        peer.queued += len(part)
-        peer.in_changes += 1
+            head, frags = dgram_skb(len(data))
+        else:
+            head, frags = stream_skb(min(len(data), (self.sndbuf >> 1) - 64, SKB_MAX_HEAD + UNIX_SKB_FRAGS_SZ))
+        if self.wmem_full():
+            return WouldBlock(lambda: peer.closed or bool(peer.shutdown & RCV_SHUTDOWN) or not self.wmem_full())
+        part = bytes(data[:head + frags])
+        if not peer.enqueue(part, files, skb_truesize(head, frags)):
+            return -errno.ENOBUFS
         return len(part)
 
     def write(self, kernel, proc, data):
@@ -206,7 +284,7 @@ class UnixSocket(OpenFile):
         if self.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN:
             mask |= POLLHUP
         peer = self.peer
-        if peer is None or peer.closed or peer.queued < peer.rcvbuf:
+        if peer is None or peer.closed or peer.charged << 2 <= self.sndbuf:     # unix_writable
             mask |= POLLOUT | POLLWRNORM | POLLWRBAND
         return mask
 
@@ -230,6 +308,44 @@ class UnixSocket(OpenFile):
         return put_user(kernel, proc, arg, struct.pack("<i", waiting))
 
 
+def unix_gc(carriers: set) -> None:
+    """net/unix/garbage.c: free the sockets that nothing but other such sockets' queues
+    keeps open. `carriers` are the sockets whose queues may hold files.
+
+    A candidate is a socket all of whose references are files in flight in some queue.
+    One that a non-candidate's queue holds is reachable, and so is everything in a
+    reachable one's queue; the other candidates are garbage: their queues are purged,
+    which drops their last references.
+    """
+    in_flight: dict = {}
+    for carrier in list(carriers):
+        held = [file for _data, files in carrier.queue for file in files if isinstance(file, UnixSocket)]
+        if not any(files for _data, files in carrier.queue):
+            carriers.discard(carrier)
+        for file in held:
+            in_flight[file] = in_flight.get(file, 0) + 1
+    candidates = {sock for sock, count in in_flight.items() if sock.refcount == count}
+    if not candidates:
+        return
+    reachable = [sock for carrier in carriers if carrier not in candidates
+                 for _data, files in carrier.queue for sock in files if sock in candidates]
+    alive = set()
+    while reachable:
+        sock = reachable.pop()
+        if sock in alive:
+            continue
+        alive.add(sock)
+        reachable += [file for _data, files in sock.queue for file in files if file in candidates]
+    garbage = candidates - alive
+    doomed = []
+    for sock in garbage:
+        doomed += [file for _data, files in sock.queue for file in files]
+        sock.queue = deque((data, []) for data, _files in sock.queue)
+        carriers.discard(sock)
+    for file in doomed:
+        file.put()
+
+
 # ---- system calls ---------------------------------------------------------------------------
 
 def sys_socketpair(kernel, proc, domain, kind, protocol, sv_va, *_):
@@ -242,15 +358,19 @@ def sys_socketpair(kernel, proc, domain, kind, protocol, sv_va, *_):
         return -errno.ESOCKTNOSUPPORT if 0 < kind <= 10 else -errno.EINVAL
     if protocol not in (0, AF_UNIX):
         return -errno.EPROTONOSUPPORT
-    ends = UnixSocket(kind, flags & SOCK_NONBLOCK), UnixSocket(kind, flags & SOCK_NONBLOCK)
+    if not kernel.kmem.charge(2 * (SOCKET_COST + FILE_COST)):
+        return -errno.ENOMEM                   # unix_create1: sk_alloc failed
+    ends = UnixSocket(kind, flags & SOCK_NONBLOCK, kernel.kmem), UnixSocket(kind, flags & SOCK_NONBLOCK, kernel.kmem)
     ends[0].peer, ends[1].peer = ends[1], ends[0]
     ends[0].peer_cred = ends[1].peer_cred = (proc.tgid, 0, 0)
     fds = []
-    for end in ends:
+    for number, end in enumerate(ends):
         fd = proc.files.install(end, cloexec=bool(flags & SOCK_CLOEXEC))
         if fd < 0:
             for opened in fds:
                 proc.files.close(opened)
+            for unopened in ends[number:]:
+                unopened.release()             # (never installed: its memory goes back here)
             return fd
         fds.append(fd)
     if put_user(kernel, proc, sv_va, struct.pack("<ii", *fds)):
@@ -542,7 +662,7 @@ def sys_setsockopt(kernel, proc, fd, level, name, value_va, length, *_):
     if name in FLAG_OPTIONS:
         sock.flag_options[name] = int(value != 0)
         return 0
-    value = min(max(value, 0), 212992) * 2
+    value = min(max(value, 0), SOCK_BUF_MAX) * 2
     if name == SO_SNDBUF:
         sock.sndbuf = max(value, 4608)
     else:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from .fs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                  OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, signed32)
 from .clock import CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCKS, NS, TIMESPEC, user_timespec
+from .kmem import EP_ITEM_COST, FILE_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user
 from .poll import user_sigmask, wait
 from .sched import Block
@@ -54,15 +55,22 @@ ALWAYS = POLLERR | POLLHUP                  # reported whether asked for or not
 EFD_SEMAPHORE, EFD_CLOEXEC, EFD_NONBLOCK = 1, O_CLOEXEC, O_NONBLOCK
 EVENTFD_MAX = (1 << 64) - 2
 ANON_INODE_DEV = 0x0E                       # anon_inodefs
+ANON_FILE_COST = FILE_COST + 128            # a struct file and the object behind it (eventfd_ctx ...)
 
 
 class AnonFile(OpenFile):
     """What epoll, eventfd and timerfd files share: an anonymous inode, and an lseek
     that does nothing (noop_llseek: the position, 0)."""
     pollable = True
+    kmem = UNBOUNDED                        # where its memory was charged (install_anon)
+    charged = 0
 
     def lseek(self, offset, whence):
         return self.offset
+
+    def release(self):
+        self.kmem.uncharge(self.charged)
+        self.charged = 0
 
     def stat(self):
         return Stat(0o600, dev=ANON_INODE_DEV, ino=self.ino)
@@ -79,6 +87,11 @@ class Interest:
     requeued: int | None = None   # its place on the ready list (None: not on it)
 
 
+def max_user_watches(kmem) -> int:
+    """fs.epoll.max_user_watches (eventpoll_init): 4% of RAM in epoll items."""
+    return (kmem.total_pages() // 25 << 12) // EP_ITEM_COST
+
+
 class EpollFile(AnonFile):
     def __init__(self, flags: int):
         super().__init__(O_RDWR | flags, "anon_inode:[eventpoll]")
@@ -87,13 +100,37 @@ class EpollFile(AnonFile):
         self.reports = 0                    # counts reports: the ready list's order
 
     def release(self):
-        self.interest.clear()
+        for key in list(self.interest):
+            self.drop(key)
+        self.kmem.epolls.discard(self)
+        super().release()
+
+    def add(self, key, entry: Interest) -> int:
+        """ep_insert: a new item, counted in the user's epoll_watches and charged to kernel
+        memory: -ENOSPC past max_user_watches, -ENOMEM if memory is exhausted."""
+        kmem = self.kmem
+        if kmem.epoll_watches >= max_user_watches(kmem):
+            for epoll in list(kmem.epolls):         # items of closed files still count: sweep them
+                epoll.live()
+            if kmem.epoll_watches >= max_user_watches(kmem):
+                return -errno.ENOSPC
+        if not kmem.charge(EP_ITEM_COST):
+            return -errno.ENOMEM
+        kmem.epoll_watches += 1
+        self.interest[key] = entry
+        return 0
+
+    def drop(self, key) -> None:
+        """An item goes (EPOLL_CTL_DEL, its file's last close, or the epoll's)."""
+        del self.interest[key]
+        self.kmem.epoll_watches -= 1
+        self.kmem.uncharge(EP_ITEM_COST)
 
     def live(self) -> list:
         """The entries whose files are still open (an entry goes with its file's last close)."""
         for key, entry in list(self.interest.items()):
             if entry.file.refcount <= 0:
-                del self.interest[key]
+                self.drop(key)
         return list(self.interest.values())
 
     def ready(self, entry: Interest) -> int:
@@ -328,11 +365,23 @@ def pack_signalfd_siginfo(info) -> bytes:
 
 # ---- system calls -------------------------------------------------------------------------
 
+def install_anon(kernel, proc, file: AnonFile, *, cloexec: bool) -> int:
+    """A new fd for an eventfd, epoll, timerfd or signalfd, its memory charged to kernel
+    memory: -ENOMEM if that is exhausted, as their kzalloc failing."""
+    if not kernel.kmem.charge(ANON_FILE_COST):
+        return -errno.ENOMEM
+    file.kmem, file.charged = kernel.kmem, ANON_FILE_COST
+    fd = proc.files.install(file, cloexec=cloexec)
+    if fd < 0:
+        file.release()
+    return fd
+
+
 def sys_eventfd2(kernel, proc, initval, flags, *_):
     if flags & ~(EFD_SEMAPHORE | EFD_CLOEXEC | EFD_NONBLOCK):
         return -errno.EINVAL
     file = EventFile(initval & 0xFFFF_FFFF, flags & EFD_NONBLOCK, bool(flags & EFD_SEMAPHORE))
-    return proc.files.install(file, cloexec=bool(flags & EFD_CLOEXEC))
+    return install_anon(kernel, proc, file, cloexec=bool(flags & EFD_CLOEXEC))
 
 
 def sys_eventfd(kernel, proc, initval, *_):
@@ -342,7 +391,11 @@ def sys_eventfd(kernel, proc, initval, *_):
 def sys_epoll_create1(kernel, proc, flags, *_):
     if flags & ~EPOLL_CLOEXEC:
         return -errno.EINVAL
-    return proc.files.install(EpollFile(0), cloexec=bool(flags & EPOLL_CLOEXEC))
+    epoll = EpollFile(0)
+    fd = install_anon(kernel, proc, epoll, cloexec=bool(flags & EPOLL_CLOEXEC))
+    if fd >= 0:
+        kernel.kmem.epolls.add(epoll)
+    return fd
 
 
 def sys_epoll_create(kernel, proc, size, *_):
@@ -377,12 +430,11 @@ def sys_epoll_ctl(kernel, proc, epfd, op, fd, event_va, *_):
             return -errno.EEXIST
         if isinstance(file, EpollFile) and (file.reaches(epoll) is not None or file.depth() + 1 > EP_MAX_NESTS):
             return -errno.ELOOP             # a loop of epoll instances, or too deep a nest
-        epoll.interest[key] = Interest(fd, file, events, data)
-        return 0
+        return epoll.add(key, Interest(fd, file, events, data))
     if entry is None:
         return -errno.ENOENT
     if op == EPOLL_CTL_DEL:
-        del epoll.interest[key]
+        epoll.drop(key)
         return 0
     if entry.events & EPOLLEXCLUSIVE:
         return -errno.EINVAL                # (an exclusive entry cannot be modified)
@@ -449,7 +501,7 @@ def sys_timerfd_create(kernel, proc, clockid, flags, *_):
     if clockid not in TIMERFD_CLOCKS or flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
         return -errno.EINVAL
     file = TimerFile(TIMERFD_CLOCKS[clockid], flags & TFD_NONBLOCK)
-    return proc.files.install(file, cloexec=bool(flags & TFD_CLOEXEC))
+    return install_anon(kernel, proc, file, cloexec=bool(flags & TFD_CLOEXEC))
 
 
 def timer_file(proc, fd):
@@ -506,7 +558,7 @@ def sys_signalfd4(kernel, proc, fd, mask_va, sizemask, flags, *_):
             return -errno.EINVAL
         file.mask = mask & ~UNBLOCKABLE
         return fd
-    return proc.files.install(SignalFile(proc, mask, flags & SFD_NONBLOCK), cloexec=bool(flags & SFD_CLOEXEC))
+    return install_anon(kernel, proc, SignalFile(proc, mask, flags & SFD_NONBLOCK), cloexec=bool(flags & SFD_CLOEXEC))
 
 
 def sys_signalfd(kernel, proc, fd, mask_va, sizemask, *_):

@@ -25,8 +25,11 @@ import signal
 import stat as st
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass
 
+from ..paging import PAGE_SIZE
+from .kmem import FD_SLOT_COST, FILE_COST, PIPE_BUFFER_COST, PIPE_COST, UNBOUNDED
 from .mm import UserFault, copy_from_user, copy_to_user, read_user_string
 from .sched import Block
 
@@ -82,6 +85,8 @@ POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10,
 POLLRDNORM, POLLWRNORM, POLLWRBAND = 0x40, 0x100, 0x200
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 PIPE_CAPACITY = 65536            # 16 pages, Linux's default pipe size
+PIPE_MAX_SIZE = 1048576          # /proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's ceiling
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 
 # ioctl requests (include/uapi/asm-generic/ioctls.h).
 TCGETS = 0x5401
@@ -359,25 +364,115 @@ def host_tty_ioctl(kernel, proc, fd: int, request: int, arg: int) -> int:
 class Pipe:
     """The buffer both ends share (Linux's pipe_inode_info), with reader and writer counts.
 
-    Simplification: a byte buffer of PIPE_CAPACITY. Linux keeps 16 page-sized buffers and
-    merges a small write only into the last page, so after partial reads it may hold a
-    little less than 64 KiB.
+    The data is a ring of at most `slots` (max_usage) pages, as Linux's pipe_buffers: a
+    write first merges what is not a whole number of pages (its length % PAGE_SIZE)
+    into the last page if that fits, then fills new pages, so a pipe of 16 slots takes
+    64 writes of 1000 bytes (64000), not 65. Each page is charged to kernel memory when
+    pipe_write allocates it and given back when a read empties it.
     """
 
-    def __init__(self):
-        self.buffer = bytearray()
+    __slots__ = ("pages", "size", "readers", "writers", "ino", "mode", "in_changes", "out_changes",
+                 "slots", "kmem")
+
+    def __init__(self, kmem=UNBOUNDED):
+        self.pages: deque[bytearray] = deque()   # the pipe_buffers in use, oldest first
+        self.size = 0                            # bytes in them
         self.readers = 0
         self.writers = 0
         self.ino = next_ino()
         self.mode = 0o600
         self.in_changes = 0       # writes and the last writer's close: wake-ups for readers
         self.out_changes = 0      # reads and the last reader's close: wake-ups for writers
+        self.slots = PIPE_CAPACITY // PAGE_SIZE
+        self.kmem = kmem
 
-    def free(self) -> int:
-        return PIPE_CAPACITY - len(self.buffer)
+    @property
+    def capacity(self) -> int:
+        """F_GETPIPE_SZ: the pipe's size in bytes."""
+        return self.slots * PAGE_SIZE
+
+    def full(self) -> bool:
+        return len(self.pages) >= self.slots
+
+    def can_merge(self, size: int) -> bool:
+        """Whether pipe_write puts the odd part of a `size`-byte write in the last page."""
+        odd = size % PAGE_SIZE
+        return bool(odd and self.pages) and len(self.pages[-1]) + odd <= PAGE_SIZE
+
+    def can_take(self, size: int) -> bool:
+        """Whether a write of `size` bytes goes in at least in part now."""
+        return not self.full() or self.can_merge(size)
+
+    def put(self, data: bytes) -> int:
+        """pipe_write's copy: the odd part merged into the last page, then whole pages
+        while slots are free; stops early if kernel memory has no page. How many went."""
+        taken = 0
+        if self.can_merge(len(data)):
+            taken = len(data) % PAGE_SIZE
+            self.pages[-1] += data[:taken]
+        while taken < len(data) and not self.full() and self.kmem.charge(PAGE_SIZE):
+            self.pages.append(bytearray(data[taken:taken + PAGE_SIZE]))
+            taken += len(self.pages[-1])
+        self.size += taken
+        return taken
+
+    def peek(self, count: int) -> bytes:
+        """The bytes a read of `count` would take, left in the pipe (the sink copies them
+        to user memory before the read commits)."""
+        out = bytearray()
+        for page in self.pages:
+            if len(out) >= count:
+                break
+            out += page[:count - len(out)]
+        return bytes(out)
+
+    def take(self, count: int) -> bytes:
+        """pipe_read's copy: up to `count` bytes from the oldest pages, freeing the
+        pages it empties."""
+        out = bytearray()
+        while self.pages and len(out) < count:
+            page = self.pages[0]
+            part = page[:count - len(out)]
+            out += part
+            if len(part) == len(page):
+                self.pages.popleft()
+                self.kmem.uncharge(PAGE_SIZE)
+            else:
+                del page[:len(part)]
+        self.size -= len(out)
+        return bytes(out)
 
     def stat(self) -> Stat:
         return Stat(st.S_IFIFO | self.mode, dev=PIPEFS_DEV, ino=self.ino)
+
+    def resize(self, size: int) -> int:
+        """F_SETPIPE_SZ (pipe_set_size): at least a page, a power of two of pages; over
+        pipe-max-size is -EPERM (emu's guest has no CAP_SYS_RESOURCE, as root in a
+        container); fewer slots than pages in use is -EBUSY. Returns the new size."""
+        if size > 1 << 31:
+            return -errno.EINVAL                  # round_pipe_size gives 0
+        slots = 1 << (max(-(-size // PAGE_SIZE), 1) - 1).bit_length()
+        if slots > self.slots and slots * PAGE_SIZE > PIPE_MAX_SIZE:
+            return -errno.EPERM
+        if slots < len(self.pages):
+            return -errno.EBUSY
+        if slots > self.slots and not self.kmem.charge((slots - self.slots) * PIPE_BUFFER_COST):
+            return -errno.ENOMEM
+        if slots < self.slots:
+            self.kmem.uncharge((self.slots - slots) * PIPE_BUFFER_COST)
+        self.slots = slots
+        self.out_changes += 1
+        return self.capacity
+
+    def cost(self) -> int:
+        """What the pipe's inode, info, buffer array and two files take from kernel memory."""
+        return PIPE_COST + self.slots * PIPE_BUFFER_COST + 2 * FILE_COST
+
+    def end_closed(self) -> None:
+        """One end went; with both gone the pipe's memory goes back."""
+        if self.readers == 0 and self.writers == 0:
+            self.take(self.size)
+            self.kmem.uncharge(self.cost())
 
 
 class PipeEnd(OpenFile):
@@ -394,7 +489,7 @@ class PipeEnd(OpenFile):
 
     def ioctl(self, kernel, proc, request, arg):
         if request == FIONREAD:
-            return put_user(kernel, proc, arg, struct.pack("<i", len(self.pipe.buffer)))
+            return put_user(kernel, proc, arg, struct.pack("<i", self.pipe.size))
         return -errno.ENOTTY
 
     def stat(self):
@@ -413,27 +508,27 @@ class PipeReader(PipeEnd):
     def release(self):
         self.pipe.readers -= 1
         self.pipe.out_changes += 1
+        self.pipe.end_closed()
 
     def read(self, kernel, proc, count, sink):
         """pipe_read: what is there, EOF (0) with no writers, else wait."""
         pipe = self.pipe
         if count == 0:
             return 0
-        if pipe.buffer:
-            was_full = pipe.free() < PIPE_BUF
-            data = bytes(pipe.buffer[:count])
-            sink(data)
-            del pipe.buffer[:len(data)]
+        if pipe.size:
+            was_full = pipe.full()
+            sink(pipe.peek(count))
+            data = pipe.take(count)
             if was_full:                          # pipe_read wakes writers only then
                 pipe.out_changes += 1
             return len(data)
         if pipe.writers == 0:
             return 0
-        return WouldBlock(lambda: bool(pipe.buffer) or pipe.writers == 0)
+        return WouldBlock(lambda: bool(pipe.size) or pipe.writers == 0)
 
     def poll(self):
         """pipe_poll: data to read; POLLHUP once no writer is left."""
-        return (POLLIN | POLLRDNORM if self.pipe.buffer else 0) | (POLLHUP if self.pipe.writers == 0 else 0)
+        return (POLLIN | POLLRDNORM if self.pipe.size else 0) | (POLLHUP if self.pipe.writers == 0 else 0)
 
 
 class PipeWriter(PipeEnd):
@@ -444,6 +539,7 @@ class PipeWriter(PipeEnd):
     def release(self):
         self.pipe.writers -= 1
         self.pipe.in_changes += 1
+        self.pipe.end_closed()
 
     def write(self, kernel, proc, data):
         """pipe_write: no readers is EPIPE and SIGPIPE; up to PIPE_BUF bytes go in at once or wait."""
@@ -451,17 +547,17 @@ class PipeWriter(PipeEnd):
         if pipe.readers == 0:
             send_sigpipe(kernel, proc)
             return -errno.EPIPE
-        needed = len(data) if len(data) <= PIPE_BUF else 1
-        if pipe.free() < needed:
-            return WouldBlock(lambda: pipe.readers == 0 or pipe.free() >= needed)
-        taken = min(len(data), pipe.free())
-        pipe.buffer += data[:taken]
+        if not pipe.can_take(len(data)):
+            return WouldBlock(lambda: pipe.readers == 0 or pipe.can_take(len(data)))
+        taken = pipe.put(data)
+        if not taken:
+            return -errno.ENOMEM                  # no page for it: pipe_write's alloc_page failed
         pipe.in_changes += 1
         return taken
 
     def poll(self):
-        """pipe_poll: room for PIPE_BUF bytes; POLLERR once no reader is left."""
-        return ((POLLOUT | POLLWRNORM if self.pipe.free() >= PIPE_BUF else 0)
+        """pipe_poll: a free slot; POLLERR once no reader is left."""
+        return ((POLLOUT | POLLWRNORM if not self.pipe.full() else 0)
                 | (POLLERR if self.pipe.readers == 0 else 0))
 
 
@@ -486,35 +582,95 @@ def fdtable_size(nr: int) -> int:
     return (1 << (kib - 1).bit_length()) * 128
 
 
-@dataclass
+@dataclass(slots=True)
 class FdEntry:
     file: OpenFile
     cloexec: bool = False
 
 
-class FdTable:
-    """One process's file descriptors (Linux's files_struct): fd -> (open file, close-on-exec)."""
+BITS_PER_LONG = 64
+FULL_WORD = (1 << BITS_PER_LONG) - 1
 
-    def __init__(self, max_fds: int = NR_OPEN_DEFAULT):
+
+class FdTable:
+    """One process's file descriptors (Linux's files_struct): fd -> (open file, close-on-exec).
+
+    The lowest free fd is found as fs/file.c's find_next_fd does, in a few steps whatever
+    the table holds: `open_fds` is a bitmap of 64-bit words, and `full_fds_bits` has bit
+    w set while word w is full, so a search skips whole full words at once:
+
+        open_fds       word 0 (fds 0..63)   word 1 (64..127)   word 2 ...
+        full_fds_bits  bit 0: word 0 full   bit 1: word 1 full ...
+
+    (full_fds_bits is one Python int, so finding its lowest zero bit is one C-level step.)
+    """
+
+    probes = 0                          # words looked at by find_next_fd, over all tables (for tests)
+
+    def __init__(self, max_fds: int = NR_OPEN_DEFAULT, *, kmem=UNBOUNDED):
         self.entries: dict[int, FdEntry] = {}
         # The table's size (fdtable.max_fds). It never shrinks while the process lives, and
         # only fork looks at which fds are open. select(2) ignores fds at or past it, so a
         # guest can see it: select on an unopened fd 99 is EBADF in a table of 128 and
         # silently nothing in a fresh table of 64.
-        self.max_fds = max_fds
+        self.max_fds = 0
+        self.open_fds: list[int] = []
+        self.full_fds_bits = 0
+        self.kmem = kmem
         self.users = 1                  # the tasks sharing it (threads, CLONE_FILES)
         self.nofile = NOFILE            # RLIMIT_NOFILE's soft limit: fds go up to nofile - 1
+        self.resize(max_fds, nofail=True)
 
-    def expand(self, fd: int) -> None:
+    def resize(self, max_fds: int, *, nofail: bool = False) -> bool:
+        """Grow the table to `max_fds` slots, charging its array to kernel memory; False
+        if that is exhausted."""
+        if not self.kmem.charge((max_fds - self.max_fds) * FD_SLOT_COST, nofail=nofail):
+            return False
+        self.open_fds.extend([0] * (max_fds // BITS_PER_LONG - len(self.open_fds)))
+        self.max_fds = max_fds
+        return True
+
+    def expand(self, fd: int) -> int:
         """Make room for `fd` (expand_files -> alloc_fdtable): 1 KiB of pointers at least,
-        then powers of two of that, so 64 grows to 128, 256, 512 ..."""
-        if fd >= self.max_fds:
-            self.max_fds = fdtable_size(fd)
+        then powers of two of that, so 64 grows to 128, 256, 512 ...; -ENOMEM if kernel
+        memory is exhausted."""
+        if fd >= self.max_fds and not self.resize(fdtable_size(fd)):
+            return -errno.ENOMEM
+        return 0
+
+    def find_next_fd(self, start: int) -> int:
+        """The lowest fd >= `start` not open (it may lie past the table)."""
+        word = start // BITS_PER_LONG
+        FdTable.probes += 1
+        if word >= len(self.open_fds):
+            return start
+        free = ~self.open_fds[word] & FULL_WORD & ~((1 << start % BITS_PER_LONG) - 1)
+        if free:
+            return word * BITS_PER_LONG + (free & -free).bit_length() - 1
+        FdTable.probes += 1
+        not_full = ~self.full_fds_bits >> (word + 1)             # the words after `word` not full
+        word += (not_full & -not_full).bit_length()
+        if word >= len(self.open_fds):
+            return word * BITS_PER_LONG
+        free = ~self.open_fds[word] & FULL_WORD
+        return word * BITS_PER_LONG + (free & -free).bit_length() - 1
+
+    def set_open(self, fd: int) -> None:
+        word = fd // BITS_PER_LONG
+        self.open_fds[word] |= 1 << fd % BITS_PER_LONG
+        if self.open_fds[word] == FULL_WORD:
+            self.full_fds_bits |= 1 << word
+
+    def clear_open(self, fd: int) -> None:
+        word = fd // BITS_PER_LONG
+        if self.open_fds[word] == FULL_WORD:
+            self.full_fds_bits &= ~(1 << word)
+        self.open_fds[word] &= ~(1 << fd % BITS_PER_LONG)
 
     @classmethod
     def standard(cls, kernel) -> "FdTable":
         """fds 0, 1, 2: the host's stdin, stdout and stderr."""
-        table = cls()
+        table = cls(kmem=kernel.kmem)
         for fd, file in enumerate((HostStdin(), HostOutput(kernel, 1), HostOutput(kernel, 2))):
             table.install_at(fd, file)
         return table
@@ -524,22 +680,28 @@ class FdTable:
         return entry.file if entry else None
 
     def install(self, file: OpenFile, *, cloexec: bool = False, lowest: int = 0) -> int:
-        """Put `file` at the lowest free fd >= `lowest` (POSIX); -EMFILE if none is left."""
-        fd = lowest
-        while fd in self.entries:
-            fd += 1
+        """Put `file` at the lowest free fd >= `lowest` (POSIX); -EMFILE if none is left
+        below RLIMIT_NOFILE, -ENOMEM if the table cannot grow."""
+        fd = self.find_next_fd(lowest)
         if fd >= self.nofile:
             return -errno.EMFILE
-        self.expand(fd)
+        error = self.expand(fd)
+        if error:
+            return error
         self.entries[fd] = FdEntry(file.get(), cloexec)
+        self.set_open(fd)
         return fd
 
     def install_at(self, fd: int, file: OpenFile, *, cloexec: bool = False) -> int:
-        """Put `file` at `fd`, closing what was there (dup2's step)."""
+        """Put `file` at `fd`, closing what was there (dup2's step); -ENOMEM if the table
+        cannot grow to hold it."""
+        error = self.expand(fd)
+        if error:
+            return error
         file.get()
-        self.expand(fd)
         old = self.entries.get(fd)
         self.entries[fd] = FdEntry(file, cloexec)
+        self.set_open(fd)
         if old:
             old.file.put()
         return fd
@@ -548,18 +710,24 @@ class FdTable:
         entry = self.entries.pop(fd, None)
         if entry is None:
             return -errno.EBADF
+        self.clear_open(fd)
         entry.file.put()
         return 0
 
     def fork(self) -> "FdTable":
         """The child's table (dup_fd): the same open files, one more reference each, in a
         table just big enough for the highest open fd (sane_fdtable_size), so a child may
-        start with a smaller table than its parent's."""
+        start with a smaller table than its parent's. (Its memory is charged even when
+        kernel memory is short: it is no bigger than the parent's.)"""
         open_files = (max(self.entries) // 64 + 1) * 64 if self.entries else NR_OPEN_DEFAULT
-        child = FdTable(NR_OPEN_DEFAULT if open_files <= NR_OPEN_DEFAULT else fdtable_size(open_files - 1))
+        size = NR_OPEN_DEFAULT if open_files <= NR_OPEN_DEFAULT else fdtable_size(open_files - 1)
+        child = FdTable(size, kmem=self.kmem)
         child.nofile = self.nofile
         for fd, entry in self.entries.items():
             child.entries[fd] = FdEntry(entry.file.get(), entry.cloexec)
+        words = len(child.open_fds)
+        child.open_fds = self.open_fds[:words]
+        child.full_fds_bits = self.full_fds_bits & ((1 << words) - 1)
         return child
 
     def close_on_exec(self) -> None:
@@ -568,10 +736,13 @@ class FdTable:
             self.close(fd)
 
     def put(self) -> None:
-        """A task that used this table exits; with the last one every file is closed."""
+        """A task that used this table exits; with the last one every file is closed and
+        the table's memory goes back."""
         self.users -= 1
         if not self.users:
             self.close_all()
+            self.kmem.uncharge(self.max_fds * FD_SLOT_COST)
+            self.max_fds = 0
 
     def close_all(self) -> None:
         """Drop every reference (readers and writers of pipes go away)."""
@@ -1106,15 +1277,20 @@ def sys_pipe2(kernel, proc, fds, flags, *_):
     """Two fds for a new pipe, written as int[2]; on -EFAULT both are closed again."""
     if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         return -errno.EINVAL
-    pipe = Pipe()
+    pipe = Pipe(kernel.kmem)
+    if not kernel.kmem.charge(pipe.cost()):
+        return -errno.ENFILE                      # create_pipe_files: get_pipe_inode failed
     status = flags & O_NONBLOCK
     cloexec = bool(flags & O_CLOEXEC)
-    reader = proc.files.install(PipeReader(pipe, status), cloexec=cloexec)
-    if reader < 0:
-        return reader
-    writer = proc.files.install(PipeWriter(pipe, status), cloexec=cloexec)
+    ends = PipeReader(pipe, status), PipeWriter(pipe, status)
+    reader = proc.files.install(ends[0], cloexec=cloexec)
+    writer = proc.files.install(ends[1], cloexec=cloexec) if reader >= 0 else reader
     if writer < 0:
-        proc.files.close(reader)
+        if reader >= 0:
+            proc.files.close(reader)
+        else:
+            ends[0].release()
+        ends[1].release()                         # (never installed: the last end frees the pipe)
         return writer
     error = put_user(kernel, proc, fds, struct.pack("<ii", reader, writer))
     if error:
@@ -1159,6 +1335,11 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
         if arg >= files.nofile:
             return -errno.EINVAL
         return files.install(entry.file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
+    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
+        if not isinstance(entry.file, PipeEnd):
+            return -errno.EBADF                   # pipe_fcntl: get_pipe_info found no pipe
+        pipe = entry.file.pipe
+        return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg & 0xFFFFFFFF)
     if cmd == F_GETFD:
         return FD_CLOEXEC if entry.cloexec else 0
     if cmd == F_SETFD:

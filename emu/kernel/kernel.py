@@ -33,6 +33,7 @@ from ..plugins import register_all
 from .exec import build_mm, build_stack
 from .hugetlb import HugePagePool
 from .fs import FdTable
+from .kmem import KernelMemory
 from .hostfs import HostRoot
 from .mm import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
 from .pagetable import PageTables
@@ -108,6 +109,7 @@ class Kernel:
                  root=None, root_writable=False, hugepages=None, zero_page=True, plugins=()):
         self.mem = mem
         self.frames = frames
+        self.kmem = KernelMemory(frames)         # pipe, socket, epoll and fd-table memory (kmem.py)
         self.mmu = mmu
         self.stub = stub
         self.tracer = tracer
