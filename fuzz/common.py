@@ -167,3 +167,23 @@ def classify(run: EmuRun, *, rss_bound: int = DEFAULT_RSS_BOUND, refused_status=
     if run.returncode != 0:
         return Outcome.GUEST_ERROR
     return Outcome.OK
+
+
+def run_many(jobs, run_one, budget: Budget, workers: int = 2):
+    """Call run_one(job) for jobs (an iterator) on `workers` threads while the budget lasts;
+    yield (job, result) as they finish. Each job spends one unit of the budget."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running = {}
+        jobs = iter(jobs)
+        while True:
+            while len(running) < workers and budget.spend():
+                job = next(jobs, None)
+                if job is None:
+                    break
+                running[pool.submit(run_one, job)] = job
+            if not running:
+                return
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield running.pop(future), future.result()
