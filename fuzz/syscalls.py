@@ -9,6 +9,9 @@ alone: "fuzz_syscalls.elf SEED I 1 1 v" when it fails by itself.
 
 import random
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 from .common import REPO, Budget, Outcome, Tally, classify, run_emu, run_many
 
@@ -23,8 +26,22 @@ CALL_LINE = re.compile(rb"^call (\d+): .*$", re.M)
 
 
 def run_guest(seed: int, start: int, count: int, chunk: int = CHUNK, verbose: bool = False, timeout=TIMEOUT):
+    """One emu run of the fuzzer; an odd seed runs it in a fresh writable --root (a file,
+    a directory, a symlink), an even one with emu's default files only."""
     args = [seed, start, count, chunk] + (["v"] if verbose else [])
-    return run_emu("run", "--memory", "64M", GUEST, *args, timeout=timeout)
+    if seed % 2 == 0:
+        return run_emu("run", "--memory", "64M", GUEST, *args, timeout=timeout)
+    root = Path(tempfile.mkdtemp(prefix="fuzz-root-"))
+    try:
+        (root / "a").write_text("a file\n")
+        (root / "d").mkdir()
+        (root / "d" / "f").write_text("f\n")
+        (root / "l").symlink_to("d/f")
+        shutil.copy(GUEST, root / "fuzz_syscalls.elf")
+        return run_emu("run", "--memory", "64M", "--root", root, "--root-writable", GUEST, *args,
+                       timeout=timeout)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def outcome_of(run) -> Outcome:
@@ -61,5 +78,7 @@ def campaign(rng: random.Random, budget: Budget) -> Tally:
                 figures[key] += int(value)
         repro = reproducer(seed, CALLS_PER_RUN, outcome) if outcome.name in ("TRACEBACK", "HANG", "HOST_MEMORY") else ""
         tally.add(outcome, repro, run.tail())
+        if outcome is Outcome.GUEST_ERROR:
+            figures.setdefault("fuzzer ended early (seeds)", []).append(seed)
     tally.figures.update(figures)
     return tally

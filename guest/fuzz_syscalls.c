@@ -25,7 +25,7 @@ typedef unsigned long u64;
 
 #define SCRATCH      ((char *)0x10000000UL)   /* the buffers calls get; the fuzzer never reads them */
 #define SCRATCH_SIZE 0x10000UL
-#define PATHS        (SCRATCH + SCRATCH_SIZE - 0x400)
+#define PATHS        (SCRATCH + SCRATCH_SIZE - 0x800)   /* N_PATHS strings of 64 bytes */
 #define SHARED       ((volatile long *)0x0f000000UL)   /* parent and child: the call under way */
 #define LOG_FD       100
 #define SIGALRM      14
@@ -54,9 +54,10 @@ static const short IMPLEMENTED[] = {
 static const char *const PATH_POOL[] = {
     "/dev/null", "/dev/zero", "/dev/page-huge", "/proc/meminfo", "/proc/self/maps",
     "/proc/self/comm", "/", ".", "..", "", "/tmp", "/nonexistent/x", "/dev/null/x",
-    "//proc//self/", "/proc/self/fd/0", "a",
+    "//proc//self/", "/proc/self/fd/0", "a", "/d", "/d/f", "l", "/d/../a",
 };
 #define N_PATHS (sizeof PATH_POOL / sizeof PATH_POOL[0])
+_Static_assert(N_PATHS * 64 <= 0x800, "the path strings fit at PATHS");
 
 static const u64 BAD_POINTERS[] = {
     1, 0xfff, 0x1000, 0xffff800000000000UL, 0xffffffffff600000UL, 0x8000000000000000UL,
@@ -173,7 +174,7 @@ static u64 parse(const char *s)
 static void fill_scratch(u64 seed)
 {
     u64 *words = (u64 *)SCRATCH;
-    for (u64 i = 0; i < (SCRATCH_SIZE - 0x400) / 8; i++)
+    for (u64 i = 0; i < (SCRATCH_SIZE - 0x800) / 8; i++)
         words[i] = pick_arg(mix(seed ^ (i * 0x51ed27UL))) & ~(1UL << (SIGALRM - 1));
     for (unsigned i = 0; i < N_PATHS; i++)
         memcpy(PATHS + i * 64, PATH_POOL[i], strlen(PATH_POOL[i]) + 1);
