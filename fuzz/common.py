@@ -187,3 +187,53 @@ def run_many(jobs, run_one, budget: Budget, workers: int = 2):
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 yield running.pop(future), future.result()
+
+
+def fork_emu(args, stdin: bytes = b"") -> tuple[int, list]:
+    """Start `emu ARGS` in a forked child of this process (emu already imported: no
+    interpreter start-up, so a campaign can try many short runs). Returns the pid and the
+    child's [stdout, stderr] temporary files; reap it with collect_forked."""
+    from emu.cli import main as emu_main
+    files = [tempfile.TemporaryFile() for _ in range(3)]
+    files[0].write(stdin)
+    files[0].seek(0)
+    pid = os.fork()
+    if pid == 0:                                     # the child: never returns
+        status = 70
+        try:
+            os.setsid()
+            for fd, f in enumerate(files):
+                os.dup2(f.fileno(), fd)
+            status = emu_main([str(a) for a in args])
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+        except BaseException:                        # what `python -m emu` would print
+            import traceback
+            traceback.print_exc()
+            status = 1
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(status & 0xFF)
+    files[0].close()
+    return pid, files[1:]
+
+
+def collect_forked(pid: int, files, started: float, deadline: float) -> EmuRun:
+    """Wait for a fork_emu child until `deadline` (then kill it: a hang) and read its output."""
+    returncode, usage = wait_with_deadline(pid, deadline)
+    out = []
+    for f in files:
+        f.seek(0)
+        out.append(f.read())
+        f.close()
+    return EmuRun(returncode, out[0], out[1], usage.ru_maxrss * 1024, time.monotonic() - started)
+
+
+def run_forked(args, timeout: float = 30, stdin: bytes = b"") -> EmuRun:
+    """fork_emu and collect_forked in one: one short emu run without a new interpreter."""
+    started = time.monotonic()
+    pid, files = fork_emu(args, stdin)
+    return collect_forked(pid, files, started, started + timeout)
