@@ -110,8 +110,10 @@ def emu_command(*args) -> list[str]:
     return [sys.executable, "-m", "emu", *map(str, args)]
 
 
-def run_emu(*args, timeout: float = 30, stdin: bytes = b"", cwd: Path = REPO) -> EmuRun:
+def run_emu(*args, timeout: float = 30, stdin: bytes = b"", cwd: Path = REPO, rss_limit: int | None = None) -> EmuRun:
     """Run `python -m emu ARGS` with a wall-clock limit; never raises for what emu does.
+    With rss_limit (bytes), emu is killed as soon as its resident set passes it (the host
+    memory limit of the exhaustion cases); its max_rss then says so.
 
     Output goes to temporary files and the child is reaped with wait4, so its own peak
     RSS is known (RUSAGE_CHILDREN would give the largest of every child so far)."""
@@ -121,7 +123,7 @@ def run_emu(*args, timeout: float = 30, stdin: bytes = b"", cwd: Path = REPO) ->
         fin.seek(0)
         proc = subprocess.Popen(emu_command(*args), cwd=cwd, stdin=fin, stdout=fout, stderr=ferr,
                                 start_new_session=True)
-        returncode, usage = wait_with_deadline(proc.pid, start + timeout)
+        returncode, usage = wait_with_deadline(proc.pid, start + timeout, rss_limit)
         proc.returncode = 0 if returncode is None else returncode      # already reaped
         fout.seek(0)
         ferr.seek(0)
@@ -129,11 +131,16 @@ def run_emu(*args, timeout: float = 30, stdin: bytes = b"", cwd: Path = REPO) ->
     return EmuRun(returncode, out, err, usage.ru_maxrss * 1024, time.monotonic() - start)
 
 
-def wait_with_deadline(pid: int, deadline: float):
-    """(shell-like status or None for a hang, rusage) of child `pid`, killed at `deadline`."""
+def wait_with_deadline(pid: int, deadline: float, rss_limit: int | None = None):
+    """(shell-like status or None for a hang, rusage) of child `pid`, killed at `deadline`
+    (or, with rss_limit, when its resident set passes it: then the status is 137)."""
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
+            return shell_status(status), usage
+        if rss_limit is not None and resident(pid) > rss_limit:
+            os.killpg(pid, signal.SIGKILL)
+            _, status, usage = os.wait4(pid, 0)
             return shell_status(status), usage
         if time.monotonic() >= deadline:
             try:
@@ -143,6 +150,15 @@ def wait_with_deadline(pid: int, deadline: float):
             _, _, usage = os.wait4(pid, 0)
             return None, usage
         time.sleep(0.005)
+
+
+def resident(pid: int) -> int:
+    """The resident set of a live process, in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def shell_status(status: int) -> int:
