@@ -220,6 +220,9 @@ def fork_emu(args, stdin: bytes = b"") -> tuple[int, list]:
             os.setsid()
             for fd, f in enumerate(files):
                 os.dup2(f.fileno(), fd)
+            # the streams on fds 0-2 (a caller such as pytest may have replaced sys.stdout)
+            sys.stdin, sys.stdout, sys.stderr = (open(fd, mode, closefd=False) for fd, mode in
+                                                 ((0, "r"), (1, "w"), (2, "w")))
             status = emu_main([str(a) for a in args])
         except SystemExit as exit_:
             status = exit_.code if isinstance(exit_.code, int) else 1
@@ -237,9 +240,9 @@ def fork_emu(args, stdin: bytes = b"") -> tuple[int, list]:
     return pid, files[1:]
 
 
-def collect_forked(pid: int, files, started: float, deadline: float) -> EmuRun:
+def collect_forked(pid: int, files, started: float, deadline: float, rss_limit: int | None = None) -> EmuRun:
     """Wait for a fork_emu child until `deadline` (then kill it: a hang) and read its output."""
-    returncode, usage = wait_with_deadline(pid, deadline)
+    returncode, usage = wait_with_deadline(pid, deadline, rss_limit)
     out = []
     for f in files:
         f.seek(0)
@@ -248,8 +251,9 @@ def collect_forked(pid: int, files, started: float, deadline: float) -> EmuRun:
     return EmuRun(returncode, out[0], out[1], usage.ru_maxrss * 1024, time.monotonic() - started)
 
 
-def run_forked(args, timeout: float = 30, stdin: bytes = b"") -> EmuRun:
-    """fork_emu and collect_forked in one: one short emu run without a new interpreter."""
+def run_forked(*args, timeout: float = 30, stdin: bytes = b"", rss_limit: int | None = None) -> EmuRun:
+    """run_emu's twin without a new interpreter (fork_emu, collect_forked): for many short
+    runs from a single-threaded caller (a forked thread pool would inherit held locks)."""
     started = time.monotonic()
     pid, files = fork_emu(args, stdin)
-    return collect_forked(pid, files, started, started + timeout)
+    return collect_forked(pid, files, started, started + timeout, rss_limit)

@@ -38,10 +38,11 @@ CASES = {
 ERRNO_LINE = re.compile(rb"fuzz_exhaust \w+: \d+ .* then E[A-Z0-9]+\n")
 
 
-def run_case(name: str, memory_mib: int = 64):
+def run_case(name: str, memory_mib: int = 64, runner=run_emu):
+    """Run one case; (the EmuRun, its RSS bound). `runner` as for syscalls.run_guest."""
     options, guest, seconds, _ = CASES[name]
     bound = memory_mib * MIB + RSS_OVERHEAD
-    run = run_emu("run", "--memory", f"{memory_mib}M", *options, *guest, timeout=seconds, rss_limit=bound)
+    run = runner("run", "--memory", f"{memory_mib}M", *options, *guest, timeout=seconds, rss_limit=bound)
     return run, bound
 
 

@@ -25,12 +25,14 @@ SUMMARY = re.compile(rb"fuzz_syscalls: seed \d+ calls (\d+) chunks (\d+) killed 
 CALL_LINE = re.compile(rb"^call (\d+): .*$", re.M)
 
 
-def run_guest(seed: int, start: int, count: int, chunk: int = CHUNK, verbose: bool = False, timeout=TIMEOUT):
+def run_guest(seed: int, start: int, count: int, chunk: int = CHUNK, verbose: bool = False, timeout=TIMEOUT,
+              runner=run_emu):
     """One emu run of the fuzzer; an odd seed runs it in a fresh writable --root (a file,
-    a directory, a symlink), an even one with emu's default files only."""
+    a directory, a symlink), an even one with emu's default files only. `runner` is
+    run_emu (a new interpreter) or, from a single-threaded caller, a forked run."""
     args = [seed, start, count, chunk] + (["v"] if verbose else [])
     if seed % 2 == 0:
-        return run_emu("run", "--memory", "64M", GUEST, *args, timeout=timeout)
+        return runner("run", "--memory", "64M", GUEST, *args, timeout=timeout)
     root = Path(tempfile.mkdtemp(prefix="fuzz-root-"))
     try:
         (root / "a").write_text("a file\n")
@@ -38,8 +40,8 @@ def run_guest(seed: int, start: int, count: int, chunk: int = CHUNK, verbose: bo
         (root / "d" / "f").write_text("f\n")
         (root / "l").symlink_to("d/f")
         shutil.copy(GUEST, root / "fuzz_syscalls.elf")
-        return run_emu("run", "--memory", "64M", "--root", root, "--root-writable", GUEST, *args,
-                       timeout=timeout)
+        return runner("run", "--memory", "64M", "--root", root, "--root-writable", GUEST, *args,
+                      timeout=timeout)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -12,7 +12,8 @@
    pipes    pipes, each filled until EAGAIN, until pipe() fails (soft limit raised)
    sockets  socket pairs, each filled until EAGAIN, until socketpair() fails
    threads  threads that sleep, until pthread_create fails
-   forks    children that wait on a pipe, until fork fails (RLIMIT_NPROC, memory)
+   forks    children that wait on a pipe, until fork fails (threads-max, memory);
+            forks N M first writes M MiB, which every child maps copy-on-write
    mmap     1 MiB anonymous mappings, each written, until mmap fails or the OOM kill
    vmas     4 KiB mappings with alternating protections (no merging) until ENOMEM
    hugetlb  MAP_HUGETLB 2 MiB mappings, each written, until mmap fails (or SIGBUS)
@@ -99,10 +100,13 @@ static int exhaust_threads(long n)
     return report(i, "threads", 0);
 }
 
-static int exhaust_forks(long n)
+static int exhaust_forks(long n, long touch_mib)
 {
     long i;
     int gate[2];
+    char *held = touch_mib ? malloc(touch_mib << 20) : NULL;   /* copied on write by every fork */
+    if (held)
+        memset(held, 1, touch_mib << 20);
     if (pipe(gate) < 0)
         return report(0, "children", errno);
     for (i = 0; i < n; i++) {
@@ -182,7 +186,7 @@ int main(int argc, char **argv)
     if (!strcmp(what, "pipes"))   return exhaust_pairs(n ? n : 1 << 16, 0);
     if (!strcmp(what, "sockets")) return exhaust_pairs(n ? n : 1 << 16, 1);
     if (!strcmp(what, "threads")) return exhaust_threads(n ? n : 1 << 16);
-    if (!strcmp(what, "forks"))   return exhaust_forks(n ? n : 1 << 16);
+    if (!strcmp(what, "forks"))   return exhaust_forks(n ? n : 1 << 16, argc > 3 ? atol(argv[3]) : 0);
     if (!strcmp(what, "mmap"))    return exhaust_mmap(n ? n : 1 << 12, 0);
     if (!strcmp(what, "vmas"))    return exhaust_vmas(n ? n : 1 << 18);
     if (!strcmp(what, "hugetlb")) return exhaust_mmap(n ? n : 1 << 10, 1);
