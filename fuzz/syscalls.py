@@ -13,7 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .common import REPO, Budget, Outcome, Tally, classify, run_emu, run_many
+from collections import Counter
+
+from .common import FAILURES, REPO, Budget, Outcome, Tally, classify, run_emu, run_many
 
 GUEST = REPO / "guest" / "fuzz_syscalls.elf"
 CALLS_PER_RUN = 6000
@@ -71,6 +73,7 @@ def reproducer(seed: int, count: int, failing: Outcome) -> str:
 def campaign(rng: random.Random, budget: Budget) -> Tally:
     tally = Tally("syscalls")
     figures = {"syscalls": 0, "chunks": 0, "chunks killed by a signal": 0, "chunks hung": 0}
+    distinct = Counter()
     seeds = iter(lambda: rng.getrandbits(32), None)
     for seed, run in run_many(seeds, lambda s: run_guest(s, 0, CALLS_PER_RUN), budget):
         outcome = outcome_of(run)
@@ -78,9 +81,24 @@ def campaign(rng: random.Random, budget: Budget) -> Tally:
         if summary:
             for key, value in zip(figures, summary.groups()):
                 figures[key] += int(value)
-        repro = reproducer(seed, CALLS_PER_RUN, outcome) if outcome.name in ("TRACEBACK", "HANG", "HOST_MEMORY") else ""
+        repro = ""
+        if outcome in FAILURES:
+            repro = reproducer(seed, CALLS_PER_RUN, outcome)
+            distinct[f"{outcome.value}: {where(run)}"] += 1
         tally.add(outcome, repro, run.tail())
         if outcome is Outcome.GUEST_ERROR:
             figures.setdefault("fuzzer ended early (seeds)", []).append(seed)
     tally.figures.update(figures)
+    if distinct:
+        tally.figures["distinct failures (where emu raised: runs)"] = dict(distinct)
     return tally
+
+
+def where(run) -> str:
+    """A failure's signature: the last three functions of emu/ in the traceback and the
+    exception's type ("kernel/proc_calls.py:sys_waitid > ... UserFault")."""
+    lines = run.stderr.decode(errors="replace").splitlines()
+    frames = [re.search(r'/emu/([^"]+)", line \d+, in (\w+)', line) for line in lines]
+    names = [f"{m.group(1)}:{m.group(2)}" for m in frames if m]
+    last = lines[-1].split(":")[0].rsplit(".", 1)[-1] if lines else "no output"
+    return " > ".join(names[-3:] or ["?"]) + " " + last
