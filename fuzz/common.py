@@ -141,7 +141,7 @@ def wait_with_deadline(pid: int, deadline: float, rss_limit: int | None = None):
         if rss_limit is not None and resident(pid) > rss_limit:
             os.killpg(pid, signal.SIGKILL)
             _, status, usage = os.wait4(pid, 0)
-            return shell_status(status), usage
+            return shell_status(status), OverLimit(usage, rss_limit)
         if time.monotonic() >= deadline:
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -150,6 +150,15 @@ def wait_with_deadline(pid: int, deadline: float, rss_limit: int | None = None):
             _, _, usage = os.wait4(pid, 0)
             return None, usage
         time.sleep(0.005)
+
+
+class OverLimit:
+    """The rusage of a child killed for passing its RSS limit: ru_maxrss (KiB) is at least
+    the limit, so classify says "host memory over bound" even if the kernel's figure,
+    sampled before the kill, was a little lower."""
+
+    def __init__(self, usage, rss_limit: int):
+        self.ru_maxrss = max(usage.ru_maxrss, rss_limit // 1024 + 1)
 
 
 def resident(pid: int) -> int:

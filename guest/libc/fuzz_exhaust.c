@@ -8,7 +8,7 @@
    N bounds the attempts (default: enough to pass --memory 64M several times over).
 
    fds      open /dev/null until EMFILE (RLIMIT_NOFILE's soft limit)
-   fds_max  raise RLIMIT_NOFILE to its hard limit, then eventfds until EMFILE/ENFILE/ENOMEM
+   fds_max  raise RLIMIT_NOFILE to nr_open (2^20), then eventfds until EMFILE/ENFILE/ENOMEM
    pipes    pipes, each filled until EAGAIN, until pipe() fails (soft limit raised)
    sockets  socket pairs, each filled until EAGAIN, until socketpair() fails
    threads  threads that sleep, until pthread_create fails
@@ -43,10 +43,17 @@ static int report(long n, const char *unit, int err)
     return 0;
 }
 
-static void raise_nofile(void)
+/* The soft limit up to the hard one; with `to_nr_open`, both up to fs.nr_open's default
+   (2^20), which root may do (else the hard limit stays). */
+static void raise_nofile(int to_nr_open)
 {
     struct rlimit lim;
     getrlimit(RLIMIT_NOFILE, &lim);
+    if (to_nr_open) {
+        struct rlimit wide = { 1 << 20, 1 << 20 };
+        if (setrlimit(RLIMIT_NOFILE, &wide) == 0)
+            return;
+    }
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
 }
@@ -64,7 +71,7 @@ static int exhaust_fds(long n, int max)
 {
     long i;
     if (max)
-        raise_nofile();
+        raise_nofile(1);
     for (i = 0; i < n; i++)
         if ((max ? eventfd(0, 0) : open("/dev/null", O_RDONLY)) < 0)
             return report(i, "fds", errno);
@@ -75,7 +82,7 @@ static int exhaust_pairs(long n, int sockets)
 {
     long i;
     int pair[2];
-    raise_nofile();
+    raise_nofile(0);
     for (i = 0; i < n; i++) {
         if ((sockets ? socketpair(AF_UNIX, SOCK_STREAM, 0, pair) : pipe(pair)) < 0)
             return report(i, sockets ? "full socket pairs" : "full pipes", errno);
