@@ -15,7 +15,8 @@
        fuzz_syscalls: seed S calls N chunks C killed K hung H
 
    What is left out, so the fuzzer is not ended by its own calls: exit and exit_group;
-   kill/tkill/tgkill reach only the caller itself or pids that do not exist; a new
+   kill/tkill/tgkill reach only the caller itself or pids that do not exist, prlimit64
+   only the caller; a new
    process or thread (fork, vfork, clone, clone3) exits at once, before touching memory;
    SIGALRM every 20 ms interrupts blocking calls (it is re-armed after calls that could
    disarm it), and what still blocks is killed by the parent's watchdog. */
@@ -218,6 +219,8 @@ static long choose_call(u64 seed, u64 i, u64 a[6])
         nr = 186;
     if (nr == 62 || nr == 200)        /* kill, tkill: only the caller or nobody */
         a[0] = (h >> 24) % 2 ? (u64)(nr == 62 ? self_pid : self_tid) : 99999 + (h >> 25) % 3;
+    if (nr == 302 && a[0] != 0)       /* prlimit64: the caller only (RLIMIT_CPU on process 1 kills the fuzzer) */
+        a[0] = (u64)self_pid;
     if (nr == 234) {                  /* tgkill */
         a[0] = (u64)self_pid;
         a[1] = (h >> 24) % 2 ? (u64)self_tid : 99999;
