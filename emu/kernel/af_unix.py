@@ -500,7 +500,7 @@ def sys_sendmsg(kernel, proc, fd, msg_va, flags, *_):
     started = socket_and_message(kernel, proc, fd, msg_va)
     if isinstance(started, int):
         return started
-    sock, (name, _, _, _, control, controllen, _), vectors = started
+    sock, (name, namelen, _, _, control, controllen, _), vectors = started
     try:
         data = b"".join(copy_from_user(proc.mm, kernel.mmu, base, size) for base, size in vectors)
         control_data = copy_from_user(proc.mm, kernel.mmu, control, controllen) if controllen else b""

@@ -26,7 +26,7 @@ from ..errors import EmulatorBug
 from ..mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
 from ..stats import FaultStats
 from ..physmem import OutOfMemory
-from ..paging import PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
+from ..paging import HPAGE_SIZE, PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
 from . import clock, futex, proc_calls
 from .devices import standard_devices
 from ..plugins import register_all
@@ -104,6 +104,17 @@ class Report:
     lines: list = field(default_factory=list)
 
 
+# Linux's set_max_threads: task structures may use an eighth of RAM, THREAD_SIZE (16 KiB
+# on x86-64) each, so threads-max is RAM / 128 KiB, at least MIN_THREADS (20), at most
+# FUTEX_TID_MASK.
+THREAD_SIZE, MIN_THREADS, MAX_THREADS = 16 << 10, 20, 0x3FFFFFFF
+
+
+def max_threads(ram_bytes: int) -> int:
+    """threads-max for `ram_bytes` of RAM: the most tasks (zombies included) clone allows."""
+    return min(max(ram_bytes // (THREAD_SIZE * 8), MIN_THREADS), MAX_THREADS)
+
+
 class Kernel:
     def __init__(self, mem, frames, mmu, stub, *, tracer=None, stdout=None, stderr=None,
                  root=None, root_writable=False, hugepages=None, zero_page=True, plugins=()):
@@ -124,6 +135,7 @@ class Kernel:
         register_all(self, self.plugins)         # devices and their pagetable_ops (emu/plugins.py)
         self.frames_at_boot = (frames.stats.small_in_use, frames.stats.huge_in_use)
         self.procs = {}                 # pid -> Process, zombies included until reaped
+        self.max_threads = max_threads(frames.total_chunks * HPAGE_SIZE)   # kernel.threads-max
         self.init = None                # process 1: emu's exit status is its own
         self.current = None             # the process on the CPU
         self.next_pid = 1
@@ -491,6 +503,8 @@ class Kernel:
         `parent`'s memory, or with CLONE_VM one that shares it; with CLONE_THREAD a new
         thread of `parent`'s process. Returns the new task's id, or with CLONE_VFORK a Block
         that gives it once the child has called execve or exited."""
+        if len(self.procs) >= self.max_threads:      # copy_process: nr_threads >= max_threads
+            return -errno.EAGAIN
         if flags & CLONE_VM:
             child_mm = parent.mm
             child_mm.users += 1
@@ -618,6 +632,7 @@ class Kernel:
         self.trace_sched(f"pid {leader.pid} exits, wait status {wait_status:#x}")
         for child in leader.children:
             child.ppid = self.init.pid
+            child.exit_signal = signal.SIGCHLD       # reparent_leader: "we don't want people slaying init"
             if leader is not self.init:
                 self.init.children.append(child)
             if child.pdeath_signal and child.process_alive:     # prctl(PR_SET_PDEATHSIG)

@@ -375,8 +375,8 @@ class DefaultOps(PagetableOps):
                 entry &= ~PTE_RW
                 src_mm.mem.write_u64(leaf.entry_pa, entry)
                 src_mm.flush_tlb_page(va)
+            dst_mm.pt.set_pte(va, entry & ~PTE_A)   # may raise OutOfMemory (a new table): no reference taken yet
             src_mm.frames.get_frame(entry & PHYS_ADDR_MASK)
-            dst_mm.pt.set_pte(va, entry & ~PTE_A)
             dst_mm.rss += 1
 
     # -- kernel access to user memory -------------------------------------------------
