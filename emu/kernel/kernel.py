@@ -40,8 +40,8 @@ from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, 
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
 from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process
 from .sched import Block
-from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, UNBLOCKABLE,
-                      default_is_ignore, setup_frame, sigbit, will_terminate)
+from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo, SignalState,
+                      UNBLOCKABLE, default_is_ignore, setup_frame, sigbit, will_terminate)
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
@@ -385,8 +385,9 @@ class Kernel:
                 new = setup_frame(self, proc, sig, info, regs)
                 trap.update({name: new[name] for name in SIGCONTEXT_REGS})
                 return
-            except UserFault:
-                sig, code, what = signal.SIGSEGV, SI_KERNEL, "cannot push the signal frame"
+            except UserFault:        # force_sigsegv; the SIGSEGV comes at once, on this frame
+                self.sigsegv_reset(proc, sig)
+                return self.force_signal(signal.SIGSEGV, SI_KERNEL, 0, "cannot push the signal frame", trap)
         if proc.leader is self.init:
             self.report_kill(sig, code, addr, what, trap.rip)
             if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
@@ -453,6 +454,25 @@ class Kernel:
             self.work_pending = True
             self.cpu.uc.emu_stop()
 
+    def force_sig(self, proc: Process, info: SigInfo) -> None:
+        """A signal the thread cannot refuse (Linux's force_sig_info_to_task): if it is
+        blocked or ignored, its action goes back to SIG_DFL and it is unblocked."""
+        state, bit = proc.signals, sigbit(info.signo)
+        if state.blocked & bit or state.action(info.signo).handler == SIG_IGN:
+            state.actions[info.signo] = SigAction()
+            state.blocked &= ~bit
+        self.send_signal(proc, info, thread=True)
+
+    @staticmethod
+    def sigsegv_reset(proc: Process, sig: int) -> None:
+        """The first half of Linux's force_sigsegv, after the frame for `sig` could not be
+        written: the SIGSEGV that follows cannot be blocked or ignored, and if `sig` was
+        SIGSEGV itself its handler goes too (force_fatal_sig), so the next one kills."""
+        state, bit = proc.signals, sigbit(signal.SIGSEGV)
+        if sig == signal.SIGSEGV or state.blocked & bit or state.action(signal.SIGSEGV).handler == SIG_IGN:
+            state.actions[signal.SIGSEGV] = SigAction()
+            state.blocked &= ~bit
+
     def kill(self, proc: Process, sig: int) -> None:
         self.send_signal(proc, SigInfo(sig, code=SI_KERNEL), thread=True)
 
@@ -468,9 +488,10 @@ class Kernel:
             if proc.signals.action(sig).handler not in (SIG_DFL, SIG_IGN):
                 try:
                     cpu.set_user_regs(setup_frame(self, proc, sig, info, cpu.user_regs()))
-                except UserFault:
-                    self.exit_process(proc, signal.SIGSEGV)
-                return
+                    return
+                except UserFault:    # force_sigsegv: a SIGSEGV, delivered next in this loop
+                    self.sigsegv_reset(proc, sig)
+                    self.send_signal(proc, SigInfo(signal.SIGSEGV, code=SI_KERNEL), thread=True)
             sig = proc.signals.deliverable()
         if proc.alive:
             proc.signals.restore_mask()      # no handler ran: the caller's mask comes back
