@@ -40,8 +40,8 @@ from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, 
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
 from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process
 from .sched import Block
-from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo, SignalState,
-                      UNBLOCKABLE, default_is_ignore, setup_frame, sigbit, will_terminate)
+from .signals import (NSIG, SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo,
+                      SignalState, UNBLOCKABLE, default_is_ignore, setup_frame, sigbit, will_terminate)
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
@@ -642,7 +642,9 @@ class Kernel:
             if child.pdeath_signal and child.process_alive:     # prctl(PR_SET_PDEATHSIG)
                 self.send_signal(child, SigInfo(child.pdeath_signal, code=0))
         parent = self.procs.get(leader.ppid)
-        if parent is not None and parent.process_alive and leader.exit_signal:
+        # do_notify_parent sends only a valid signal: legacy clone takes any CSIGNAL byte
+        # (0x41..0xff too, unchecked), and such a child's end is only a wake-up.
+        if parent is not None and parent.process_alive and 1 <= leader.exit_signal <= NSIG:
             signaled = wait_status & 0x7F
             self.send_signal(parent, SigInfo(leader.exit_signal, code=CLD_KILLED if signaled else CLD_EXITED,
                                              pid=leader.pid, status=signaled or wait_status >> 8))
@@ -764,7 +766,10 @@ class Kernel:
             if nxt.state != BLOCKED:
                 return True
             block = nxt.block
-            result = block.complete()
+            try:
+                result = block.complete()
+            except UserFault:                  # the last resort, as in on_syscall
+                result = -errno.EFAULT
             block.finish()
             if not nxt.alive:                  # finishing the wait killed it (SIGPIPE, say)
                 prev = nxt
@@ -891,15 +896,20 @@ class Kernel:
         regs = cpu.layout.read_gprs(cpu.saved.save().context)
         nr = regs["rax"]
         args = (regs["rdi"], regs["rsi"], regs["rdx"], regs["r10"], regs["r8"], regs["r9"])
-        handler = SYSCALLS.get(nr)
-        result = handler(self, proc, *args) if handler else -errno.ENOSYS
-        if isinstance(result, Block) and result.ready():
-            block = result
-            result = block.complete()
-            block.finish()
+        handler, stray = SYSCALLS.get(nr), ""
+        try:
+            result = handler(self, proc, *args) if handler else -errno.ENOSYS
+            if isinstance(result, Block) and result.ready():
+                block = result
+                result = block.complete()
+                block.finish()
+        except UserFault as fault:
+            # The last resort: a call must catch its own faults (Linux's -EFAULT). Should
+            # one get away, the guest still gets -EFAULT, not a dead emulator; --trace says so.
+            result, stray = -errno.EFAULT, f"  (emu: the call let a fault through: {fault})"
         if self.tracer and self.tracer.wants("syscall"):
             name = SYSCALL_NAMES.get(nr, f"syscall_{nr}")
-            note = "" if handler else "  (not implemented: -ENOSYS)"
+            note = ("" if handler else "  (not implemented: -ENOSYS)") + stray
             shown_result = f"blocks ({result.what})" if isinstance(result, Block) else result
             self.tracer.syscall(pid=proc.pid, nr=nr, name=name, args=args, result=shown_result, note=note)
         if isinstance(result, Block):
