@@ -731,6 +731,9 @@ class Kernel:
         Returns the rip to resume at, or None if the machine stopped."""
         self.fire_timers()
         self.work_pending = False
+        if self.frames.code_freed:           # (emu/physmem.py): no stale translation may run
+            self.frames.code_freed = False
+            cpu.uc.ctl_flush_tb()
         if self.resume_regs is not None:
             cpu.set_user_regs(self.resume_regs)
             self.resume_regs = None
@@ -920,6 +923,8 @@ class Kernel:
         if proc.alive and self.resume_regs is None:
             cpu.set_reg("rax", result & (2**64 - 1))
         if proc.alive and (proc.signals.deliverable() is not None or proc.signals.saved_blocked is not None):
+            self.work_pending = True
+        if self.frames.code_freed:           # munmap of code: flushed before the guest runs on
             self.work_pending = True
         if not cpu.slicing and self.preempt_soon():
             # The call made time slices necessary (another process can run now, a timer
