@@ -385,9 +385,10 @@ class Kernel:
                 new = setup_frame(self, proc, sig, info, regs)
                 trap.update({name: new[name] for name in SIGCONTEXT_REGS})
                 return
-            except UserFault:        # force_sigsegv; the SIGSEGV comes at once, on this frame
+            except UserFault as fault:   # force_sigsegv; the SIGSEGV comes at once, on this frame
                 self.sigsegv_reset(proc, sig)
-                return self.force_signal(signal.SIGSEGV, SI_KERNEL, 0, "cannot push the signal frame", trap)
+                return self.force_signal(signal.SIGSEGV, SI_KERNEL, 0,
+                                         f"cannot push the {signal_name(sig)} frame at {fault.va:#018x}", trap)
         if proc.leader is self.init:
             self.report_kill(sig, code, addr, what, trap.rip)
             if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
