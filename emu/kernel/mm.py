@@ -159,6 +159,8 @@ def vma_close(mm: "Mm", vma: "Vma") -> None:
     """`vma` is going away (Linux's vm_ops->close)."""
     if hasattr(vma.backing, "close"):
         vma.backing.close(mm)
+        if vma.flags & VM_EXEC:               # the object may free frames of code (FrameAllocator.code_freed)
+            mm.frames.code_freed = True
 
 
 @dataclass(eq=False)
