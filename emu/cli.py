@@ -16,6 +16,7 @@ from .kernel.kernel import DEFAULT_HUGEPAGES
 from .machine import DEFAULT_MEMORY, Machine, Options
 from .plugins import PluginError, discover
 from .physmem import OutOfMemory, check_memory_size, parse_size
+from .text import printable
 from .tlb import parse_geometry
 from .trace import FORMATS as TRACE_FORMATS, Tracer, parse_categories
 
@@ -137,6 +138,12 @@ def port_number(text: str) -> int:
     return int(text)
 
 
+def complain(message: str) -> None:
+    """One of emu's messages on stderr; the guest's text in it (a path, an interpreter's
+    name) comes out escaped (emu/text.py), never as terminal control sequences."""
+    print(printable(message), file=sys.stderr)
+
+
 def non_negative_int(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"not a number of pages: {text!r}")
@@ -148,7 +155,7 @@ def plugins_command(args) -> int:
         found = discover(args.plugin_files)
         machine = Machine(Options(memory=DEFAULT_MEMORY, plugin_files=tuple(args.plugin_files)))
     except (PluginError, PoolTooBig) as err:
-        print(f"emu: {err}", file=sys.stderr)
+        complain(f"emu: {err}")
         return USAGE_ERROR
     registry = machine.kernel.devices
     for plugin in found:
@@ -188,7 +195,7 @@ def walk_cli(args) -> int:
     try:
         return walk_command(args, options)
     except (ElfError, StubMissing, PluginError, PoolTooBig, OutOfMemory) as err:
-        print(f"emu: {err}", file=sys.stderr)
+        complain(f"emu: {err}")
         return USAGE_ERROR
 
 
@@ -198,13 +205,13 @@ def run_command(args) -> int:
         try:
             trace_stream = open(args.trace_file, "w")
         except OSError as err:
-            print(f"emu: cannot write trace file {args.trace_file}: {err.strerror}", file=sys.stderr)
+            complain(f"emu: cannot write trace file {args.trace_file}: {err.strerror}")
             return USAGE_ERROR
     if args.report:
         try:
             open(args.report, "w").close()          # fail now, not after the run
         except OSError as err:
-            print(f"emu: cannot write report file {args.report}: {err.strerror}", file=sys.stderr)
+            complain(f"emu: cannot write report file {args.report}: {err.strerror}")
             return USAGE_ERROR
     tracer = Tracer(args.trace, trace_stream, fmt=args.trace_format) if args.trace else None
     options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout,
@@ -222,25 +229,25 @@ def run_command(args) -> int:
             try:
                 debugger = machine.cpu.debugger = GdbStub(machine, args.gdb)
             except OSError as err:
-                print(f"emu: cannot listen on 127.0.0.1:{args.gdb}: {err.strerror}", file=sys.stderr)
+                complain(f"emu: cannot listen on 127.0.0.1:{args.gdb}: {err.strerror}")
                 return USAGE_ERROR
         report = machine.run(args.elf, [args.elf, *args.args], args.env)
         if debugger is not None:
             debugger.finish()
     except (ElfError, StubMissing, PluginError, PoolTooBig) as err:
-        print(f"emu: {err}", file=sys.stderr)
+        complain(f"emu: {err}")
         return USAGE_ERROR
     except TripleFault as err:
-        print(f"emu: {err}; the CPU would shut down", file=sys.stderr)
+        complain(f"emu: {err}; the CPU would shut down")
         return 128 + 9
     except OutOfMemory as err:
-        print(f"emu: {err}", file=sys.stderr)
+        complain(f"emu: {err}")
         return 128 + 9
     finally:
         if trace_stream:
             trace_stream.close()
     for line in report.lines:
-        print(line, file=sys.stderr)
+        complain(line)
     if args.report:
         machine.kernel.recorder.write(args.report, machine, args.elf, [args.elf, *args.args], report.status)
     if args.stats:

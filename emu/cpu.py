@@ -56,6 +56,13 @@ _unpack_u32 = struct.Struct("<I").unpack_from
 _unpack_gate = struct.Struct("<QQ").unpack_from        # a 16-byte IDT gate
 PREEMPT_SLICE = 200_000            # instructions a process runs before another gets a turn
 NO_PREEMPTION = 1 << 62            # a count that never runs out
+# QEMU's translation cache (code_gen_buffer) is a bump allocator: a block translated for
+# code at a new physical address (every exec'd program's pages are fresh frames) takes
+# new space, and space comes back only when the buffer is full (tb_flush drops every
+# block). Unicorn's default, 1 GiB, let the host RSS grow by that much over a long run
+# of fork+exec (0.35 MiB per exec of a glibc program); 16 MiB bounds it, and still holds
+# the translated working set of any guest here several times over.
+TCG_BUFFER_SIZE = 16 << 20
 
 # FXSAVE's 512-byte image (SDM Vol. 1, table 10-2, 64-bit form): FCW, FSW, abridged FTW,
 # FOP, FIP, FDP, MXCSR, MXCSR_MASK; then ST0-ST7 (10 bytes in 16) at 32, XMM0-15 at 160.
@@ -267,6 +274,7 @@ class Cpu:
         self.kernel = kernel
         self.tracer = tracer
         self.uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER_SIZE)       # before anything initialises the uc
         self.uc.mem_map_ptr(0, mem.size, UC_PROT_ALL, mem.host_address)
         self.layout = ContextLayout(self.uc)
         self.ring0_state = None         # from a context saved in ring 0 at boot (HC_BOOT): CPL, CS, SS

@@ -225,7 +225,7 @@ def _check_not_dynamic(path, raw, phdrs):
         if p.type != PT_INTERP:
             continue
         name = raw[p.offset:p.offset + p.filesz].split(b"\0")[0]
-        needs = name.decode("ascii", "replace") or "an interpreter"
+        needs = name.decode("utf-8", "surrogateescape") or "an interpreter"   # printed escaped (emu/text.py)
         raise ElfError(f"{path}: dynamically linked (needs {needs}); link with -static")
 
 

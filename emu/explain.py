@@ -15,6 +15,7 @@ touching its LRU order, so a debugger may call it at any time.
 """
 
 from .mmu import Access, GeneralProtection, PageFault, walk
+from .text import printable
 from .paging import (CR0_WP, EFER_NXE, ENTRY_NAMES, HUGE_PHYS_MASK, LEVEL_NAMES, PAGE_SHIFT, PAGE_SIZE,
                      PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_G, PTE_NX, PTE_P, PTE_PCD, PTE_PS, PTE_PWT, PTE_RW, PTE_US,
                      RSVD_HIGH, pf_error_str, table_index)
@@ -329,7 +330,7 @@ def walk_command(args, machine_options) -> int:
         print(f"emu: {args.at} was never reached", file=sys.stderr)
     elif at_va is not None:
         point.why = f"rip reached {args.at}"
-    print(f"emu walk: {args.elf} stopped: {point.why}")
+    print(printable(f"emu walk: {args.elf} stopped: {point.why}"))     # the guest's path in it
     if point.rip is not None:
         code = insn.disassemble(kernel.read_code(point.rip), point.rip)
         print(f"  pid {point.pid}, rip {point.rip:#018x}: {code}")

@@ -98,6 +98,11 @@ class FrameAllocator:
         # RAM nobody has written yet is zero: guest RAM is anonymous host memory.
         self.unused_chunks = set(self.free_chunks)   # chunks never handed out
         self.pristine: set[int] = set()              # 4 KiB frames never handed out
+        # A frame that held executable code was freed: QEMU may still have translations
+        # keyed by its physical address, which would run in place of the frame's next
+        # contents (written by emu from the host, which QEMU's self-modifying-code
+        # tracking never sees). The kernel flushes them before the guest runs again.
+        self.code_freed = False
 
     def alloc_frame(self, *, clear_in=None) -> int:
         """Return the pa of a fresh 4 KiB frame with one reference. Not zeroed, unless

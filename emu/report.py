@@ -28,6 +28,7 @@ import time
 
 from . import __version__
 from .kernel.mm import VM_EXEC, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE, FileBacking, ShmemObject, pt_ops
+from .text import printable
 from .paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS,
                      PTE_RW, PTE_US, PTRS_PER_TABLE, USER_TOP, entry_flags_str, pf_error_str)
 
@@ -468,7 +469,7 @@ def embed_json(data) -> str:
 
 
 def render_html(data: dict) -> str:
-    title = html.escape(f"emu report: {data['program']}")
+    title = html.escape(printable(f"emu report: {data['program']}"))
     return (PAGE.replace("@TITLE@", title)
                 .replace("@DATA@", embed_json(data)))
 

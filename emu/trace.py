@@ -17,6 +17,7 @@ import json
 import sys
 
 from .paging import ENTRY_NAMES, PAGE_SIZE, entry_flags_str
+from .text import printable
 
 CATEGORIES = ("walk", "tlb", "fault", "syscall", "sched")
 FORMATS = ("text", "jsonl")
@@ -70,7 +71,7 @@ class Tracer:
             record = {"category": category, "kind": kind, **fields, "text": text}
             print(json.dumps(record), file=self.stream)
         else:
-            print(f"[{category}] {text}", file=self.stream)
+            print(f"[{category}] {printable(text)}", file=self.stream)   # guest paths in it: escaped
 
     def line(self, category: str, text: str) -> None:
         """Free text (kind "text"), for events without a method of their own."""

@@ -41,8 +41,8 @@ from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, 
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
 from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process
 from .sched import Block
-from .signals import (SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigInfo, SignalState, UNBLOCKABLE,
-                      default_is_ignore, setup_frame, sigbit, will_terminate)
+from .signals import (NSIG, SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo,
+                      SignalState, UNBLOCKABLE, default_is_ignore, setup_frame, sigbit, will_terminate)
 from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
@@ -399,8 +399,10 @@ class Kernel:
                 new = setup_frame(self, proc, sig, info, regs)
                 trap.update({name: new[name] for name in SIGCONTEXT_REGS})
                 return
-            except UserFault:
-                sig, code, what = signal.SIGSEGV, SI_KERNEL, "cannot push the signal frame"
+            except UserFault as fault:   # force_sigsegv; the SIGSEGV comes at once, on this frame
+                self.sigsegv_reset(proc, sig)
+                return self.force_signal(signal.SIGSEGV, SI_KERNEL, 0,
+                                         f"cannot push the {signal_name(sig)} frame at {fault.va:#018x}", trap)
         if proc.leader is self.init:
             self.report_kill(sig, code, addr, what, trap.rip)
             if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
@@ -467,6 +469,25 @@ class Kernel:
             self.work_pending = True
             self.cpu.uc.emu_stop()
 
+    def force_sig(self, proc: Process, info: SigInfo) -> None:
+        """A signal the thread cannot refuse (Linux's force_sig_info_to_task): if it is
+        blocked or ignored, its action goes back to SIG_DFL and it is unblocked."""
+        state, bit = proc.signals, sigbit(info.signo)
+        if state.blocked & bit or state.action(info.signo).handler == SIG_IGN:
+            state.actions[info.signo] = SigAction()
+            state.blocked &= ~bit
+        self.send_signal(proc, info, thread=True)
+
+    @staticmethod
+    def sigsegv_reset(proc: Process, sig: int) -> None:
+        """The first half of Linux's force_sigsegv, after the frame for `sig` could not be
+        written: the SIGSEGV that follows cannot be blocked or ignored, and if `sig` was
+        SIGSEGV itself its handler goes too (force_fatal_sig), so the next one kills."""
+        state, bit = proc.signals, sigbit(signal.SIGSEGV)
+        if sig == signal.SIGSEGV or state.blocked & bit or state.action(signal.SIGSEGV).handler == SIG_IGN:
+            state.actions[signal.SIGSEGV] = SigAction()
+            state.blocked &= ~bit
+
     def kill(self, proc: Process, sig: int) -> None:
         self.send_signal(proc, SigInfo(sig, code=SI_KERNEL), thread=True)
 
@@ -482,9 +503,10 @@ class Kernel:
             if proc.signals.action(sig).handler not in (SIG_DFL, SIG_IGN):
                 try:
                     cpu.set_user_regs(setup_frame(self, proc, sig, info, cpu.user_regs()))
-                except UserFault:
-                    self.exit_process(proc, signal.SIGSEGV)
-                return
+                    return
+                except UserFault:    # force_sigsegv: a SIGSEGV, delivered next in this loop
+                    self.sigsegv_reset(proc, sig)
+                    self.send_signal(proc, SigInfo(signal.SIGSEGV, code=SI_KERNEL), thread=True)
             sig = proc.signals.deliverable()
         if proc.alive:
             proc.signals.restore_mask()      # no handler ran: the caller's mask comes back
@@ -638,7 +660,9 @@ class Kernel:
             if child.pdeath_signal and child.process_alive:     # prctl(PR_SET_PDEATHSIG)
                 self.send_signal(child, SigInfo(child.pdeath_signal, code=0))
         parent = self.procs.get(leader.ppid)
-        if parent is not None and parent.process_alive and leader.exit_signal:
+        # do_notify_parent sends only a valid signal: legacy clone takes any CSIGNAL byte
+        # (0x41..0xff too, unchecked), and such a child's end is only a wake-up.
+        if parent is not None and parent.process_alive and 1 <= leader.exit_signal <= NSIG:
             signaled = wait_status & 0x7F
             self.send_signal(parent, SigInfo(leader.exit_signal, code=CLD_KILLED if signaled else CLD_EXITED,
                                              pid=leader.pid, status=signaled or wait_status >> 8))
@@ -725,6 +749,9 @@ class Kernel:
         Returns the rip to resume at, or None if the machine stopped."""
         self.fire_timers()
         self.work_pending = False
+        if self.frames.code_freed:           # (emu/physmem.py): no stale translation may run
+            self.frames.code_freed = False
+            cpu.uc.ctl_flush_tb()
         if self.resume_regs is not None:
             cpu.set_user_regs(self.resume_regs)
             self.resume_regs = None
@@ -760,7 +787,10 @@ class Kernel:
             if nxt.state != BLOCKED:
                 return True
             block = nxt.block
-            result = block.complete()
+            try:
+                result = block.complete()
+            except UserFault:                  # the last resort, as in on_syscall
+                result = -errno.EFAULT
             block.finish()
             if not nxt.alive:                  # finishing the wait killed it (SIGPIPE, say)
                 prev = nxt
@@ -887,15 +917,20 @@ class Kernel:
         regs = cpu.layout.read_gprs(cpu.saved.save().context)
         nr = regs["rax"]
         args = (regs["rdi"], regs["rsi"], regs["rdx"], regs["r10"], regs["r8"], regs["r9"])
-        handler = SYSCALLS.get(nr)
-        result = handler(self, proc, *args) if handler else -errno.ENOSYS
-        if isinstance(result, Block) and result.ready():
-            block = result
-            result = block.complete()
-            block.finish()
+        handler, stray = SYSCALLS.get(nr), ""
+        try:
+            result = handler(self, proc, *args) if handler else -errno.ENOSYS
+            if isinstance(result, Block) and result.ready():
+                block = result
+                result = block.complete()
+                block.finish()
+        except UserFault as fault:
+            # The last resort: a call must catch its own faults (Linux's -EFAULT). Should
+            # one get away, the guest still gets -EFAULT, not a dead emulator; --trace says so.
+            result, stray = -errno.EFAULT, f"  (emu: the call let a fault through: {fault})"
         if self.tracer and self.tracer.wants("syscall"):
             name = SYSCALL_NAMES.get(nr, f"syscall_{nr}")
-            note = "" if handler else "  (not implemented: -ENOSYS)"
+            note = ("" if handler else "  (not implemented: -ENOSYS)") + stray
             shown_result = f"blocks ({result.what})" if isinstance(result, Block) else result
             self.tracer.syscall(pid=proc.pid, nr=nr, name=name, args=args, result=shown_result, note=note)
         if isinstance(result, Block):
@@ -906,6 +941,8 @@ class Kernel:
         if proc.alive and self.resume_regs is None:
             cpu.set_reg("rax", result & (2**64 - 1))
         if proc.alive and (proc.signals.deliverable() is not None or proc.signals.saved_blocked is not None):
+            self.work_pending = True
+        if self.frames.code_freed:           # munmap of code: flushed before the guest runs on
             self.work_pending = True
         if not cpu.slicing and self.preempt_soon():
             # The call made time slices necessary (another process can run now, a timer

@@ -159,6 +159,8 @@ def vma_close(mm: "Mm", vma: "Vma") -> None:
     """`vma` is going away (Linux's vm_ops->close)."""
     if hasattr(vma.backing, "close"):
         vma.backing.close(mm)
+        if vma.flags & VM_EXEC:               # the object may free frames of code (FrameAllocator.code_freed)
+            mm.frames.code_freed = True
 
 
 @dataclass(eq=False)
@@ -417,8 +419,9 @@ class DefaultOps(PagetableOps):
             frames.append(leaf.entry & PHYS_ADDR_MASK)
         if frames:
             mm.flush_tlb_range(start, end)
-        for pa in frames:
-            mm.frames.put_frame(pa)
+        freed = sum(not mm.frames.put_frame(pa) for pa in frames)
+        if freed and vma.flags & VM_EXEC:
+            mm.frames.code_freed = True       # QEMU's translations of them must go (Kernel.return_to_user)
         mm.sub_rss(len(frames))
 
     def change_protection(self, mm, vma, start, end, new_flags):
@@ -429,6 +432,8 @@ class DefaultOps(PagetableOps):
         copy-on-write (Linux: can_change_pte_writable). Every changed entry is invalidated.
         """
         prot = pte_prot(new_flags)
+        if vma.flags & VM_EXEC and not new_flags & VM_EXEC:
+            mm.frames.code_freed = True       # translated code that unmap_page_range would not see as such
         for va, leaf in pte_leaves(mm, start, end):
             entry_prot = prot
             if not new_flags & VM_SHARED and mm.frames.page_count(leaf.entry & PHYS_ADDR_MASK) > 1:

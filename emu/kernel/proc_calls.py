@@ -15,7 +15,7 @@ import signal
 import struct
 import time
 
-from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE)
+from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE, USER_TOP)
 from . import futex
 from .fs import NOFILE
 from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops, read_user_string
@@ -25,7 +25,7 @@ from .pagetable import PageTables
 from .clock import pack_rusage
 from .process import ZOMBIE, Usage
 from .sched import Block
-from .signals import SI_USER, SigInfo
+from .signals import SI_USER, SIGINFO_SIZE, SigInfo
 
 WNOHANG = 1
 __WNOTHREAD, __WALL, __WCLONE = 0x2000_0000, 0x4000_0000, 0x8000_0000
@@ -196,58 +196,92 @@ def as_int(value: int) -> int:
 
 
 def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
+    """wait4 (kernel_wait4): the child is reaped first; then its status and rusage are
+    written, and a bad pointer there makes the answer -EFAULT (the child stays reaped)."""
     pid, options = as_int(pid), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | 0x2 | 0x8 | __WNOTHREAD | __WALL | __WCLONE):
         return -errno.EINVAL
 
-    def report(child) -> int:
-        if status_va:
-            copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
-        return child.pid
+    def answer(child, result: int) -> int:
+        if child is None:
+            return result
+        try:
+            if status_va:
+                copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
+            copy_rusage(kernel, proc, rusage_va, child)
+        except UserFault:
+            return -errno.EFAULT
+        return result
 
-    return do_wait(kernel, proc, lambda child: pid in (-1, 0) or child.pid == pid or pid < -1, options, report,
-                   rusage_va, f"wait4({pid})")
+    return do_wait(kernel, proc, lambda child: pid in (-1, 0) or child.pid == pid or pid < -1, options, answer,
+                   f"wait4({pid})")
 
 
 P_ALL, P_PID, P_PGID = 0, 1, 2
 CLD_EXITED, CLD_KILLED = 1, 2                # si_code of a SIGCHLD
 WEXITED, WSTOPPED, WCONTINUED, WNOWAIT = 4, 2, 8, 0x100_0000
+# The siginfo fields waitid writes, one by one (Linux's unsafe_put_user calls): si_signo,
+# si_errno, si_code at 0; si_pid, si_uid, si_status at 16. The rest is left as it was.
+WAITID_HEAD, WAITID_TAIL = struct.Struct("<iii"), struct.Struct("<iIi")
+WAITID_TAIL_OFFSET = 16
 
 
 def sys_waitid(kernel, proc, idtype, id_, info_va, options, rusage_va, *_):
     """waitid: which children (P_ALL, P_PID; P_PGID: emu has one process group), what
     for (WEXITED; emu stops and continues nobody, so WSTOPPED and WCONTINUED find
-    nothing), a siginfo for the answer, and WNOWAIT to leave the child a zombie."""
+    nothing), a siginfo for the answer, and WNOWAIT to leave the child a zombie.
+
+    As Linux's waitid does, the siginfo is written whatever the answer (zeros when no
+    child is reported, even with -ECHILD or -EINVAL), and a bad one is -EFAULT."""
     idtype, id_, options = as_int(idtype), as_int(id_), options & 0xFFFF_FFFF
+
+    def answer(child, result: int) -> int:
+        try:
+            if child is not None:
+                copy_rusage(kernel, proc, rusage_va, child)
+            if info_va:
+                write_waitid_info(kernel, proc, info_va, child)
+        except UserFault:
+            return -errno.EFAULT
+        return 0 if child is not None else result
+
     if options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE) or \
             not options & (WEXITED | WSTOPPED | WCONTINUED) or idtype not in (P_ALL, P_PID, P_PGID) or \
             idtype == P_PID and id_ <= 0:
-        return -errno.EINVAL
-
-    def report(child) -> int:
-        if info_va:
-            status = child.exit_status
-            code, value = (CLD_KILLED, status & 0x7F) if status & 0x7F else (CLD_EXITED, status >> 8 & 0xFF)
-            copy_to_user(proc.mm, kernel.mmu, info_va, SigInfo(signal.SIGCHLD, code=code, pid=child.pid,
-                                                               status=value).pack())
-        return 0
-
-    def nothing_yet() -> int:                # WNOHANG: a zeroed siginfo, as Linux leaves it
-        if info_va:
-            copy_to_user(proc.mm, kernel.mmu, info_va, bytes(128))
-        return 0
-
-    if not options & WEXITED:
-        return nothing_yet() if options & WNOHANG else -errno.ECHILD
-    return do_wait(kernel, proc, lambda child: idtype != P_PID or child.pid == id_, options, report, rusage_va,
-                   "waitid", nothing_yet=nothing_yet, keep=bool(options & WNOWAIT))
+        return answer(None, -errno.EINVAL)
+    if not options & WEXITED:                # nothing is ever stopped or continued in emu
+        return answer(None, 0 if options & WNOHANG else -errno.ECHILD)
+    return do_wait(kernel, proc, lambda child: idtype != P_PID or child.pid == id_, options, answer, "waitid",
+                   keep=bool(options & WNOWAIT))
 
 
-def do_wait(kernel, proc, matches, options: int, report, rusage_va: int, what: str, *, nothing_yet=lambda: 0,
-            keep: bool = False):
+def write_waitid_info(kernel, proc, info_va: int, child) -> None:
+    """waitid's siginfo: SIGCHLD, how `child` ended, its pid; all zero for no child."""
+    if not 0 <= info_va <= USER_TOP - SIGINFO_SIZE:
+        raise UserFault(info_va)             # user_write_access_begin: the whole siginfo
+    signo = code = pid = value = 0
+    if child is not None:
+        status, signo, pid = child.exit_status, signal.SIGCHLD, child.pid
+        code, value = (CLD_KILLED, status & 0x7F) if status & 0x7F else (CLD_EXITED, status >> 8 & 0xFF)
+    copy_to_user(proc.mm, kernel.mmu, info_va, WAITID_HEAD.pack(signo, 0, code))
+    copy_to_user(proc.mm, kernel.mmu, info_va + WAITID_TAIL_OFFSET, WAITID_TAIL.pack(pid, 0, value))
+
+
+def copy_rusage(kernel, proc, rusage_va: int, child) -> None:
+    """The reported child's rusage, with its own reaped children's. Raises UserFault."""
+    if rusage_va:
+        usage = Usage()
+        usage.add(child.ended_usage)
+        usage.add(child.children_usage)
+        copy_to_user(proc.mm, kernel.mmu, rusage_va, pack_rusage(usage))
+
+
+def do_wait(kernel, proc, matches, options: int, answer, what: str, *, keep: bool = False):
     """wait4's and waitid's work (kernel/exit.c's do_wait): a zombie child that `matches`
-    and is eligible is reported (`report(child)` gives the result) and reaped, unless
-    `keep` (WNOWAIT); with none yet, WNOHANG answers now, else the caller waits."""
+    and is eligible is reaped (unless `keep`: WNOWAIT) and then reported; with none yet,
+    WNOHANG answers now, else the caller waits. `answer(child, result)` writes what
+    the caller asked for (child None: nothing reported, result 0 or -ECHILD) and gives
+    the call's result; as on Linux, the child is reaped even if that write faults."""
     children = proc.leader.children             # any thread waits for the process's children
 
     def eligible(child) -> bool:
@@ -259,7 +293,7 @@ def do_wait(kernel, proc, matches, options: int, report, rusage_va: int, what: s
         return matches(child) and eligible(child)
 
     if not any(map(candidate, children)):
-        return -errno.ECHILD
+        return answer(None, -errno.ECHILD)
 
     def zombie():
         # A leader that exited before its threads is no zombie yet (delay_group_leader).
@@ -268,26 +302,14 @@ def do_wait(kernel, proc, matches, options: int, report, rusage_va: int, what: s
 
     def reap():
         child = zombie()
-        try:
-            result = report(child)
-            if rusage_va:                    # the child's, with its own reaped children's
-                usage = Usage()
-                usage.add(child.ended_usage)
-                usage.add(child.children_usage)
-                copy_to_user(proc.mm, kernel.mmu, rusage_va, pack_rusage(usage))
-        except UserFault:
-            return -errno.EFAULT
         if not keep:
             kernel.reap(proc, child)
-        return result
+        return answer(child, child.pid)
 
     if zombie() is not None:
         return reap()
     if options & WNOHANG:
-        try:
-            return nothing_yet()
-        except UserFault:
-            return -errno.EFAULT
+        return answer(None, 0)
     return Block(ready=lambda: zombie() is not None, complete=reap, what=what)
 
 

@@ -55,7 +55,7 @@ SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
 MINSIGSTKSZ = 2048
 STACK_T = struct.Struct("<QI4xQ")          # stack_t: ss_sp, ss_flags, ss_size
-SI_USER = 0
+SI_USER, SI_KERNEL = 0, 0x80
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 # Default actions (signal(7)).
@@ -77,6 +77,8 @@ USER_CS, USER_DS = 0x33, 0x2B
 # Flags a user may change by sigreturn (Linux FIX_EFLAGS): CF PF AF ZF SF TF DF OF AC RF ...
 FIX_EFLAGS = 0x0004_0DD5 | 0x0001_0000 | 0x0100
 RFLAGS_TF, RFLAGS_DF = 1 << 8, 1 << 10
+U64 = (1 << 64) - 1                        # the frame's arithmetic is unsigned long's
+CS_OFFSET = MCONTEXT_OFFSET + 8 * 18       # uc_mcontext.cs, after the 18 registers
 
 
 @dataclass
@@ -189,6 +191,11 @@ class SignalState:
         """Is `sp` on the alternate stack? (never with SS_AUTODISARM: Linux's on_sig_stack)"""
         if self.ss_flags & SS_AUTODISARM:
             return False
+        return self.in_altstack(sp)
+
+    def in_altstack(self, sp: int) -> bool:
+        """Linux's __on_sig_stack: is `sp` on the alternate stack, whatever the flags say?
+        (the stack grows down: its top, ss_sp + ss_size, is in; ss_sp is not)"""
         return self.ss_sp < sp and sp - self.ss_sp <= self.ss_size
 
     def sas_ss_flags(self, sp: int) -> int:
@@ -275,25 +282,38 @@ def will_terminate(state: SignalState, sig: int) -> bool:
     return sig == SIGKILL or (act.handler == SIG_DFL and not default_is_ignore(sig))
 
 
+def get_sigframe(state: SignalState, act: SigAction, rsp: int) -> tuple[int, int]:
+    """Linux's get_sigframe: where the frame and the FPU state go, as (sp, fpstate).
+
+    The arithmetic is the machine's: unsigned 64-bit, wrapping (an alternate stack at
+    0xfffffffffffff000 of 64 KiB ends at 0xf000). Below the red zone, or at the top of
+    the alternate stack for an SA_ONSTACK handler not already on it, the FPU state
+    (fpu__alloc_mathframe: 64-byte aligned); below that the frame, placed as if `call`ed
+    (align_sigframe: (sp + 8) % 16 == 0). Raises UserFault where Linux returns its
+    "always bogus" -1: a frame that would overflow the alternate stack, entering it or
+    nested on it. An address outside user space is refused later, by the copy.
+    """
+    nested = state.on_sig_stack(rsp)
+    sp = (rsp - RED_ZONE) & U64
+    entering = bool(act.flags & SA_ONSTACK) and state.sas_ss_flags(sp) == 0
+    if entering:
+        sp = (state.ss_sp + state.ss_size) & U64
+    fpstate = ((sp - FXSAVE_SIZE) & U64) & ~63
+    sp = ((((fpstate - FRAME_SIZE) & U64) & ~0xF) - 8) & U64
+    if (nested or entering) and not state.in_altstack(sp):
+        raise UserFault(sp)                      # "overflowed sigaltstack"
+    return sp, fpstate
+
+
 def setup_frame(kernel, proc, sig: int, info: SigInfo, regs: dict) -> dict:
     """Push an rt_sigframe for `sig` on the user stack; return the handler's registers.
 
     `regs` are the interrupted user registers (names as in SIGCONTEXT_REGS). Raises
-    UserFault if the stack cannot be written (the caller then kills with SIGSEGV, as
-    Linux's force_sigsegv does).
+    UserFault if the frame cannot be placed or written, before any signal state is
+    changed (the caller then forces SIGSEGV, as Linux's force_sigsegv does).
     """
     act, state = proc.signals.action(sig), proc.signals
-    # Linux's get_sigframe: below the red zone, or at the top of the alternate stack for
-    # an SA_ONSTACK handler not already on it, the FPU state (fpu__alloc_mathframe,
-    # 64-byte aligned); below that the frame, placed as if `call`ed: (rsp + 8) % 16 == 0.
-    top = regs["rsp"] - RED_ZONE
-    entering_altstack = act.flags & SA_ONSTACK and state.sas_ss_flags(top) == 0
-    if entering_altstack:
-        top = state.ss_sp + state.ss_size
-    fpstate = (top - FXSAVE_SIZE) & ~63
-    sp = ((fpstate - FRAME_SIZE + 8) & ~0xF) - 8
-    if entering_altstack and not state.ss_sp < sp:
-        raise UserFault(sp)                      # the frame does not fit on the alternate stack
+    sp, fpstate = get_sigframe(state, act, regs["rsp"])
     mcontext = struct.pack(f"<{len(SIGCONTEXT_REGS)}Q", *(regs[name] for name in SIGCONTEXT_REGS))
     mcontext += struct.pack("<HHHH", USER_CS, 0, 0, USER_DS)
     # The mask sigreturn restores: the one from before a temporary mask (sigsuspend), if any.
@@ -327,6 +347,11 @@ def restore_frame(kernel, proc, rsp: int) -> dict:
     raw = copy_from_user(proc.mm, kernel.mmu, rsp, UCONTEXT_SIZE)
     values = struct.unpack_from(f"<{len(SIGCONTEXT_REGS)}Q", raw, MCONTEXT_OFFSET)
     regs = dict(zip(SIGCONTEXT_REGS, values))
+    # restore_sigcontext takes cs | 3 from the frame, and the iret back to user mode
+    # faults (#GP: SIGSEGV) unless it is a code segment. Simplification: 0x23, the
+    # 32-bit one, would run the program in compatibility mode, which emu has not.
+    if struct.unpack_from("<H", raw, CS_OFFSET)[0] | 3 != USER_CS:
+        raise UserFault(rsp + CS_OFFSET)
     fpstate = struct.unpack_from("<Q", raw, FPSTATE_OFFSET)[0]
     if fpstate:                                  # NULL: the FPU state stays as it is
         image = copy_from_user(proc.mm, kernel.mmu, fpstate, FXSAVE_SIZE)
@@ -481,8 +506,8 @@ def sys_rt_sigreturn(kernel, proc, *_):
     rsp = kernel.cpu.reg("rsp")
     try:
         regs = restore_frame(kernel, proc, rsp)
-    except UserFault:
-        kernel.kill(proc, signal.SIGSEGV)
+    except UserFault:                            # Linux's badframe: signal_fault, force_sig
+        kernel.force_sig(proc, SigInfo(signal.SIGSEGV, code=SI_KERNEL))
         return 0
     kernel.resume_with(proc, regs)
     return regs["rax"]
