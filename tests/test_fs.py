@@ -370,7 +370,7 @@ def test_a_read_only_root_refuses_every_change(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
 
 
-@pytest.mark.parametrize("program", ["edge_fs_slashes", "edge_fs_calls"])
+@pytest.mark.parametrize("program", ["edge_fs_slashes", "edge_fs_calls", "edge_fs_opath"])
 def test_file_tree_corner_cases_match_native(tmp_path, program):
     """Trailing slashes, /, dangling symlinks, AT_EMPTY_PATH ... (guest/libc/edge_fs_*.c)."""
     (tmp_path / "native").mkdir()

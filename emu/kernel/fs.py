@@ -52,6 +52,8 @@ FASYNC = 0o20000
 O_LARGEFILE = 0o100000           # x86-64 open() always adds it (force_o_largefile)
 # Flags that act at open time only; F_GETFL does not show them (do_dentry_open).
 OPEN_ONLY_FLAGS = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC
+# The flags an O_PATH open keeps (fs/open.c build_open_flags: O_PATH_FLAGS).
+O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 # Status flags F_SETFL may change (fs/fcntl.c SETFL_MASK).
 SETFL_MASK = O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME
 
@@ -848,9 +850,15 @@ def do_write(kernel, proc, file: OpenFile, data: bytes, done: int = 0):
     return done
 
 
-def fd_file(proc, fd: int) -> OpenFile | None:
+def fd_file(proc, fd: int, *, raw: bool = False) -> OpenFile | None:
+    """The file open at `fd`, or None. An O_PATH file only names a place: as Linux's
+    fdget() it is None (EBADF) for every use but those that take it `raw` (fdget_raw:
+    fstat, fchdir, a *at() dirfd, AT_EMPTY_PATH, dup, the fd flags of fcntl)."""
     files = proc.files
-    return files.get(fd) if files is not None else None
+    file = files.get(fd) if files is not None else None
+    if file is not None and file.flags & O_PATH and not raw:
+        return None
+    return file
 
 
 # ---- path lookup ------------------------------------------------------------------------
@@ -1007,7 +1015,7 @@ def resolve_path(kernel, proc, dirfd: int, path: str, *, follow: bool = True):
     """resolve_at for a path already read from user memory."""
     dirfile = None
     if dirfd != AT_FDCWD and not path.startswith("/"):
-        dirfile = fd_file(proc, dirfd)
+        dirfile = fd_file(proc, dirfd, raw=True)
         if dirfile is None:
             return -errno.EBADF
     if not path:
@@ -1178,14 +1186,19 @@ def sys_open(kernel, proc, path, flags, mode, *_):
 
 def sys_openat(kernel, proc, dirfd, path, flags, mode, *_):
     dirfd = signed32(dirfd)
-    resolved = resolve_at(kernel, proc, dirfd, path, follow=not flags & O_NOFOLLOW)
+    if flags & O_PATH:
+        flags &= O_PATH_FLAGS
+    # O_CREAT|O_EXCL never follows a last symlink: a link there is EEXIST (build_open_flags).
+    exclusive = flags & O_CREAT and flags & O_EXCL
+    resolved = resolve_at(kernel, proc, dirfd, path, follow=not (flags & O_NOFOLLOW or exclusive))
     if isinstance(resolved, int):
         return resolved
     found, _ = resolved
     file = open_lookup(kernel, proc, found, flags & ~O_CLOEXEC, mode & 0o7777 & ~proc.fs.umask)
     if isinstance(file, int):
         return file
-    file.flags = (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE      # what F_GETFL will show
+    # What F_GETFL will show (an O_PATH file keeps O_PATH_FLAGS only, no O_LARGEFILE).
+    file.flags = flags & ~OPEN_ONLY_FLAGS if flags & O_PATH else (flags & ~OPEN_ONLY_FLAGS) | O_LARGEFILE
     fd = proc.files.install(file, cloexec=bool(flags & O_CLOEXEC))
     if fd < 0:
         file.get()
@@ -1198,7 +1211,7 @@ def sys_close(kernel, proc, fd, *_):
 
 
 def sys_fstat(kernel, proc, fd, buf, *_):
-    file = fd_file(proc, fd)
+    file = fd_file(proc, fd, raw=True)
     if file is None:
         return -errno.EBADF
     return put_user(kernel, proc, buf, file.stat().pack())
@@ -1300,14 +1313,14 @@ def sys_pipe2(kernel, proc, fds, flags, *_):
 
 
 def sys_dup(kernel, proc, fd, *_):
-    file = fd_file(proc, fd)
+    file = fd_file(proc, fd, raw=True)
     if file is None:
         return -errno.EBADF
     return proc.files.install(file)
 
 
 def sys_dup2(kernel, proc, oldfd, newfd, *_):
-    file = fd_file(proc, oldfd)
+    file = fd_file(proc, oldfd, raw=True)
     if file is None:
         return -errno.EBADF
     if oldfd == newfd:
@@ -1320,7 +1333,7 @@ def sys_dup3(kernel, proc, oldfd, newfd, flags, *_):
         return -errno.EINVAL
     if oldfd == newfd:
         return -errno.EINVAL
-    file = fd_file(proc, oldfd)
+    file = fd_file(proc, oldfd, raw=True)
     if file is None or not 0 <= newfd < proc.files.nofile:
         return -errno.EBADF
     return proc.files.install_at(newfd, file, cloexec=bool(flags & O_CLOEXEC))
@@ -1331,6 +1344,8 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
     entry = files.entries.get(fd) if files is not None else None
     if entry is None:
         return -errno.EBADF
+    if entry.file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
+        return -errno.EBADF                       # check_fcntl_cmd: what an O_PATH fd allows
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         if arg >= files.nofile:
             return -errno.EINVAL
@@ -1453,7 +1468,7 @@ def sys_chdir(kernel, proc, path_va, *_):
 
 def sys_fchdir(kernel, proc, fd, *_):
     """The directory open at fd, itself (its held host fd), not its path."""
-    file = fd_file(proc, signed32(fd))
+    file = fd_file(proc, signed32(fd), raw=True)
     if file is None:
         return -errno.EBADF
     if not isinstance(file, DirectoryFile) or not st.S_ISDIR(file.stat().mode):

@@ -213,7 +213,7 @@ def sys_linkat(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
     if isinstance(new, int):
         return -errno.EEXIST if new in (-errno.EPERM, -errno.EBUSY) else new
     if flags & AT_EMPTY_PATH and user_path(kernel, proc, old_va, empty_ok=True) == "":
-        file = fd_file(proc, signed32(olddirfd))     # the file open at olddirfd (root may)
+        file = fd_file(proc, signed32(olddirfd), raw=True)   # the file at olddirfd (O_PATH too)
         if file is None:
             return -errno.EBADF
         if not isinstance(file, HostFile):
@@ -295,7 +295,7 @@ def sys_fsync(kernel, proc, fd, *_):
     if isinstance(file, HostFile):
         return host_call(os.fsync, file.fd)
     if isinstance(file, HostDirectory):
-        return host_call(os.fsync, file.fd)  # (an O_PATH one: the host's -EBADF, as Linux's)
+        return host_call(os.fsync, file.fd)
     return -errno.EINVAL
 
 
@@ -311,8 +311,8 @@ def sys_chmod(kernel, proc, path_va, mode, *_):
 
 
 def host_file_to_change(kernel, proc, fd: int):
-    """What futimens changes: the host fd of the file open at `fd` (a directory's held
-    fd: an O_PATH one gives the host's -EBADF, as Linux's fdget does); or -errno
+    """What futimens changes: the host fd of the file open at `fd` (an O_PATH one is
+    -EBADF, as Linux's fdget gives); or -errno
     (pipes and emu's own files have no times to set here: -EPERM)."""
     file = fd_file(proc, signed32(fd))
     if file is None:

@@ -15,6 +15,7 @@ import errno
 
 from ..mmu import Access
 from ..paging import HPAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from .fs import O_PATH
 from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
@@ -188,7 +189,7 @@ def sys_mmap(kernel, proc, va, length, prot, flags, fd, off):
     if not flags & MAP_ANONYMOUS:
         files = getattr(proc, "files", None)
         file = files.get(fd) if files is not None and fd >= 0 else None
-        if file is None:
+        if file is None or file.flags & O_PATH:      # fdget: an O_PATH fd is no file to map
             return -errno.EBADF
         if flags & MAP_HUGETLB:
             return -errno.EINVAL
