@@ -600,8 +600,10 @@ class GdbStub:
         """c [ADDR], s [ADDR], C SIG[;ADDR], S SIG[;ADDR]: the address to resume at, if any.
         (The signal is not delivered: docs/debugging.md.)"""
         if cmd in "CS":
-            sig, _, body = body.partition(";")
+            sig, semicolon, body = body.partition(";")
             parse_hex(sig, "signal", bits=8)
+            if semicolon and not body:
+                raise ProtocolError(f"{cmd} packet with an empty address")
         return parse_hex(body, "address") if body else None
 
     def resume_vcont(self, actions: str) -> str:
@@ -707,8 +709,8 @@ class GdbStub:
             self.host_files[fd] = source
             return f"F{fd:x}"
         if op == "pread":
-            fd, count, offset = (parse_hex(x, "vFile:pread field", bits=63)
-                                 for x in parse_fields(args, 3, "vFile:pread"))
+            fd, count, offset = parse_fields(args, 3, "vFile:pread")
+            fd, count, offset = parse_hex(fd, "fd"), parse_hex(count, "count"), parse_hex(offset, "offset", bits=63)
             if fd not in self.host_files:
                 return f"F-1,{FILEIO_EBADF:x}"
             try:
