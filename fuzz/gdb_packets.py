@@ -172,6 +172,11 @@ VOCABULARY = [
     "vMustReplyEmpty", "vFile:setfs:0", "vFile:open:2f70726f632f312f6d617073,0,0",
     "vFile:pread:1,100,0", "vFile:close:1", "X401000,0:", "qTStatus", "qOffsets",
     "vFile:open:2f6465762f7a65726f,0,0", "qL1200000000000000000", "!", "QNonStop:0",
+    # registers a hostile client may set before a resume: rip, eflags, cs, ss, ds, st0,
+    # fctrl, mxcsr, fs_base, cr0, cr3, cr4
+    "P10=0010400000000000", "P11=02020000", "P12=33000000", "P13=2b000000", "P14=00000000",
+    "P18=00000000000000000000", "P20=7f030000", "P38=801f0000", "P39=0000000000000000",
+    "P3b=33000180", "P3d=0000000000000000", "P3e=a0060000",
 ]
 SESSION_ENDERS = ["c", "s", "vCont;c", "vCont;s:1", "C05", "S05;401000", "k", "vKill;1", "D", "D;1"]
 HEX_NUMBERS = ["0", "1", "-1", "ffffffffffffffff", "10000000000000000", "7fffffffffffffff",
