@@ -31,7 +31,9 @@ from .cpu import NEVER, NO_PREEMPTION
 from .kernel.devices import generate_maps
 from .kernel.process import RUNNABLE
 from .mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
-from .paging import PAGE_SHIFT, PAGE_SIZE
+from .paging import CR3_ADDR_MASK, PAGE_SHIFT, PAGE_SIZE
+
+CR3_PWT, CR3_PCD = 1 << 3, 1 << 4      # SDM Vol. 3A, 4.5: CR3 bits 3 and 4 (no PCID: CR4.PCIDE is 0)
 from .kernel.stub import TRAPFRAME_REGS
 
 POLL_INSNS = 2_000_000         # instructions between two looks for Ctrl-C while the guest runs
@@ -702,7 +704,7 @@ class GdbStub:
             if len(self.host_files) >= MAX_HOST_FILES:
                 return f"F-1,{FILEIO_EMFILE:x}"
             try:
-                source = self.target_file(parse_hex_bytes(name, "file name").decode(errors="replace"))
+                source = self.target_file(os.fsdecode(parse_hex_bytes(name, "file name")))
             except FileIOError as err:
                 return f"F-1,{err.fileio_errno:x}"
             fd = min(set(range(1, MAX_HOST_FILES + 1)) - set(self.host_files))
@@ -904,6 +906,8 @@ class GdbStub:
 
     def set_register(self, name: str, value: int) -> str:
         if name == "cr3":
+            if value & CR3_ADDR_MASK != value & ~(CR3_PWT | CR3_PCD) or not self.is_pml4(value):
+                return E_INVAL
             self.cpu.switch_cr3(value)            # the TLBs are flushed, as by MOV to CR3
             return "OK"
         if name in ("cr0", "cr4"):
@@ -912,6 +916,13 @@ class GdbStub:
             return "OK"
         self.register_source().reg_write(UC_IDS[name], value)
         return "OK"
+
+    def is_pml4(self, cr3: int) -> bool:
+        """Does `cr3` point at a live process's pml4? gdb may switch address spaces
+        (`set $cr3`), but a CR3 at a page that is no page table would leave the CPU
+        unable to deliver an exception, looping in Unicorn with no way out."""
+        pml4_pa = cr3 & CR3_ADDR_MASK
+        return any(task.alive and task.mm.pt.pml4_pa == pml4_pa for task in self.kernel.procs.values())
 
     def write_registers(self, data: bytes) -> None:
         offset = 0

@@ -109,8 +109,10 @@ class EmuUnderGdb:
     """`emu run --gdb PORT GUEST`, its stderr in a file, and a RawGdb connected to it."""
 
     def __init__(self, guest: str = GUEST):
+        """(--timeout 10: a client may leave the guest in a loop, e.g. with `P` on rip; time
+        stopped in gdb does not count.)"""
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "emu", "run", "--gdb", str(free_port()), guest], cwd=REPO,
+        self.proc = subprocess.Popen([sys.executable, "-m", "emu", "run", "--timeout", "10", "--gdb", str(free_port()), guest], cwd=REPO,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr,
                                      start_new_session=True)
         self.port = self.wait_for_port()
@@ -258,12 +260,16 @@ def campaign(rng: random.Random, budget: Budget) -> Tally:
             if emu is None:
                 emu = EmuUnderGdb()
                 sessions += 1
+                history = []                  # this session's inputs: the reproducer
                 if rng.random() < 0.3:
                     emu.gdb.no_ack()
+                    history.append(frame("QStartNoAckMode"))
             what, data, valid = one_input(rng)
+            history.append(data if what != "disconnect" else b"<disconnect>")
             outcome, detail = try_input(emu, what, data, valid)
             peak_rss = max(peak_rss, emu.rss())
-            tally.add(outcome, reproducer=f"{what}: {data[:200]!r}", detail=detail)
+            tally.add(outcome, reproducer=f"{what}; the session's inputs: {b''.join(history)[-3000:]!r}",
+                      detail=detail)
             if emu.proc.poll() is not None or outcome not in (Outcome.OK, Outcome.REFUSED):
                 emu.stop()
                 emu = None

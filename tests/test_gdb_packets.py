@@ -234,3 +234,19 @@ def test_no_ack_mode_takes_any_checksum_and_the_empty_packet_does_not_resume():
         check(emu, frame("pzz"), [E01])
     finally:
         emu.stop()
+
+
+def test_cr3_only_takes_a_page_table_root():
+    """Before: `P` of CR3 = 0 was taken, and after a detach emu looped in Unicorn for ever
+    (no exception could be delivered), deaf to --timeout."""
+    emu = EmuUnderGdb()
+    try:
+        cr3 = emu.gdb.ask("p3d")
+        check(emu, frame("P3d=0000000000000000"), [E16])
+        check(emu, frame("P3d=" + (int.from_bytes(bytes.fromhex(cr3.decode()), "little") | 1 << 40)
+                         .to_bytes(8, "little").hex()), [E16])
+        check(emu, frame("P3d=" + cr3.decode()), [OK])          # the same address space is fine
+        assert emu.gdb.ask("D") == OK
+        assert emu.proc.wait(timeout=20) == 0
+    finally:
+        emu.stop()
