@@ -10,10 +10,11 @@ emu's VmRSS stays small and each reply comes at once. docs/debugging.md, "Limits
 
 import re
 import time
+import types
 
 import pytest
 
-from emu.gdbstub import G_PACKET_BYTES, MAX_WATCHPOINTS, PACKET_SIZE
+from emu.gdbstub import G_PACKET_BYTES, MAX_HOST_FILES, MAX_WATCHPOINTS, PACKET_SIZE, GdbStub
 from fuzz.gdb_packets import EmuUnderGdb, frame
 
 STOP = rb"T[0-9a-f]{2}.*thread:[0-9a-fp.]+;"     # a stop reply, as `?` gets
@@ -250,3 +251,26 @@ def test_cr3_only_takes_a_page_table_root():
         assert emu.proc.wait(timeout=20) == 0
     finally:
         emu.stop()
+
+
+def test_vfile_descriptors_are_bounded(emu):
+    dev_null = "vFile:open:" + b"/dev/null".hex() + ",0,0"
+    for fd in range(1, MAX_HOST_FILES + 1):
+        check(emu, frame(dev_null), [rb"F%x" % fd])
+    check(emu, frame(dev_null), [rb"F-1,18"])                   # EMFILE
+    check(emu, frame("vFile:close:5"), [rb"F0"])
+    check(emu, frame(dev_null), [rb"F5"])                       # the lowest free one again
+    for fd in range(1, MAX_HOST_FILES + 1):
+        check(emu, frame(f"vFile:close:{fd:x}"), [rb"F0"])
+
+
+def test_an_unexpected_exception_is_named_in_one_line_and_answered(capsys):
+    """The last resort of the dispatch loop: an emu bug in a handler is no traceback."""
+    stub = GdbStub.__new__(GdbStub)
+    sent = []
+    stub.conn = types.SimpleNamespace(send=sent.append)
+    stub.handle = lambda packet: 1 // 0
+    assert stub.handle_guarded("g") is None
+    assert sent == ["E01"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "emu: gdb stub bug: ZeroDivisionError" in err and "'g'" in err
