@@ -9,12 +9,13 @@ emu's VmRSS stays small and each reply comes at once. docs/debugging.md, "Limits
 """
 
 import re
+import socket
 import time
 import types
 
 import pytest
 
-from emu.gdbstub import G_PACKET_BYTES, MAX_HOST_FILES, MAX_WATCHPOINTS, PACKET_SIZE, GdbStub
+from emu.gdbstub import G_PACKET_BYTES, MAX_HOST_FILES, MAX_WATCHPOINTS, PACKET_SIZE, Connection, GdbStub
 from fuzz.gdb_packets import EmuUnderGdb, frame
 
 STOP = rb"T[0-9a-f]{2}.*thread:[0-9a-fp.]+;"     # a stop reply, as `?` gets
@@ -274,3 +275,26 @@ def test_an_unexpected_exception_is_named_in_one_line_and_answered(capsys):
     assert sent == ["E01"]
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "emu: gdb stub bug: ZeroDivisionError" in err and "'g'" in err
+
+
+
+def test_bytes_sent_while_the_guest_runs_are_bounded_and_ctrl_c_still_counts():
+    """Before: the poll for Ctrl-C read for as long as bytes came (a client streaming
+    kept the guest from running) and kept every byte (the buffer grew without bound)."""
+    ours, client = socket.socketpair()
+    with ours, client:
+        client.setblocking(False)
+        sent = 0
+        try:
+            while sent < 8 << 20:
+                sent += client.send(b"m" * 65536)
+        except BlockingIOError:
+            pass
+        conn = Connection(ours)
+        assert not conn.poll_interrupt()
+        assert len(conn.buf) <= PACKET_SIZE, (sent, len(conn.buf))
+        client.setblocking(True)
+        client.sendall(b"\x03")
+        while not conn.poll_interrupt():          # the 0x03 comes after what is queued
+            assert not conn.closed
+        assert len(conn.buf) <= PACKET_SIZE
