@@ -31,16 +31,71 @@ from .cpu import NEVER, NO_PREEMPTION
 from .kernel.devices import generate_maps
 from .kernel.process import RUNNABLE
 from .mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
-from .paging import PAGE_SHIFT, PAGE_SIZE
+from .paging import CR3_ADDR_MASK, PAGE_SHIFT, PAGE_SIZE
+
+CR3_PWT, CR3_PCD = 1 << 3, 1 << 4      # SDM Vol. 3A, 4.5: CR3 bits 3 and 4 (no PCID: CR4.PCIDE is 0)
 from .kernel.stub import TRAPFRAME_REGS
 
 POLL_INSNS = 2_000_000         # instructions between two looks for Ctrl-C while the guest runs
-PACKET_SIZE = 0x4000
+PACKET_SIZE = 0x4000           # the largest packet gdb may send (qSupported PacketSize) and emu sends
 MSR_EFER = 0xC000_0080
+E_MALFORMED = "E01"            # a packet the protocol does not allow (gdbserver's write_enn)
 E_FAULT = "E0e"                # EFAULT: memory gdb asked for is not mapped
-E_INVAL = "E16"
+E_INVAL = "E16"                # EINVAL: well-formed, but a value emu cannot take (register, thread, bound)
 # GDB File-I/O errno values (gdb's remote protocol, "Errno Values"), for vFile replies.
-FILEIO_ENOENT, FILEIO_EBADF, FILEIO_EACCES = 2, 9, 13
+FILEIO_ENOENT, FILEIO_EBADF, FILEIO_EACCES, FILEIO_EMFILE, FILEIO_EINVAL = 2, 9, 13, 24, 22
+MAX_HOST_FILES = 32            # vFile descriptors open at once
+# Client-given numbers never size work or memory (docs/debugging.md, "Limits"):
+MAX_BREAKPOINTS = 4096         # Z0/Z1 at once: each is a Unicorn code hook
+MAX_WATCHPOINTS = 16           # Z2/Z3/Z4 at once
+WATCH_MAX_LENGTH = PAGE_SIZE   # bytes one watchpoint covers, so it spans at most 2 pages
+ADDRESS_LIMIT = 1 << 64
+
+
+# -- parsing packets -------------------------------------------------------------------
+# Every field of a packet is read by one of these; a field the protocol does not allow
+# raises ProtocolError, which the dispatcher answers with its `reply` (E01).
+
+class ProtocolError(Exception):
+    """A malformed packet: answered with `reply`, and the stub serves on."""
+
+    def __init__(self, why: str, reply: str = E_MALFORMED):
+        super().__init__(why)
+        self.reply = reply
+
+
+HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
+
+
+def parse_hex(text: str, what: str = "number", *, bits: int = 64) -> int:
+    """An unsigned hex field of at most `bits` bits: digits only (no sign, 0x, space or _)."""
+    if not HEX_DIGITS.fullmatch(text):
+        raise ProtocolError(f"{what} {text[:20]!r} is not hex")
+    value = int(text, 16)
+    if value >> bits:
+        raise ProtocolError(f"{what} {text[:20]!r} is over {bits} bits")
+    return value
+
+
+def parse_hex_bytes(text: str, what: str = "data") -> bytes:
+    """Hex-encoded bytes: an even number of hex digits (possibly none)."""
+    if text and not HEX_DIGITS.fullmatch(text) or len(text) % 2:
+        raise ProtocolError(f"{what} is not an even number of hex digits")
+    return bytes.fromhex(text)
+
+
+def parse_fields(text: str, count: int, what: str, sep: str = ",") -> list[str]:
+    """Exactly `count` fields separated by `sep`."""
+    fields = text.split(sep)
+    if len(fields) != count:
+        raise ProtocolError(f"{what} needs {count} fields separated by {sep!r}")
+    return fields
+
+
+def parse_range(text: str, what: str = "address,length") -> tuple[int, int]:
+    """ADDR,LENGTH (memory packets)."""
+    where, length = parse_fields(text, 2, what)
+    return parse_hex(where, "address"), parse_hex(length, "length")
 
 # -- the target description --------------------------------------------------------
 # (name, bits, type, feature). gdb's amd64 code requires every register of
@@ -63,6 +118,7 @@ REGISTERS = (
     + [("orig_rax", 64, "int", "linux")]
 )
 REG_NUMBER = {name: number for number, (name, *_rest) in enumerate(REGISTERS)}
+G_PACKET_BYTES = sum(bits // 8 for _name, bits, *_rest in REGISTERS)      # g's reply, G's data
 FEATURES = {"core": "org.gnu.gdb.i386.core", "sse": "org.gnu.gdb.i386.sse",
             "segments": "org.gnu.gdb.i386.segments", "system": "org.emu.x86.system",
             "linux": "org.gnu.gdb.i386.linux"}
@@ -132,6 +188,35 @@ class Stop:
         return f"T{self.signo:02x}{self.extra}thread:{self.thread};"
 
 
+class FileIOError(Exception):
+    """A vFile request that fails: the reply is F-1,ERRNO with this GDB File-I/O errno."""
+
+    def __init__(self, fileio_errno: int):
+        super().__init__(fileio_errno)
+        self.fileio_errno = fileio_errno
+
+
+@dataclass
+class TargetFile:
+    """A file gdb opened with vFile:open: bytes emu made (/proc/PID/maps) or a host fd,
+    read with pread, so that a huge file or /dev/zero costs one reply, never its size."""
+    data: bytes = b""
+    fd: int | None = None
+
+    def pread(self, count: int, offset: int) -> bytes:
+        if self.fd is None:
+            return self.data[offset:offset + count]
+        try:
+            return os.pread(self.fd, count, offset)
+        except OSError:
+            raise FileIOError(FILEIO_EACCES) from None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def checksum(data: bytes) -> int:
     return sum(data) & 0xFF
 
@@ -171,12 +256,14 @@ class Connection:
         return True
 
     def poll_interrupt(self) -> bool:
-        """Non-blocking: did gdb send Ctrl-C (0x03) while the target ran?"""
-        while not self.closed and self._fill(block=False):
-            pass
+        """Non-blocking: did gdb send Ctrl-C (0x03) while the target ran? One recv per
+        poll, and at most a PacketSize of other bytes kept, however much a client sends."""
+        if not self.closed:
+            self._fill(block=False)
         if b"\x03" in self.buf:
             self.buf = self.buf.replace(b"\x03", b"", 1)
             self.interrupted = True
+        self.buf = self.buf[-PACKET_SIZE:]
         return self.interrupted
 
     def recv_packet(self) -> str | None:
@@ -187,13 +274,24 @@ class Connection:
                 self.interrupted = True
             if start >= 0:
                 end = self.buf.find(b"#", start)
+                # A '$' is never inside a packet (binary data escapes it): a second one
+                # starts the packet again, as gdb's own reader does.
+                start = self.buf.rfind(b"$", start, end if end >= 0 else len(self.buf))
+                if end < 0 and len(self.buf) - start > PACKET_SIZE:
+                    self.drop_overlong()
+                    continue
                 if end >= 0 and len(self.buf) >= end + 3:
                     payload = self.buf[start + 1:end]
                     sent = self.buf[end + 1:end + 3]
+                    if b"$" in sent:       # a cut checksum: the '$' starts the next packet
+                        self.buf = self.buf[end + 1 + sent.index(b"$"):]
+                        if self.ack:
+                            self.send_raw(b"-")
+                        continue
                     self.buf = self.buf[end + 3:]
                     if self.ack:
                         good = sent.lower() == f"{checksum(payload):02x}".encode()
-                        self.sock.sendall(b"+" if good else b"-")
+                        self.send_raw(b"+" if good else b"-")
                         if not good:
                             continue
                     return payload.decode("latin-1")
@@ -201,6 +299,21 @@ class Connection:
                 self.buf = b""          # acks (+/-) and stray bytes between packets
             if self.closed or not self._fill(block=True):
                 return None
+
+    def drop_overlong(self) -> None:
+        """A packet longer than the PacketSize emu announced: refuse it like one with a bad
+        checksum (a '-' in ack mode) and drop what came of it; the rest of it, up to its
+        '#', comes as stray bytes and is dropped too. So the buffer never holds more than
+        one PacketSize and one recv, whatever a client sends."""
+        if self.ack:
+            self.send_raw(b"-")
+        self.buf = b""
+
+    def send_raw(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            self.closed = True
 
     def send(self, payload: str | bytes) -> None:
         data = payload.encode("latin-1") if isinstance(payload, str) else payload
@@ -260,7 +373,7 @@ class GdbStub:
         self.hw = set()                 # the breakpoints gdb inserted as hardware ones (Z1)
         self.exec_events = False        # gdb asked for exec events (qSupported exec-events+)
         self.multiprocess = False       # gdb's multiprocess extensions (pPID.TID thread-ids)
-        self.host_files = {}            # vFile descriptors: fd -> the file's bytes
+        self.host_files = {}            # vFile descriptors: fd -> TargetFile
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -407,9 +520,11 @@ class GdbStub:
     def parse_thread_id(self, text: str) -> int:
         """A thread-id from gdb: a tid, 0 for any thread, -1 for all (pPID.TID and pPID too)."""
         if text.startswith("p"):
-            _pid, _, text = text[1:].partition(".")
+            pid, _, text = text[1:].partition(".")
+            if pid != "-1":
+                parse_hex(pid, "process id")
             text = text or "-1"
-        return -1 if text == "-1" else int(text or "0", 16)
+        return -1 if text == "-1" else parse_hex(text or "0", "thread id", bits=63)
 
     def threads(self) -> list:
         """The followed process's live threads, the leader first: gdb's thread list."""
@@ -440,11 +555,25 @@ class GdbStub:
             if packet is None:             # gdb went away: run on as if detached
                 self.detach()
                 return
-            action = self.handle(packet)
-            if action == "resume":
+            if self.handle_guarded(packet) == "resume":
                 return
 
+    def handle_guarded(self, packet: str) -> str | None:
+        """`handle`, with a malformed packet answered E01 and the stub serving on. Any
+        other exception is an emu bug: it is named in one line and answered E NN too,
+        so that no client can end emu with a traceback."""
+        try:
+            return self.handle(packet)
+        except ProtocolError as err:
+            self.conn.send(err.reply)
+        except Exception as err:           # the last resort, see the docstring
+            print(f"emu: gdb stub bug: {type(err).__name__}: {err} (answering packet {packet[:40]!r}); "
+                  f"replied {E_MALFORMED}", file=sys.stderr, flush=True)
+            self.conn.send(E_MALFORMED)
+        return None
+
     def handle(self, packet: str) -> str | None:
+        """Answer one packet; "resume" when the target is to run (c, s, vCont, D, k)."""
         cmd, body = packet[:1], packet[1:]
         if packet.startswith("vCont;"):
             return self.resume_vcont(packet[len("vCont;"):])
@@ -452,13 +581,13 @@ class GdbStub:
             self.conn.send("OK")
             self.kill()
             return "resume"
-        if cmd in "cCsS":
+        if cmd and cmd in "cCsS":
+            address = self.parse_resume(cmd, body)
             self.stepping = cmd in "sS"
             if self.stepping:
                 self.switch_for_step()
-            address = body.split(";")[-1] if cmd in "CS" else body
-            if cmd in "cs" and address:
-                self.cpu.set_reg("rip", int(address, 16))
+            if address is not None:
+                self.cpu.set_reg("rip", address)
             self.step_rip, self.step_task = self.cpu.reg("rip"), self.kernel.current
             self.step_from_user = self.cpu.read_cpl() == 3
             self.stepped_into_kernel = False
@@ -466,19 +595,27 @@ class GdbStub:
         reply = self.answer(cmd, body, packet)
         if reply is not None:
             self.conn.send(reply)
-        return "resume" if cmd in "Dk" else None
+        return "resume" if cmd in ("D", "k") else None
+
+    @staticmethod
+    def parse_resume(cmd: str, body: str) -> int | None:
+        """c [ADDR], s [ADDR], C SIG[;ADDR], S SIG[;ADDR]: the address to resume at, if any.
+        (The signal is not delivered: docs/debugging.md.)"""
+        if cmd in "CS":
+            sig, semicolon, body = body.partition(";")
+            parse_hex(sig, "signal", bits=8)
+            if semicolon and not body:
+                raise ProtocolError(f"{cmd} packet with an empty address")
+        return parse_hex(body, "address") if body else None
 
     def resume_vcont(self, actions: str) -> str:
         """vCont;s:TID;c (step thread TID, the others may run) or vCont;c. One CPU and
         all-stop mode: a step runs one instruction of that thread, nothing else."""
-        step = None
-        for action in actions.split(";"):
-            kind, _, tid = action.partition(":")
-            if kind[:1] in "sS":
-                tid = self.parse_thread_id(tid) if tid else -1
-                step = self.thread_by_id(tid) if tid > 0 else None
-                self.stepping = True
+        steps = [self.parse_vcont_action(action) for action in actions.split(";")]
+        step = next((tid for tid in steps if tid is not None), None)
+        self.stepping = step is not None
         if self.stepping:
+            step = self.thread_by_id(step) if step > 0 else None
             self.resume_thread = step
             self.switch_for_step()
         self.step_rip, self.step_task = self.cpu.reg("rip"), self.kernel.current
@@ -486,30 +623,51 @@ class GdbStub:
         self.stepped_into_kernel = False
         return "resume"
 
+    def parse_vcont_action(self, action: str) -> int | None:
+        """One vCont action (c, C SIG, s, S SIG, each with an optional :TID): the thread-id
+        it steps (-1 for any), or None for a continue."""
+        kind, colon, tid = action.partition(":")
+        if kind[:1] not in ("c", "C", "s", "S") or kind[:1] in "cs" and kind[1:]:
+            raise ProtocolError(f"vCont action {action[:20]!r} is not c, C, s or S")
+        if kind[:1] in "CS":
+            parse_hex(kind[1:], "signal", bits=8)
+        if colon and not tid:
+            raise ProtocolError("vCont action with an empty thread-id")
+        tid = self.parse_thread_id(tid) if tid else -1
+        return tid if kind[:1] in "sS" else None
+
     def answer(self, cmd: str, body: str, packet: str) -> str | None:
         if cmd == "?":
             return self.last_stop.reply()
         if cmd == "g":
             return "".join(self.read_register(n).hex() for n in range(len(REGISTERS)))
         if cmd == "G":
-            self.write_registers(bytes.fromhex(body))
+            data = parse_hex_bytes(body, "registers")
+            if len(data) != G_PACKET_BYTES:
+                raise ProtocolError(f"G packet of {len(data)} bytes, not {G_PACKET_BYTES}")
+            self.write_registers(data)
             return "OK"
         if cmd == "p":
-            number = int(body, 16)
+            number = parse_hex(body, "register")
             return self.read_register(number).hex() if number < len(REGISTERS) else E_INVAL
         if cmd == "P":
-            number, _, value = body.partition("=")
-            return self.write_register(int(number, 16), bytes.fromhex(value))
+            number, value = parse_fields(body, 2, "P packet", "=")
+            return self.write_register(parse_hex(number, "register"), parse_hex_bytes(value, "value"))
         if cmd == "m":
-            va, length = (int(x, 16) for x in body.split(","))
-            data = self.read_memory(va, min(length, PACKET_SIZE // 2))
+            va, length = parse_range(body)
+            if length == 0:
+                return ""
+            data = self.read_memory(va, min(length, PACKET_SIZE // 2, ADDRESS_LIMIT - va))
             return data.hex() if data else E_FAULT
         if cmd == "M":
-            where, _, hexdata = body.partition(":")
-            va = int(where.split(",")[0], 16)
-            return "OK" if self.write_memory(va, bytes.fromhex(hexdata)) else E_FAULT
-        if cmd in "Zz":
-            return self.set_point(cmd == "Z", *body.split(",")[:3])
+            where, hexdata = parse_fields(body, 2, "M packet", ":")
+            va, length = parse_range(where)
+            data = parse_hex_bytes(hexdata)
+            if len(data) != length or va + length > ADDRESS_LIMIT:
+                raise ProtocolError(f"M packet: {len(data)} bytes of data for a length of {length}")
+            return "OK" if self.write_memory(va, data) else E_FAULT
+        if cmd and cmd in "Zz":
+            return self.set_point(cmd == "Z", body)
         if cmd == "D":
             self.detach()
             return "OK"
@@ -540,39 +698,53 @@ class GdbStub:
         if op == "setfs":
             return "F0"
         if op == "open":
-            name, flags, _ = args.split(",")
-            if int(flags, 16) & 3:                       # O_WRONLY or O_RDWR
+            name, flags, _mode = parse_fields(args, 3, "vFile:open")
+            if parse_hex(flags, "flags") & 3:           # O_WRONLY or O_RDWR
                 return f"F-1,{FILEIO_EACCES:x}"
-            data = self.target_file(bytes.fromhex(name).decode(errors="replace"))
-            if isinstance(data, int):
-                return f"F-1,{data:x}"
-            fd = max(self.host_files, default=0) + 1
-            self.host_files[fd] = data
+            if len(self.host_files) >= MAX_HOST_FILES:
+                return f"F-1,{FILEIO_EMFILE:x}"
+            try:
+                source = self.target_file(os.fsdecode(parse_hex_bytes(name, "file name")))
+            except FileIOError as err:
+                return f"F-1,{err.fileio_errno:x}"
+            fd = min(set(range(1, MAX_HOST_FILES + 1)) - set(self.host_files))
+            self.host_files[fd] = source
             return f"F{fd:x}"
         if op == "pread":
-            fd, count, offset = (int(x, 16) for x in args.split(","))
+            fd, count, offset = parse_fields(args, 3, "vFile:pread")
+            fd, count, offset = parse_hex(fd, "fd"), parse_hex(count, "count"), parse_hex(offset, "offset", bits=63)
             if fd not in self.host_files:
                 return f"F-1,{FILEIO_EBADF:x}"
-            chunk = self.host_files[fd][offset:offset + min(count, PACKET_SIZE // 2)]
+            try:
+                chunk = self.host_files[fd].pread(min(count, PACKET_SIZE // 2), offset)
+            except FileIOError as err:
+                return f"F-1,{err.fileio_errno:x}"
             return f"F{len(chunk):x};".encode() + escape_binary(chunk)
         if op == "close":
-            return "F0" if self.host_files.pop(int(args, 16), None) is not None else f"F-1,{FILEIO_EBADF:x}"
+            source = self.host_files.pop(parse_hex(args, "fd", bits=63), None)
+            if source is None:
+                return f"F-1,{FILEIO_EBADF:x}"
+            source.close()
+            return "F0"
         return ""                                        # pwrite, unlink, readlink, fstat: not supported
 
-    def target_file(self, path: str) -> bytes | int:
-        """The contents gdb asked for, or a GDB File-I/O errno."""
+    def target_file(self, path: str) -> "TargetFile":
+        """What vFile:open opens: /proc/PID/maps as the guest kernel's bytes, any other
+        path as a host fd, opened O_NONBLOCK so that a FIFO cannot block the stub.
+        Raises FileIOError."""
         match = re.fullmatch(r"/proc/(\d+|self)/maps", path)
         if match:
             pid = self.proc.pid if match.group(1) == "self" else int(match.group(1))
             proc = self.kernel.procs.get(pid)
             if proc is None or not proc.alive:
-                return FILEIO_ENOENT
-            return generate_maps(self.kernel, proc).encode()
+                raise FileIOError(FILEIO_ENOENT)
+            return TargetFile(data=generate_maps(self.kernel, proc).encode())
+        if "\0" in path:
+            raise FileIOError(FILEIO_EINVAL)
         try:
-            with open(path, "rb") as file:
-                return file.read()
+            return TargetFile(fd=os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
         except OSError as err:
-            return FILEIO_ENOENT if err.errno == errno.ENOENT else FILEIO_EACCES
+            raise FileIOError(FILEIO_ENOENT if err.errno == errno.ENOENT else FILEIO_EACCES) from None
 
     def query(self, body: str) -> str:
         if body.startswith("Supported"):
@@ -580,11 +752,8 @@ class GdbStub:
             self.multiprocess = "multiprocess+" in body
             return (f"PacketSize={PACKET_SIZE:x};qXfer:features:read+;QStartNoAckMode+;swbreak+;hwbreak+"
                     + (";exec-events+" if self.exec_events else "") + (";multiprocess+" if self.multiprocess else ""))
-        if body.startswith("Xfer:features:read:target.xml:"):
-            offset, length = (int(x, 16) for x in body.rsplit(":", 1)[1].split(","))
-            data = target_xml().encode()
-            chunk = data[offset:offset + length]
-            return ("l" if offset + length >= len(data) else "m").encode() + escape_binary(chunk)
+        if body.startswith("Xfer:features:read:"):
+            return self.read_features(body[len("Xfer:features:read:"):])
         if body == "Attached" or body.startswith("Attached:"):
             return "1"
         if body == "C":
@@ -594,7 +763,7 @@ class GdbStub:
         if body == "sThreadInfo":
             return "l"
         if body.startswith("ThreadExtraInfo,"):
-            task = self.thread_by_id(self.parse_thread_id(body.split(",")[1]))
+            task = self.thread_by_id(self.parse_thread_id(body[len("ThreadExtraInfo,"):]))
             if task is None:
                 return E_INVAL
             what = "on the CPU" if task is self.kernel.current else \
@@ -602,7 +771,7 @@ class GdbStub:
             return f"tid {task.pid}, {what}".encode().hex()
         if body.startswith("Rcmd,"):
             from .monitor import run_monitor_command
-            text = run_monitor_command(self, bytes.fromhex(body[5:]).decode(errors="replace"))
+            text = run_monitor_command(self, parse_hex_bytes(body[5:], "command").decode(errors="replace"))
             if text:
                 self.conn.output(text if text.endswith("\n") else text + "\n")
             return "OK"
@@ -611,6 +780,18 @@ class GdbStub:
         if body.startswith("Symbol"):
             return "OK"
         return ""
+
+    @staticmethod
+    def read_features(args: str) -> bytes | str:
+        """qXfer:features:read:ANNEX:OFFSET,LENGTH: a piece of target.xml (at most half a
+        PacketSize, whatever LENGTH says); E00 for another annex, as the protocol says."""
+        annex, offset_length = parse_fields(args, 2, "qXfer:features:read", ":")
+        offset, length = parse_range(offset_length, "offset,length")
+        if annex != "target.xml":
+            return "E00"
+        data = target_xml().encode()
+        chunk = data[offset:offset + min(length, PACKET_SIZE // 2)]
+        return ("l" if offset + len(chunk) >= len(data) else "m").encode() + escape_binary(chunk)
 
     def set_query(self, body: str) -> str:
         if body == "StartNoAckMode":
@@ -714,10 +895,19 @@ class GdbStub:
         if number >= len(REGISTERS):
             return E_INVAL
         name, bits, kind, _ = REGISTERS[number]
+        if len(data) != bits // 8:
+            raise ProtocolError(f"{len(data)} bytes for the {bits}-bit register {name}")
         if name not in UC_IDS or name.startswith("st") or self.frame_override is not None:
             return "OK"                   # accepted and ignored (docs/debugging.md)
-        value = int.from_bytes(data[:bits // 8], "little")
+        try:
+            return self.set_register(name, int.from_bytes(data, "little"))
+        except UcError:
+            return E_INVAL                # e.g. a selector Unicorn will not load
+
+    def set_register(self, name: str, value: int) -> str:
         if name == "cr3":
+            if value & CR3_ADDR_MASK != value & ~(CR3_PWT | CR3_PCD) or not self.is_pml4(value):
+                return E_INVAL
             self.cpu.switch_cr3(value)            # the TLBs are flushed, as by MOV to CR3
             return "OK"
         if name in ("cr0", "cr4"):
@@ -726,6 +916,13 @@ class GdbStub:
             return "OK"
         self.register_source().reg_write(UC_IDS[name], value)
         return "OK"
+
+    def is_pml4(self, cr3: int) -> bool:
+        """Does `cr3` point at a live process's pml4? gdb may switch address spaces
+        (`set $cr3`), but a CR3 at a page that is no page table would leave the CPU
+        unable to deliver an exception, looping in Unicorn with no way out."""
+        pml4_pa = cr3 & CR3_ADDR_MASK
+        return any(task.alive and task.mm.pt.pml4_pa == pml4_pa for task in self.kernel.procs.values())
 
     def write_registers(self, data: bytes) -> None:
         offset = 0
@@ -782,23 +979,35 @@ class GdbStub:
 
     # -- breakpoints and watchpoints -------------------------------------------------
 
-    def set_point(self, insert: bool, kind: str, where: str, length: str) -> str:
-        kind, va, length = int(kind), int(where, 16), int(length, 16)
+    def set_point(self, insert: bool, body: str) -> str:
+        """Z/z TYPE,ADDR,KIND[;cond...]: insert or remove a breakpoint (0 software, 1
+        hardware) or a watchpoint (2 write, 3 read, 4 access; KIND is its length). Beyond
+        MAX_BREAKPOINTS, MAX_WATCHPOINTS or WATCH_MAX_LENGTH the answer is E16, as a
+        target out of debug registers answers; an unknown TYPE is unsupported (empty)."""
+        kind, where, length = parse_fields(body.split(";")[0], 3, "Z packet")
+        kind, va, length = parse_hex(kind, "type"), parse_hex(where, "address"), parse_hex(length, "kind")
         if kind in (0, 1):
-            if insert:
-                self.add_breakpoint(va, hardware=kind == 1)
-            else:
+            if not insert:
                 self.remove_breakpoint(va)
+            elif va not in self.breakpoints and len(self.breakpoints) >= MAX_BREAKPOINTS:
+                return E_INVAL
+            else:
+                self.add_breakpoint(va, hardware=kind == 1)
             return "OK"
-        if kind in WATCH_PROT:
-            point = Watchpoint(kind, va, max(1, length))
-            if insert:
-                self.watchpoints.append(point)
-            elif point in self.watchpoints:
+        if kind not in WATCH_PROT:
+            return ""
+        point = Watchpoint(kind, va, max(1, length))
+        if not insert:
+            if point in self.watchpoints:
                 self.watchpoints.remove(point)
-            self.update_watch_pages()
+                self.update_watch_pages()
             return "OK"
-        return ""
+        if point.length > WATCH_MAX_LENGTH or va + point.length > ADDRESS_LIMIT \
+                or len(self.watchpoints) >= MAX_WATCHPOINTS:
+            return E_INVAL
+        self.watchpoints.append(point)
+        self.update_watch_pages()
+        return "OK"
 
     def add_breakpoint(self, va: int, *, hardware: bool) -> None:
         if hardware:

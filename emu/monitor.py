@@ -53,7 +53,7 @@ def cmd_walk(stub, args) -> str:
     """Each level: table pa, index, entry pa, raw entry, flags; then the result or the fault."""
     if len(args) != 1:
         raise ValueError("usage: monitor walk VA")
-    va = stub.reg_value(args[0].lstrip("$")) if args[0].lstrip("$") in REG_NAMES else int(args[0], 0)
+    va = walk_address(stub, args[0])
     regs = stub.paging_regs()
     steps: list[WalkStep] = []
     lines = [f"walk of va {va:#018x} (cr3 {regs.cr3:#x}), as a ring-0 read; no A/D bit is set"]
@@ -70,6 +70,18 @@ def cmd_walk(stub, args) -> str:
                  f"{'user' if tr.user else 'supervisor'}, {'NX' if tr.nx else 'exec'}"
                  f"{', dirty' if tr.dirty else ''}{', global' if tr.global_ else ''})")
     return "\n".join(lines)
+
+
+def walk_address(stub, word: str) -> int:
+    """VA as `monitor walk` takes it: a number (0x... or decimal) or a register ($rsp,
+    the low 64 bits of a wider one). Raises ValueError for anything else."""
+    name = word.lstrip("$")
+    if name in REG_NAMES:
+        return int.from_bytes(stub.read_register(REG_NUMBER[name])[:8], "little")
+    va = int(word, 0)
+    if not 0 <= va < 1 << 64:
+        raise ValueError(f"{word} is not a 64-bit address")
+    return va
 
 
 def format_step(step: WalkStep) -> str:
