@@ -182,6 +182,9 @@ def main(argv=None) -> int:
             status = run_command(args)
     except BrokenPipeError:             # emu's own output went into a closed pipe (`| head`)
         status = 128 + 13
+    except KeyboardInterrupt:           # Ctrl-C outside a run (a run ends itself: emu/hostsignals.py)
+        complain("emu: interrupted")
+        status = 128 + 2
     if status == 128 + 13:              # SIGPIPE: our stdout is gone, do not flush into it at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status

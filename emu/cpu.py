@@ -284,6 +284,7 @@ class Cpu:
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""
         self.stopped = False
+        self.host_signal = None           # a signal to emu itself ends the run (interrupt_from_host)
         self.insn_count = 0
         self.counting = False           # Unicorn's instruction counter (preemption) is in use
         self.slicing = False            # this emu_start runs a slice of PREEMPT_SLICE instructions
@@ -443,9 +444,13 @@ class Cpu:
             except UcError as err:
                 if self.stopped:
                     break
-                rip = self.after_unicorn_error(err)
-                continue
+                if self.host_signal is None:
+                    rip = self.after_unicorn_error(err)
+                    continue
             if self.stopped:
+                break
+            if self.host_signal is not None:
+                self.kernel.host_signalled(self.host_signal)
                 break
             if self.pending is not None:
                 exc, self.pending = self.pending, None
@@ -706,6 +711,12 @@ class Cpu:
         self.insn_count += 1
         if self.insn_count >= self.max_insns:
             uc.emu_stop()
+
+    def interrupt_from_host(self, signum: int) -> None:
+        """emu itself got `signum` (emu/hostsignals.py, from another thread): stop the
+        CPU; the run loop ends the run at the next instruction boundary."""
+        self.host_signal = signum
+        self.uc.emu_stop()
 
     def stop(self) -> None:
         self.stopped = True

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from .cpu import Cpu
 from .elf import load_elf
+from .hostsignals import HostSignals
 from .kernel.kernel import Kernel
 from .kernel.stub import load_stub
 from .mmu import Mmu
@@ -51,6 +52,7 @@ class Machine:
         """Load `path` (ElfError if refused), run it, return the kernel's Report."""
         image = load_elf(path)
         self.kernel.exec_first(self.cpu, image, argv, envp)
-        self.cpu.run(timeout=self.options.timeout, max_insns=self.options.max_insns,
-                     count_insns=self.options.count_insns)
+        with HostSignals(self.cpu.interrupt_from_host):
+            self.cpu.run(timeout=self.options.timeout, max_insns=self.options.max_insns,
+                         count_insns=self.options.count_insns)
         return self.kernel.report

@@ -192,3 +192,25 @@ def test_tlb_geometry_in_stats():
     rows = stats_rows(r.stderr)
     assert "64/4-way" in rows["TLB 4K"], r.stderr
     assert "8/2-way" in rows["TLB 2M"], r.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_to_emu_ends_a_spinning_guest_in_one_line(sig):
+    """Ctrl-C (or kill) while the guest spins in Unicorn, running no Python code: emu
+    stops at once, says so in one line and exits 128+N; --stats is still printed."""
+    import signal
+    import subprocess
+    import sys
+    from tests.emu_runner import REPO
+    proc = subprocess.Popen([sys.executable, "-m", "emu", "run", "--stats", "guest/spin.elf"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("spin:")          # the guest is running
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + getattr(signal, sig)
+    assert "Traceback" not in err
+    assert f"stopped: emu got {sig}" in err
+    assert "emu stats:" in err

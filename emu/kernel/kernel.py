@@ -905,6 +905,13 @@ class Kernel:
         self.report.status = TIMEOUT_STATUS
         self.shutdown()
 
+    def host_signalled(self, signum: int) -> None:
+        """emu itself was sent `signum` (Ctrl-C, kill): end the run as a shell shows it."""
+        self.report.lines = [f"emu: {self.init.path} (pid {self.init.pid}) stopped: emu got "
+                             f"{signal.Signals(signum).name}"]
+        self.report.status = 128 + signum
+        self.shutdown()
+
     def panic(self, message: str) -> None:
         self.report.lines = [f"emu: {message}"]
         self.report.status = 128 + signal.SIGKILL
