@@ -53,8 +53,11 @@ guest/%_pie.elf: guest/%.c $(RUNTIME_SRC) guest/lib/rt.h
 run: venv guests
 	$(VENV)/bin/emu run guest/test_cow.elf
 
+# pytest-xdist: PYTEST_JOBS workers (the machine's 2 cores); tests that share host state
+# (the host's huge page pool) are one xdist_group, run by one worker.
+PYTEST_JOBS ?= 2
 test: venv guests
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup
 
 bench: venv guests
 	$(VPY) bench/run.py

@@ -18,7 +18,8 @@ import pytest
 
 from tests.emu_runner import run_emu, run_native
 
-pytestmark = pytest.mark.usefixtures("guests")
+# The host's pool is one for the whole machine: under pytest-xdist these tests share a worker.
+pytestmark = [pytest.mark.usefixtures("guests"), pytest.mark.xdist_group("host_hugepages")]
 
 POOL = 8
 GUESTS = ["hugetlb_reserve", "hugetlb_fork"]
