@@ -11,7 +11,7 @@ import pytest
 from tests.emu_runner import run_emu, run_native
 
 pytestmark = pytest.mark.usefixtures("guests")
-PROGRAMS = [("hello", ("one",)), ("kfix_sigframe", ()), ("kfix_wait", ()), ("fork_pipe", ()), ("segv", ()), ("signal_fpu", ()), ("altstack", ()), ("clocks", ()), ("alarm", ()), ("poll", ()), ("futex", ()), ("threads", ()), ("thread_edges", ()), ("sigwait", ()), ("prctl", ()), ("epoll", ()), ("rlimit", ()), ("rusage", ()), ("timerfd", ()), ("sockets", ()), ("signalfd", ())]
+PROGRAMS = [("hello", ("one",)), ("kfix_sigframe", ()), ("sigcontext_trap", ()), ("kfix_wait", ()), ("fork_pipe", ()), ("segv", ()), ("signal_fpu", ()), ("altstack", ()), ("clocks", ()), ("alarm", ()), ("poll", ()), ("futex", ()), ("threads", ()), ("thread_edges", ()), ("sigwait", ()), ("prctl", ()), ("epoll", ()), ("rlimit", ()), ("rusage", ()), ("timerfd", ()), ("sockets", ()), ("signalfd", ())]
 PROGRAMS += [(f"edge_{name}", ()) for name in ("sock_shutdown", "sock_fds", "sock_dgram", "sock_sigpipe", "epoll_et", "epoll",
                                                  "close_while_blocked", "timerfd", "sock_options")]
 

@@ -36,6 +36,7 @@ from .fs import FdTable
 from .kmem import KernelMemory
 from .hostfs import HostRoot
 from .mm import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
+from .mman import TASK_SIZE as TASK_SIZE_MAX      # (x86-64: the same value)
 from .pagetable import PageTables
 from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SETTLS,
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
@@ -391,6 +392,7 @@ class Kernel:
         """A fault's signal (Linux force_sig_fault): to the handler through the trap frame,
         or, if there is none or the signal is blocked or ignored, the default action."""
         proc = self.current
+        proc.trap_info = self.trap_info(proc, trap, addr)
         info = SigInfo(sig, code=code, addr=addr)
         act = proc.signals.action(sig)
         if sig != signal.SIGKILL and act.handler not in (SIG_DFL, SIG_IGN) and not proc.signals.blocked & sigbit(sig):
@@ -408,6 +410,17 @@ class Kernel:
             if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
                 self.on_fatal_signal(sig, trap.frame)
         self.exit_process(proc, sig)
+
+    @staticmethod
+    def trap_info(proc: Process, trap: "TrapContext", addr: int) -> tuple:
+        """What Linux keeps of a fault that sends a signal (do_trap, send_sigtrap,
+        set_signal_archinfo): the vector and error code, and for a #PF the address as
+        cr2 and, for an address in the kernel half, the error code's P bit set so the
+        frame does not tell whether kernel memory is mapped there."""
+        if trap.vector != PageFault.vector:
+            return trap.vector, trap.error_code, proc.trap_info[2]
+        error = trap.error_code | PF_P if addr >= TASK_SIZE_MAX else trap.error_code
+        return trap.vector, error, addr
 
     def report_kill(self, sig: int, code: int, addr: int, what: str, rip: int) -> None:
         name = signal_name(sig)
@@ -554,7 +567,7 @@ class Kernel:
         signals = parent.signals.clone(thread=thread, share_actions=bool(flags & CLONE_SIGHAND),
                                        share_vm=flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM)
         fields = dict(files=files, fs_base=fs_base, context=context, signals=signals, comm=parent.comm,
-                      no_new_privs=parent.no_new_privs,
+                      no_new_privs=parent.no_new_privs, trap_info=parent.trap_info,
                       fs=parent.fs if flags & CLONE_FS else FsContext(parent.fs.cwd, parent.fs.umask))
         if thread:                                  # a sibling of `parent`, in its process
             leader = parent.leader

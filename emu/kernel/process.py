@@ -78,6 +78,9 @@ class Process:
     threads: list = field(default_factory=list)     # on a leader: the group's live tasks
     exit_signal: int = SIGCHLD          # what the parent is sent when the process ends (clone's
                                         # CSIGNAL byte; 0: nothing, and only __WALL/__WCLONE wait)
+    trap_info: tuple = (0, 0, 0)        # (trap_nr, error_code, cr2) of the task's last fault that
+                                        # sent a signal (Linux's thread_struct): every signal frame's
+                                        # sigcontext shows them, stale or not; a fork copies them
 
     @property
     def alive(self) -> bool:

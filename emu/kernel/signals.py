@@ -318,7 +318,8 @@ def setup_frame(kernel, proc, sig: int, info: SigInfo, regs: dict) -> dict:
     mcontext += struct.pack("<HHHH", USER_CS, 0, 0, USER_DS)
     # The mask sigreturn restores: the one from before a temporary mask (sigsuspend), if any.
     old_mask = state.blocked if state.saved_blocked is None else state.saved_blocked
-    mcontext += struct.pack("<QQQQQ", 0, 0, old_mask, info.addr, fpstate)   # err trapno oldmask cr2 fpstate
+    trap_nr, error_code, cr2 = proc.trap_info          # the last fault's, as Linux's thread_struct
+    mcontext += struct.pack("<QQQQQ", error_code, trap_nr, old_mask, cr2, fpstate)
     mcontext = mcontext.ljust(256, b"\0")
     uc_stack = STACK_T.pack(state.ss_sp, state.sas_ss_flags(regs["rsp"]) | state.ss_flags, state.ss_size)
     ucontext = struct.pack("<QQ", 0, 0) + uc_stack + mcontext + struct.pack("<Q", old_mask)
