@@ -562,6 +562,14 @@ class Cpu:
             raise DeliveryFault(f"IDT gate {vector} not present")
         return (low & 0xFFFF) | ((low >> 32) & 0xFFFF_0000) | ((high & 0xFFFF_FFFF) << 32)
 
+    def gate_dpl(self, vector: int) -> int:
+        """The DPL of IDT gate `vector` (bits 46:45, SDM figure 6-8); 0 beyond the limit."""
+        base, limit = self.idtr
+        if vector * 16 + 15 > limit:
+            return 0
+        low, _ = _unpack_gate(self.mem.buf, self.mmu.pa(base + vector * 16, READ, cpl=0))
+        return (low & IDT_GATE_DPL) >> IDT_GATE_DPL_SHIFT
+
     def tss_rsp0(self) -> int:
         """RSP0 of the 64-bit TSS, at byte 4 (SDM figure 8-11)."""
         return _unpack_u64(self.mem.buf, self.mmu.pa(self.tss_va + 4, READ, cpl=0))[0]
@@ -682,12 +690,7 @@ class Cpu:
         to be its last two bytes (cd NN), one (cc) for INT3, so a prefixed INT (legal,
         meaningless, emitted by no assembler) is reported without its prefixes.
         """
-        base, limit = self.idtr
-        dpl = 0
-        if vector * 16 + 15 <= limit:
-            low, _ = _unpack_gate(self.mem.buf, self.mmu.pa(base + vector * 16, READ, cpl=0))
-            dpl = (low & IDT_GATE_DPL) >> IDT_GATE_DPL_SHIFT
-        if dpl >= self.read_cpl():
+        if self.gate_dpl(vector) >= self.read_cpl():
             return Exception_(vector, 0, rip=next_rip)
         length = 1 if vector == 3 and self.kernel.read_code(next_rip - 1, 1) == b"\xcc" else 2
         return Exception_(GENERAL_PROTECTION, vector << 3 | IDT_ERROR_BIT, rip=next_rip - length)

@@ -9,7 +9,7 @@ tables are those of the process gdb follows (process 1), even while another runs
     monitor vmas            the VMAs, as /proc/PID/maps, with each VMA's pagetable_ops
     monitor pool            the huge page pool's counters
     monitor pt              the page-table tree, compact (runs of like leaves on one line)
-    monitor idt             the IDT's 32 gates and the stub symbols they point at
+    monitor idt             the IDT's 32 gates, the stub symbols they point at, their DPL
     monitor proc            the processes
     monitor phys on|off     gdb's memory accesses use physical addresses (as QEMU's
                             `maintenance packet Qqemu.PhyMemMode:1`)
@@ -197,7 +197,8 @@ def cmd_idt(stub, args) -> str:
         except DeliveryFault as why:
             lines.append(f"  {vector:2} {VECTOR_NAMES.get(vector, ''):4} {why}")
             continue
-        lines.append(f"  {vector:2} {VECTOR_NAMES.get(vector, ''):4} {handler:#018x} {names.get(handler, '?')}")
+        symbol = names.get(handler, '?')
+        lines.append(f"  {vector:2} {VECTOR_NAMES.get(vector, ''):4} {handler:#018x} {symbol:8} DPL {cpu.gate_dpl(vector)}")
     return "\n".join(lines)
 
 

@@ -152,7 +152,7 @@ def test_monitor_walk_of_a_huge_page_and_the_other_commands():
     assert "HugePages_Free  31" in gdb
     assert "TLB 2M:" in gdb and "Unicorn TLB fills" in gdb
     assert "1 x 2M -> pa" in gdb and "kernel half" in gdb
-    assert "14 #PF  0xffffffff80200135 vec_14" in gdb
+    assert "14 #PF  0xffffffff80200135 vec_14   DPL 0" in gdb and " 3 #BP  " in gdb and "DPL 3" in gdb
     assert "*g  1" in gdb and "    2     1" in gdb                # the child exists, gdb follows pid 1
     assert "exited normally" in gdb and status == 0
 
