@@ -18,8 +18,8 @@ from ..paging import HPAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
-                 RESOLVED, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon, page_up, pt_ops,
-                 vma_open)
+                 RESOLVED, STACK_GUARD_GAP, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon,
+                 page_up, pt_ops, start_gap, vma_open)
 
 # Linux include/uapi/asm-generic/mman-common.h, mman.h and arch/x86/include/uapi/asm/mman.h.
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM = 0x0, 0x1, 0x2, 0x4, 0x8
@@ -67,7 +67,6 @@ MADV_FORK_FLAGS = {MADV_DONTFORK: (VM_DONTCOPY, True), MADV_DOFORK: (VM_DONTCOPY
 TASK_SIZE = 0x7FFF_FFFF_F000                 # arch/x86/include/asm/page_64_types.h
 TASK_UNMAPPED_BASE = page_up(TASK_SIZE // 3)  # the bottom-up search starts here
 MMAP_MIN_ADDR = 0x10000                      # vm.mmap_min_addr default (hints are raised to it)
-STACK_GUARD_GAP = 256 * PAGE_SIZE            # mm/mmap.c stack_guard_gap
 RLIMIT_STACK_DEFAULT = 8 << 20
 SIZE_128M = 128 << 20
 MAP_32BIT_RANGE = (0x4000_0000, 0x8000_0000)  # arch/x86/kernel/sys_x86_64.c find_start_end
@@ -84,15 +83,8 @@ def mmap_base(stack_rlimit: int = RLIMIT_STACK_DEFAULT) -> int:
     return page_up(TASK_SIZE - gap)
 
 
-def start_gap(vma: Vma) -> int:
-    """The lowest address a new mapping below `vma` may end at (Linux's vm_start_gap)."""
-    if vma.flags & VM_GROWSDOWN:
-        return max(vma.start - STACK_GUARD_GAP, 0)
-    return vma.start
-
-
 def holes(mm: Mm):
-    """The free ranges [lo, hi) of the user address space, in address order."""
+    """The free ranges [lo, hi) of the user address space, in address order (a walk of every VMA)."""
     lo = 0
     for vma in mm.vmas:
         if start_gap(vma) > lo:
@@ -104,25 +96,19 @@ def holes(mm: Mm):
 
 def unmapped_area_topdown(mm: Mm, length: int, low: int, high: int) -> int:
     """The highest free [va, va+length) inside [low, high), or -ENOMEM (vm_unmapped_area)."""
-    for lo, hi in reversed(list(holes(mm))):
-        top, bottom = min(hi, high), max(lo, low)
-        if top - bottom >= length:
-            return top - length
-    return -errno.ENOMEM
+    va = mm.vmas.unmapped_area_topdown(length, low, high)
+    return -errno.ENOMEM if va is None else va
 
 
 def unmapped_area(mm: Mm, length: int, low: int, high: int) -> int:
     """The lowest free [va, va+length) inside [low, high), or -ENOMEM."""
-    for lo, hi in holes(mm):
-        top, bottom = min(hi, high), max(lo, low)
-        if top - bottom >= length:
-            return bottom
-    return -errno.ENOMEM
+    va = mm.vmas.unmapped_area(length, low, high)
+    return -errno.ENOMEM if va is None else va
 
 
 def range_is_free(mm: Mm, va: int, length: int) -> bool:
-    """No VMA (nor a stack's guard gap) within [va, va+length)."""
-    return all(va + length <= start_gap(v) or v.end <= va for v in mm.vmas)
+    """No VMA within [va, va+length), nor the guard gap below the next VMA."""
+    return mm.vmas.range_is_free(va, length)
 
 
 def get_unmapped_area(mm: Mm, hint: int, length: int, flags: int) -> int:
