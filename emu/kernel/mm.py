@@ -500,7 +500,7 @@ def start_gap(vma: Vma) -> int:
 
 
 # VMAs per chunk of a VmaList: a chunk that grows past twice this is cut in two.
-VMA_CHUNK = 128
+VMA_CHUNK = 32
 
 
 class VmaList:
@@ -512,23 +512,27 @@ class VmaList:
     removal moves the entries of one chunk only.
 
     The hole below a VMA is [end of the VMA before it (or 0), start_gap(vma)); it
-    belongs to the VMA's chunk. `bounds[c]` is an upper bound of chunk c's holes
-    (Linux's augmented gap, vma->rb_subtree_gap before the maple tree), so a free-area
-    search skips every chunk with no hole big enough: n / VMA_CHUNK comparisons and
-    the holes of the chunks it enters. A bound stays an upper bound when a hole shrinks
-    (an insertion, a VMA's end moved up into free space); an insertion and a removal
-    raise it to the hole they make, and a search that scans a whole chunk makes it exact.
+    belongs to the VMA's chunk. Each chunk has a bound, an upper bound of its holes'
+    sizes, kept in `gaps`, a max segment tree over the chunks (Linux's augmented gap,
+    vma->rb_subtree_gap in the rbtree days): a free-area search finds the next chunk
+    that may hold a big enough hole in O(log chunks) and scans only the chunks it
+    enters, so a search costs O(log n + VMA_CHUNK) holes. A bound stays an upper bound
+    when a hole shrinks (an insertion; a VMA's end moved up into free space); an
+    insertion and a removal raise it to the hole they make, and a search that scans a
+    chunk in vain makes the chunk's bound exact. The tree is rebuilt when chunks are
+    cut or emptied, once per about VMA_CHUNK changes.
 
-    Iterating gives the VMAs in address order; the VMAs' `start` may change only
-    through remove and insert (split_vma, merge_around and the brk and mremap growth
-    change `end` only, into free space).
+    Iterating gives the VMAs in address order. A VMA's `start` may change only through
+    remove and insert; its `end` only within its own range or up into free space
+    (split_vma, merge_around, brk and mremap growth).
     """
 
     def __init__(self):
         self.chunks: list[list[Vma]] = []
         self.starts: list[list[int]] = []
         self.firsts: list[int] = []
-        self.bounds: list[int] = []
+        self.leaves = 1                 # the tree's leaf count: a power of two >= len(chunks)
+        self.gaps: list[int] = [-1, -1]  # node k covers nodes 2k, 2k+1; leaf c is gaps[leaves + c]
         self.count = 0
 
     def __len__(self) -> int:
@@ -601,7 +605,7 @@ class VmaList:
             if pos is None:
                 return
             c, i = pos
-        while True:
+        while c < len(self.chunks):
             chunk = self.chunks[c]
             while i < len(chunk):
                 if chunk[i].start >= end:
@@ -609,8 +613,6 @@ class VmaList:
                 yield chunk[i]
                 i += 1
             c, i = c + 1, 0
-            if c == len(self.chunks):
-                return
 
     def next_after(self, va: int) -> Vma | None:
         """The first VMA that starts above `va`, or None."""
@@ -630,14 +632,15 @@ class VmaList:
                 (nxt is not None and nxt.start < vma.end):
             raise EmulatorBug(f"VMA {vma.start:#x}-{vma.end:#x} is empty or overlaps an existing one")
         if not self.chunks:
-            self.chunks, self.starts, self.firsts, self.bounds = [[]], [[]], [vma.start], [0]
+            self.chunks, self.starts, self.firsts = [[]], [[]], [vma.start]
+            self.rebuild_gaps([-1])
         i += 1
         self.chunks[c].insert(i, vma)
         self.starts[c].insert(i, vma.start)
         if i == 0:
             self.firsts[c] = vma.start
         self.count += 1
-        self.bounds[c] = max(self.bounds[c], self.hole_below(c, i))
+        self.raise_gap(c, self.hole_below(c, i))
         if len(self.chunks[c]) > 2 * VMA_CHUNK:
             self.split_chunk(c)
 
@@ -650,26 +653,102 @@ class VmaList:
         del self.starts[c][i]
         self.count -= 1
         if not self.chunks[c]:
-            for column in (self.chunks, self.starts, self.firsts, self.bounds):
+            bounds = self.chunk_gaps()
+            for column in (self.chunks, self.starts, self.firsts, bounds):
                 del column[c]
+            self.rebuild_gaps(bounds)
             pos = (c, 0) if c < len(self.chunks) else None       # the VMA after the removed one
         else:
             if i == 0:
                 self.firsts[c] = self.starts[c][0]
             pos = (c, i) if i < len(self.chunks[c]) else self.after(c, i - 1)
         if pos is not None:             # the holes on both sides became one, below the next VMA
-            self.bounds[pos[0]] = max(self.bounds[pos[0]], self.hole_below(*pos))
+            self.raise_gap(pos[0], self.hole_below(*pos))
 
     def split_chunk(self, c: int) -> None:
         """Cut chunk c in two halves, each with its exact bound."""
         half = len(self.chunks[c]) // 2
+        bounds = self.chunk_gaps()
         for column in (self.chunks, self.starts):
             column.insert(c + 1, column[c][half:])
             del column[c][half:]
         self.firsts.insert(c + 1, self.starts[c + 1][0])
-        self.bounds.insert(c + 1, 0)
-        for part in (c, c + 1):
-            self.bounds[part] = max(self.hole_below(part, i) for i in range(len(self.chunks[part])))
+        bounds[c:c + 1] = [self.exact_gap(c), self.exact_gap(c + 1)]
+        self.rebuild_gaps(bounds)
+
+    # -- the gap tree ---------------------------------------------------------------------
+
+    def exact_gap(self, c: int) -> int:
+        """The size of chunk c's biggest hole."""
+        return max((self.hole_below(c, i) for i in range(len(self.chunks[c]))), default=-1)
+
+    def chunk_gaps(self) -> list[int]:
+        """The bound of every chunk, in order (the tree's leaves)."""
+        return self.gaps[self.leaves:self.leaves + len(self.chunks)]
+
+    def rebuild_gaps(self, bounds: list[int]) -> None:
+        """A new tree over the chunks, whose bounds are `bounds` (after chunks were added or removed)."""
+        leaves = 1
+        while leaves < len(bounds):
+            leaves *= 2
+        level = bounds + [-1] * (leaves - len(bounds))
+        levels = [level]
+        while len(level) > 1:
+            level = list(map(max, level[0::2], level[1::2]))
+            levels.append(level)
+        self.gaps = [-1]                # node 1 is the root; node k's children are 2k and 2k+1
+        for level in reversed(levels):
+            self.gaps += level
+        self.leaves = leaves
+
+    def set_gap(self, c: int, size: int) -> None:
+        """Chunk c's bound becomes `size`; the nodes above it follow."""
+        gaps, node = self.gaps, self.leaves + c
+        gaps[node] = size
+        while node > 1:
+            node //= 2
+            gaps[node] = max(gaps[2 * node], gaps[2 * node + 1])
+
+    def raise_gap(self, c: int, size: int) -> None:
+        """Chunk c now has a hole of `size`: its bound is at least that."""
+        if size > self.gaps[self.leaves + c]:
+            self.set_gap(c, size)
+
+    def last_gap_at_least(self, c: int, length: int) -> int:
+        """The highest chunk <= c whose bound is at least `length`, or -1."""
+        if c < 0:
+            return -1
+        gaps, node = self.gaps, self.leaves + c
+        if gaps[node] >= length:
+            return c
+        while node > 1:
+            if node & 1 and gaps[node - 1] >= length:     # a right child: try its left sibling
+                node -= 1
+                break
+            node //= 2
+        else:
+            return -1
+        while node < self.leaves:                          # down to the rightmost such leaf
+            node = 2 * node + 1 if gaps[2 * node + 1] >= length else 2 * node
+        return node - self.leaves
+
+    def first_gap_at_least(self, c: int, length: int) -> int:
+        """The lowest chunk >= c whose bound is at least `length`, or -1."""
+        if c >= len(self.chunks):
+            return -1
+        gaps, node = self.gaps, self.leaves + c
+        if gaps[node] >= length:
+            return c
+        while node > 1:
+            if not node & 1 and gaps[node + 1] >= length:  # a left child: try its right sibling
+                node += 1
+                break
+            node //= 2
+        else:
+            return -1
+        while node < self.leaves:                          # down to the leftmost such leaf
+            node = 2 * node if gaps[2 * node] >= length else 2 * node + 1
+        return node - self.leaves
 
     # -- free-area searches (Linux's vm_unmapped_area) -----------------------------------------
 
@@ -678,37 +757,38 @@ class VmaList:
         if not self.count:
             return high - length if high - max(low, 0) >= length else None
         c, i = self.index(high)
-        top_end = self.chunks[c][i].end if i >= 0 else 0
         pos = self.after(c, i)
-        if pos is None:                 # the hole above the last VMA
+        if pos is None:                 # the hole above the last VMA, up to `high`
+            top_end = self.chunks[c][i].end
             if high - max(top_end, low) >= length:
                 return high - length
-            if top_end - low < length:
-                return None
             c, i = len(self.chunks) - 1, len(self.chunks[-1]) - 1
         else:
             c, i = pos
-        whole = i == len(self.chunks[c]) - 1
         while c >= 0:
-            chunk = self.chunks[c]
-            if whole and self.bounds[c] < length:
-                c -= 1
-                i = len(self.chunks[c]) - 1 if c >= 0 else -1
-                continue
-            largest = 0
-            while i >= 0:
-                lo, hi = self.end_below(c, i), start_gap(chunk[i])
-                largest = max(largest, hi - lo)
-                if min(hi, high) - max(lo, low) >= length:
-                    return min(hi, high) - length
-                if lo - low < length:        # every hole further down ends below lo
-                    return None
-                i -= 1
-            if whole:
-                self.bounds[c] = largest
-            c -= 1
-            i = len(self.chunks[c]) - 1 if c >= 0 else -1
-            whole = True
+            found = self.scan_down(c, i, length, low, high)
+            if found is not None:
+                return None if found < 0 else found
+            self.set_gap(c, self.exact_gap(c))
+            c = self.last_gap_at_least(c - 1, length)
+            i = len(self.chunks[c]) - 1
+        return None
+
+    def scan_down(self, c: int, i: int, length: int, low: int, high: int) -> int | None:
+        """The highest fit in the holes below chunk c's VMAs i, i-1, ... 0; -1 if none can be
+        lower down either; None if none in this chunk."""
+        chunk = self.chunks[c]
+        below = self.chunks[c - 1][-1].end if c > 0 else 0
+        for j in range(i, -1, -1):
+            vma = chunk[j]
+            hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
+            lo = chunk[j - 1].end if j else below
+            if hi - lo >= length:
+                top = hi if hi < high else high
+                if top - (lo if lo > low else low) >= length:
+                    return top - length
+            if lo - low < length:       # every hole further down ends below lo
+                return -1
         return None
 
     def unmapped_area(self, length: int, low: int, high: int) -> int | None:
@@ -716,33 +796,37 @@ class VmaList:
         if not self.count:
             return max(low, 0) if high - max(low, 0) >= length else None
         pos = self.after(*self.index(low))
-        if pos is not None:
+        while pos is not None:
             c, i = pos
-            whole = i == 0
-            while c < len(self.chunks):
-                chunk = self.chunks[c]
-                if whole and self.bounds[c] < length:
-                    c, i = c + 1, 0
-                    continue
-                largest = 0
-                while i < len(chunk):
-                    lo, hi = self.end_below(c, i), start_gap(chunk[i])
-                    largest = max(largest, hi - lo)
-                    if min(hi, high) - max(lo, low) >= length:
-                        return max(lo, low)
-                    if high - hi < length:       # every hole further up starts above hi
-                        return None
-                    i += 1
-                if whole:
-                    self.bounds[c] = largest
-                c, i, whole = c + 1, 0, True
+            found = self.scan_up(c, i, length, low, high)
+            if found is not None:
+                return None if found < 0 else found
+            self.set_gap(c, self.exact_gap(c))
+            c = self.first_gap_at_least(c + 1, length)
+            pos = (c, 0) if c >= 0 else None
         last_end = self.chunks[-1][-1].end
         return max(last_end, low) if high - max(last_end, low) >= length else None
 
+    def scan_up(self, c: int, i: int, length: int, low: int, high: int) -> int | None:
+        """The lowest fit in the holes below chunk c's VMAs i, i+1, ...; -1 if none can be
+        higher up either; None if none in this chunk."""
+        chunk = self.chunks[c]
+        lo = chunk[i - 1].end if i else (self.chunks[c - 1][-1].end if c > 0 else 0)
+        for j in range(i, len(chunk)):
+            vma = chunk[j]
+            hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
+            if hi - lo >= length:
+                bottom = lo if lo > low else low
+                if (hi if hi < high else high) - bottom >= length:
+                    return bottom
+            if high - hi < length:      # every hole further up starts above hi
+                return -1
+            lo = vma.end
+        return None
+
     def range_is_free(self, va: int, length: int) -> bool:
         """No VMA within [va, va+length), nor the guard gap below the next one (Linux's hint check)."""
-        vma = self.find(va)
-        if vma is not None:
+        if self.find(va) is not None:
             return False
         nxt = self.next_after(va)
         return nxt is None or va + length <= start_gap(nxt)
