@@ -74,3 +74,30 @@ def test_vma_list_matches_a_walk_of_every_vma(monkeypatch, seed):
         low, high = sorted(rng.randrange(pages + 1) * PAGE_SIZE for _ in range(2))
         assert vmas.unmapped_area_topdown(length, low, high) == model_topdown(model, length, low, high)
         assert vmas.unmapped_area(length, low, high) == model_bottomup(model, length, low, high)
+
+
+def test_mapping_work_does_not_grow_with_the_number_of_vmas(monkeypatch):
+    """mmap, mprotect and munmap among 12 000 VMAs read a bounded number of VMA fields
+    (emu walked every VMA: 12 000 and more reads per call). Counted, not timed."""
+    from emu.kernel import mman
+    from tests.test_mman import Space
+    reads = 0
+
+    class ProbedVma(Vma):
+        def __getattribute__(self, name):
+            nonlocal reads
+            reads += 1
+            return object.__getattribute__(self, name)
+
+    monkeypatch.setattr(mman, "Vma", ProbedVma)
+    s = Space()
+    pages = [s.mmap(PAGE_SIZE, prot=mman.PROT_READ if n % 2 else mman.PROT_NONE) for n in range(12_000)]
+    assert len(s.mm.vmas) >= 12_000
+    costs = []
+    for n in range(100, 130):
+        reads = 0
+        s.mmap(PAGE_SIZE, prot=mman.PROT_READ if n % 2 else mman.PROT_NONE)
+        assert mman.sys_mprotect(s.kernel, s.proc, pages[n * 50], PAGE_SIZE, mman.PROT_WRITE) == 0
+        assert mman.sys_munmap(s.kernel, s.proc, pages[n * 50 + 1], PAGE_SIZE) == 0
+        costs.append(reads)
+    assert max(costs) < 2_000, costs

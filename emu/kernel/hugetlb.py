@@ -506,7 +506,7 @@ def hugetlb_mmap_anon(kernel, proc, va: int, length: int, prot: int, flags: int)
     from .mman import (LEGACY_MAP_MASK, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_NONBLOCK,
                        MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE,
                        MAP_TYPE, calc_vm_prot_bits, do_munmap, populate, round_hint_to_min)
-    from .mm import VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, Vma
+    from .mm import MAX_MAP_COUNT, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, Vma
     pool = kernel.hugetlb_pool
     mm = proc.mm
     size_log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK
@@ -534,12 +534,16 @@ def hugetlb_mmap_anon(kernel, proc, va: int, length: int, prot: int, flags: int)
         return -errno.EEXIST
     if flags & MAP_GROWSDOWN:               # do_mmap: a file mapping cannot grow down
         return -errno.EINVAL
+    if mm.map_count > MAX_MAP_COUNT:        # do_mmap's check
+        return -errno.ENOMEM
     pages = length // HPAGE_SIZE
     noreserve = bool(flags & MAP_NORESERVE)
     # What MAP_FIXED replaces is unmapped (its reservations returned) before the new
     # mapping reserves, as mmap_region closes the old VMAs before the file's mmap; if the
     # reservation then fails, the old mapping stays gone (vms_abort_munmap_vmas).
-    do_munmap(mm, va, length)
+    error = do_munmap(mm, va, length)         # -ENOMEM at vm.max_map_count, a refused cut
+    if error:
+        return error
     if not noreserve and not pool.reserve(pages):
         return -errno.ENOMEM
     vm_flags = calc_vm_prot_bits(prot) | VM_HUGETLB | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC

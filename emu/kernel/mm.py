@@ -635,6 +635,8 @@ class VmaList:
             self.chunks, self.starts, self.firsts = [[]], [[]], [vma.start]
             self.rebuild_gaps([-1])
         i += 1
+        if i == len(self.chunks[c]) and c + 1 < len(self.chunks):
+            c, i = c + 1, 0             # between two chunks: the next one owns the hole it goes in
         self.chunks[c].insert(i, vma)
         self.starts[c].insert(i, vma.start)
         if i == 0:
@@ -679,8 +681,15 @@ class VmaList:
     # -- the gap tree ---------------------------------------------------------------------
 
     def exact_gap(self, c: int) -> int:
-        """The size of chunk c's biggest hole."""
-        return max((self.hole_below(c, i) for i in range(len(self.chunks[c]))), default=-1)
+        """The size of chunk c's biggest hole (-1 for an empty chunk)."""
+        lo = self.chunks[c - 1][-1].end if c > 0 else 0
+        largest = -1
+        for vma in self.chunks[c]:
+            hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
+            if hi - lo > largest:
+                largest = hi - lo
+            lo = vma.end
+        return largest
 
     def chunk_gaps(self) -> list[int]:
         """The bound of every chunk, in order (the tree's leaves)."""
@@ -765,6 +774,9 @@ class VmaList:
             c, i = len(self.chunks) - 1, len(self.chunks[-1]) - 1
         else:
             c, i = pos
+        if self.gaps[self.leaves + c] < length:        # no hole of this chunk can do
+            c = self.last_gap_at_least(c - 1, length)
+            i = len(self.chunks[c]) - 1
         while c >= 0:
             found = self.scan_down(c, i, length, low, high)
             if found is not None:
@@ -796,6 +808,9 @@ class VmaList:
         if not self.count:
             return max(low, 0) if high - max(low, 0) >= length else None
         pos = self.after(*self.index(low))
+        if pos is not None and self.gaps[self.leaves + pos[0]] < length:
+            c = self.first_gap_at_least(pos[0] + 1, length)
+            pos = (c, 0) if c >= 0 else None
         while pos is not None:
             c, i = pos
             found = self.scan_up(c, i, length, low, high)

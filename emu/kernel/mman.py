@@ -18,7 +18,7 @@ from ..paging import HPAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
-                 RESOLVED, STACK_GUARD_GAP, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon,
+                 MAX_MAP_COUNT, RESOLVED, STACK_GUARD_GAP, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon,
                  page_up, pt_ops, start_gap, vma_open)
 
 # Linux include/uapi/asm-generic/mman-common.h, mman.h and arch/x86/include/uapi/asm/mman.h.
@@ -196,6 +196,8 @@ def do_mmap(kernel, proc, file, va, length, prot, flags, pgoff):
         return -errno.ENOMEM
     if pgoff + (length >> PAGE_SHIFT) > U64 >> PAGE_SHIFT:
         return -errno.EOVERFLOW
+    if mm.map_count > MAX_MAP_COUNT:    # sic: '>', so the count may reach MAX_MAP_COUNT + 1
+        return -errno.ENOMEM
     file_area = getattr(file, "get_unmapped_area", None) if file is not None else None
     if file_area is not None:           # a device with its own placement (hugetlb_get_unmapped_area)
         va = file_area(mm, va, length, flags, fixed=bool(flags & MAP_FIXED))
@@ -261,7 +263,9 @@ def file_vm_flags(file, prot: int, flags: int, vm_flags: int) -> int:
 def mmap_region(kernel, proc, file, va, length, vm_flags, pgoff, flags):
     """Replace whatever is at [va, va+length) with a new VMA (Linux's mmap_region)."""
     mm = proc.mm
-    do_munmap(mm, va, length)
+    error = do_munmap(mm, va, length)
+    if error:
+        return error
     vma = Vma(va, va + length, vm_flags, pgoff=pgoff, file=file,
               name=getattr(file, "path", "") if file is not None else "")
     if file is not None:
@@ -297,11 +301,7 @@ def sys_munmap(kernel, proc, va, length, *_):
     length = page_up(length)
     if not length:
         return -errno.EINVAL
-    error = check_splits(proc.mm, va, va + length)
-    if error:
-        return error
-    do_munmap(proc.mm, va, length)
-    return 0
+    return do_munmap(proc.mm, va, length)
 
 
 def check_splits(mm: Mm, start: int, end: int) -> int:
@@ -317,20 +317,30 @@ def check_splits(mm: Mm, start: int, end: int) -> int:
     return 0
 
 
-def do_munmap(mm: Mm, start: int, length: int) -> None:
-    """Remove [start, start+length) from the address space (Linux's do_vmi_munmap).
+def do_munmap(mm: Mm, start: int, length: int) -> int:
+    """Remove [start, start+length) from the address space (Linux's do_vmi_munmap); 0 or -errno.
 
-    Split the VMAs at both ends, clear their entries through each VMA's
+    Refused before anything changes: a VMA cut in three (the range strictly inside it)
+    when the address space has MAX_MAP_COUNT VMAs already (-ENOMEM,
+    vms_gather_munmap_vmas), and a cut a VMA may not take (check_splits). Otherwise
+    split the VMAs at both ends, clear their entries through each VMA's
     unmap_page_range (frames lose a reference, the TLB is invalidated), drop the
     VMAs, then free the page-table pages that became empty.
     """
     end = start + length
+    vma = mm.find_vma(start)
+    if vma is not None and vma.start < start and end < vma.end and mm.map_count >= MAX_MAP_COUNT:
+        return -errno.ENOMEM
+    error = check_splits(mm, start, end)
+    if error:
+        return error
     victims = mm.split_range(start, end)
     for vma in victims:
         pt_ops(vma, "unmap_page_range").unmap_page_range(mm, vma, vma.start, vma.end)
         mm.remove_vma(vma)
     for vma in victims:
         pt_ops(vma, "free_pgtable_range").free_pgtable_range(mm, vma.start, vma.end)
+    return 0
 
 
 # ---- mprotect -------------------------------------------------------------------
@@ -379,18 +389,38 @@ def mprotect_vmas(mm: Mm, start: int, end: int, new_prot: int) -> int:
         if new_flags & ~(new_flags >> 4) & VM_ACCESS_FLAGS:      # VM_MAYx sits 4 bits above VM_x
             return -errno.EACCES
         done = min(vma.end, end)
-        mprotect_fixup(mm, vma, max(start, vma.start), done, new_flags)
+        error = mprotect_fixup(mm, vma, max(start, vma.start), done, new_flags)
+        if error:
+            return error
     return 0 if done >= end else -errno.ENOMEM
 
 
-def mprotect_fixup(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> None:
-    """Give [start, end) of `vma` the flags `new_flags`: split, change_protection, merge."""
+def mprotect_fixup(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> int:
+    """Give [start, end) of `vma` the flags `new_flags`: split, change_protection, merge; 0 or -ENOMEM."""
     if new_flags == vma.flags:
-        return
-    for part in mm.split_range(start, end):
-        pt_ops(part, "change_protection").change_protection(mm, part, start, end, new_flags)
-        part.flags = new_flags
+        return 0
+    part = split_for_change(mm, vma, start, end)
+    if part is None:
+        return -errno.ENOMEM
+    pt_ops(part, "change_protection").change_protection(mm, part, start, end, new_flags)
+    part.flags = new_flags
     mm.merge_around(start, end)
+    return 0
+
+
+def split_for_change(mm: Mm, vma: Vma, start: int, end: int) -> Vma | None:
+    """Cut `vma` so that [start, end) (inside it) is one VMA, and return that VMA (Linux's
+    vma_modify). Each cut needs fewer than MAX_MAP_COUNT VMAs (split_vma): None if one is
+    refused, with the cuts made before it left in place, as Linux leaves them."""
+    if vma.start < start:
+        if mm.map_count >= MAX_MAP_COUNT:
+            return None
+        vma = mm.split_vma(vma, start)
+    if vma.end > end:
+        if mm.map_count >= MAX_MAP_COUNT:
+            return None
+        mm.split_vma(vma, end)
+    return vma
 
 
 # ---- brk ------------------------------------------------------------------------
@@ -415,9 +445,9 @@ def sys_brk(kernel, proc, brk, *_):
     new_end, old_end = page_up(brk), page_up(mm.brk)
     if new_end == old_end:
         mm.brk = brk
-    elif brk <= mm.brk:                    # always allow shrinking
-        do_munmap(mm, new_end, old_end - new_end)
-        mm.brk = brk
+    elif brk <= mm.brk:                    # shrinking: refused only where munmap would be
+        if not do_munmap(mm, new_end, old_end - new_end):
+            mm.brk = brk
     elif grow_heap(mm, old_end, new_end):
         mm.brk = brk
     return mm.brk
@@ -429,6 +459,8 @@ def grow_heap(mm: Mm, old_end: int, new_end: int) -> bool:
     Linux keeps a page free above the heap (and the guard gap below a stack).
     """
     if new_end > TASK_SIZE or not range_is_free(mm, old_end, new_end - old_end + PAGE_SIZE):
+        return False
+    if mm.map_count > MAX_MAP_COUNT:        # do_brk_flags, even when the heap only grows
         return False
     heap = mm.find_vma(old_end - 1) if old_end > mm.start_brk else None
     if heap is not None and heap.name == "[heap]" and heap.end == old_end:
@@ -492,8 +524,10 @@ def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
             return split_error
         if advice == MADV_WIPEONFORK and (vma.shared or vma.file is not None):
             return -errno.EINVAL
-        for part in mm.split_range(start, end):
-            part.flags = part.flags | flag if on else part.flags & ~flag
+        part = split_for_change(mm, vma, start, end)
+        if part is None:
+            return -errno.EAGAIN              # madvise_vma_behavior turns vma_modify's -ENOMEM into -EAGAIN
+        part.flags = part.flags | flag if on else part.flags & ~flag
         mm.merge_around(start, end)
         return 0
     if advice == MADV_REMOVE:
@@ -536,7 +570,9 @@ def mremap_huge(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, flags: in
     if new_len > old_len or flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
         return -errno.EINVAL
     if new_len < old_len:
-        do_munmap(mm, va + new_len, old_len - new_len)
+        error = do_munmap(mm, va + new_len, old_len - new_len)
+        if error:
+            return error
     return va
 
 
@@ -566,8 +602,8 @@ def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
         tail = va + new_len
         if tail > TASK_SIZE or old_len - new_len > TASK_SIZE - tail:     # do_vmi_munmap's checks
             return -errno.EINVAL
-        do_munmap(mm, tail, old_len - new_len)
-        return va
+        error = do_munmap(mm, tail, old_len - new_len)
+        return error if error else va
     vma = vma_to_resize(mm, va, old_len, new_len)
     if isinstance(vma, int):
         return vma
@@ -592,9 +628,17 @@ def mremap_to(mm: Mm, va, old_len, new_len, flags, new_va) -> int:
             return -errno.EINVAL
         if va + old_len > new_va and new_va + new_len > va:      # the ranges may not overlap
             return -errno.EINVAL
-        do_munmap(mm, new_va, new_len)
+    # check_mremap_params: both ranges may be cut in three before anything can fail
+    if mm.map_count + 2 >= MAX_MAP_COUNT - 3:
+        return -errno.ENOMEM
+    if flags & MREMAP_FIXED:
+        error = do_munmap(mm, new_va, new_len)
+        if error:
+            return error
     if old_len > new_len:
-        do_munmap(mm, va + new_len, old_len - new_len)
+        error = do_munmap(mm, va + new_len, old_len - new_len)
+        if error:
+            return error
         old_len = new_len
     vma = vma_to_resize(mm, va, old_len, new_len)
     if isinstance(vma, int):
@@ -638,7 +682,10 @@ def move_vma(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, new_va: int,
     invalidated; then the old range is unmapped (it is empty by then), unless
     MREMAP_DONTUNMAP keeps it as an empty mapping. Pages of a program-file segment
     that were never touched are read in first: FileBacking is addressed by va.
+    Refused (-ENOMEM) with MAX_MAP_COUNT - 3 VMAs or more: the unmap may cut in three.
     """
+    if mm.map_count >= MAX_MAP_COUNT - 3:
+        return -errno.ENOMEM
     if isinstance(vma.backing, FileBacking):
         populate(mm, va, va + old_len)
     moved = Vma(new_va, new_va + new_len, vma.flags,
@@ -649,7 +696,7 @@ def move_vma(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, new_va: int,
     vma_open(moved)
     move_page_tables(mm, va, new_va, old_len)
     if not keep_old:
-        do_munmap(mm, va, old_len)
+        do_munmap(mm, va, old_len)        # cannot fail: below MAX_MAP_COUNT - 3, and no huge page
     else:
         for part in mm.split_range(va, va + old_len):
             pt_ops(part, "free_pgtable_range").free_pgtable_range(mm, part.start, part.end)
