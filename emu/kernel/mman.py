@@ -19,7 +19,7 @@ from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
                  MAX_MAP_COUNT, RESOLVED, STACK_GUARD_GAP, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon,
-                 page_up, pt_ops, start_gap, vma_open)
+                 can_merge, page_up, pt_ops, start_gap, vma_open)
 
 # Linux include/uapi/asm-generic/mman-common.h, mman.h and arch/x86/include/uapi/asm/mman.h.
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM = 0x0, 0x1, 0x2, 0x4, 0x8
@@ -399,7 +399,7 @@ def mprotect_fixup(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> in
     """Give [start, end) of `vma` the flags `new_flags`: split, change_protection, merge; 0 or -ENOMEM."""
     if new_flags == vma.flags:
         return 0
-    part = split_for_change(mm, vma, start, end)
+    part = split_for_change(mm, vma, start, end, new_flags)
     if part is None:
         return -errno.ENOMEM
     pt_ops(part, "change_protection").change_protection(mm, part, start, end, new_flags)
@@ -408,19 +408,39 @@ def mprotect_fixup(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> in
     return 0
 
 
-def split_for_change(mm: Mm, vma: Vma, start: int, end: int) -> Vma | None:
-    """Cut `vma` so that [start, end) (inside it) is one VMA, and return that VMA (Linux's
-    vma_modify). Each cut needs fewer than MAX_MAP_COUNT VMAs (split_vma): None if one is
-    refused, with the cuts made before it left in place, as Linux leaves them."""
+def split_for_change(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> Vma | None:
+    """Cut `vma` so that [start, end) (inside it) is one VMA, and return that VMA, which the
+    caller gives `new_flags` and then merges (Linux's vma_modify).
+
+    Each cut needs fewer than MAX_MAP_COUNT VMAs (split_vma): None if one is refused, with
+    the cuts made before it left in place, as Linux leaves them. A range at one edge of
+    `vma` that will merge into the neighbour on that side makes no new VMA (Linux merges
+    it first, vma_merge_existing_range), so its one cut is not counted.
+    """
+    joins = joins_neighbour(mm, vma, start, end, new_flags)
     if vma.start < start:
-        if mm.map_count >= MAX_MAP_COUNT:
+        if mm.map_count >= MAX_MAP_COUNT and not joins:
             return None
         vma = mm.split_vma(vma, start)
     if vma.end > end:
-        if mm.map_count >= MAX_MAP_COUNT:
+        if mm.map_count >= MAX_MAP_COUNT and not joins:
             return None
         mm.split_vma(vma, end)
     return vma
+
+
+def joins_neighbour(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> bool:
+    """Will [start, end), at one edge of `vma` and no more than it, merge into the VMA
+    beyond that edge once it has `new_flags`?"""
+    if (start == vma.start) == (end == vma.end):
+        return False                    # the whole VMA (no cut) or its middle (two cuts)
+    part = Vma(start, end, new_flags, name=vma.name, backing=vma.backing, ops=vma.ops,
+               pgoff=vma.page_offset(start), file=vma.file)
+    if start == vma.start:
+        prev = mm.find_vma(start - 1) if start else None
+        return prev is not None and can_merge(prev, part)
+    nxt = mm.find_vma(end)
+    return nxt is not None and can_merge(part, nxt)
 
 
 # ---- brk ------------------------------------------------------------------------
@@ -524,7 +544,10 @@ def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
             return split_error
         if advice == MADV_WIPEONFORK and (vma.shared or vma.file is not None):
             return -errno.EINVAL
-        part = split_for_change(mm, vma, start, end)
+        new_flags = vma.flags | flag if on else vma.flags & ~flag
+        if new_flags == vma.flags:            # madvise_update_vma: nothing to cut
+            return 0
+        part = split_for_change(mm, vma, start, end, new_flags)
         if part is None:
             return -errno.EAGAIN              # madvise_vma_behavior turns vma_modify's -ENOMEM into -EAGAIN
         part.flags = part.flags | flag if on else part.flags & ~flag

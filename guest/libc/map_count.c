@@ -58,7 +58,9 @@ int main(void)
     /* four pages that merge with nothing: the loop's pages are PROT_NONE or PROT_READ */
     char *four = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     char *ring[8] = {0};                /* the last eight pages the loop made */
-    if (four == MAP_FAILED)
+    /* two VMAs: an execute-only page, then two read-write pages */
+    char *pair = mmap(NULL, 3 * PAGE, PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (four == MAP_FAILED || pair == MAP_FAILED || mprotect(pair + PAGE, 2 * PAGE, PROT_READ | PROT_WRITE))
         return 1;
     for (;;) {
         char *page = map(made);
@@ -70,11 +72,17 @@ int main(void)
     int err = errno;
     long count = map_count();
     snprintf(line, sizeof line, "mmap stops with %s at map_count %ld; counted %s\n", strerrorname_np(err),
-             count, count == start + 1 + made ? "right" : "wrong");
+             count, count == start + 3 + made ? "right" : "wrong");
     say(line);
     result("munmap of the middle page (a split in three)", munmap(four + PAGE, PAGE));
     result("mprotect of the middle page", mprotect(four + PAGE, PAGE, PROT_READ));
     result("mprotect of the first page (a split in two)", mprotect(four, PAGE, PROT_READ));
+    result("mprotect of a first page that joins the VMA before it",
+           mprotect(pair + PAGE, PAGE, PROT_EXEC));
+    result("mprotect of a last page that joins the VMA after it",
+           mprotect(pair + PAGE, PAGE, PROT_READ | PROT_WRITE));
+    snprintf(line, sizeof line, "map_count now %ld\n", map_count());
+    say(line);
     result("madvise(MADV_DONTFORK) of the last page", madvise(four + 3 * PAGE, PAGE, MADV_DONTFORK));
     /* a range that does not end where its VMA ends cannot grow in place: it moves */
     char *moved = mremap(four, PAGE, 64 * PAGE, MREMAP_MAYMOVE);
