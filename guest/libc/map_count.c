@@ -96,6 +96,9 @@ int main(void)
     say(line);
     result("munmap of a loop page", munmap(ring[0], PAGE));
     result("mprotect of a first page at map_count 65530", mprotect(four + PAGE, PAGE, PROT_READ));
+    result("munmap of a middle page at 65530", munmap(four + 2 * PAGE, PAGE));
+    result("mmap MAP_FIXED over a middle page at 65530",
+           mmap(four + 2 * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ? -1 : 0);
     result("munmap of a loop page", munmap(ring[1], PAGE));
     result("mprotect of a first page at map_count 65529", mprotect(four + PAGE, PAGE, PROT_READ));
     result("mmap (MAP_FIXED, merging with nothing) at 65530", remap(ring[1], 1) == MAP_FAILED ? -1 : 0);
