@@ -25,10 +25,11 @@ def model_holes(vmas):
         yield lo, TOP
 
 
-def model_topdown(vmas, length, low, high):
+def model_topdown(vmas, length, low, high, align=PAGE_SIZE):
     for lo, hi in reversed(list(model_holes(vmas))):
-        if min(hi, high) - max(lo, low) >= length:
-            return min(hi, high) - length
+        top = min(hi, high) & -align
+        if top - max(lo, low) >= length:
+            return top - length
     return None
 
 
@@ -73,6 +74,8 @@ def test_vma_list_matches_a_walk_of_every_vma(monkeypatch, seed):
         length = rng.choice([1, 2, 8, 64, 4096]) * PAGE_SIZE
         low, high = sorted(rng.randrange(pages + 1) * PAGE_SIZE for _ in range(2))
         assert vmas.unmapped_area_topdown(length, low, high) == model_topdown(model, length, low, high)
+        align = rng.choice([2, 16, 512]) * PAGE_SIZE          # hugetlb's 2 MiB placement, and others
+        assert vmas.unmapped_area_topdown(length, low, high, align) == model_topdown(model, length, low, high, align)
         assert vmas.unmapped_area(length, low, high) == model_bottomup(model, length, low, high)
 
 

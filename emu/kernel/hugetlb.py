@@ -414,7 +414,7 @@ def hugetlb_get_unmapped_area(mm, hint: int, length: int, flags: int, *, fixed: 
     to 2 MiB (ALIGN(addr, huge_page_size(h))) and used if free; otherwise the highest aligned
     free range below the mmap base.
     """
-    from .mman import holes, mmap_base, range_is_free, TASK_SIZE
+    from .mman import mmap_base, range_is_free, TASK_SIZE
     if length & ~HPAGE_MASK or length > TASK_SIZE:
         return -errno.EINVAL if length & ~HPAGE_MASK else -errno.ENOMEM
     if fixed:
@@ -423,11 +423,8 @@ def hugetlb_get_unmapped_area(mm, hint: int, length: int, flags: int, *, fixed: 
     if hint and hint + length <= TASK_SIZE and range_is_free(mm, hint, length):
         return hint
     base = mm.mmap_base if getattr(mm, "mmap_base", None) is not None else mmap_base()
-    for lo, hi in reversed(list(holes(mm))):
-        top = min(hi, base) & HPAGE_MASK
-        if top - length >= max(lo, HPAGE_SIZE):
-            return top - length
-    return -errno.ENOMEM
+    va = mm.vmas.unmapped_area_topdown(length, HPAGE_SIZE, base, align=HPAGE_SIZE)
+    return -errno.ENOMEM if va is None else va
 
 
 # ---- MAP_HUGETLB: today's Linux interface over the same core ----------------------------------------

@@ -761,16 +761,18 @@ class VmaList:
 
     # -- free-area searches (Linux's vm_unmapped_area) -----------------------------------------
 
-    def unmapped_area_topdown(self, length: int, low: int, high: int) -> int | None:
-        """The highest va with [va, va+length) free and inside [low, high), or None."""
+    def unmapped_area_topdown(self, length: int, low: int, high: int, align: int = PAGE_SIZE) -> int | None:
+        """The highest va with [va, va+length) free and inside [low, high), or None; with
+        `align` (a power of two), the highest such va whose end is a multiple of it."""
         if not self.count:
-            return high - length if high - max(low, 0) >= length else None
+            top = high & -align
+            return top - length if top - max(low, 0) >= length else None
         c, i = self.index(high)
         pos = self.after(c, i)
         if pos is None:                 # the hole above the last VMA, up to `high`
-            top_end = self.chunks[c][i].end
-            if high - max(top_end, low) >= length:
-                return high - length
+            top_end, top = self.chunks[c][i].end, high & -align
+            if top - max(top_end, low) >= length:
+                return top - length
             c, i = len(self.chunks) - 1, len(self.chunks[-1]) - 1
         else:
             c, i = pos
@@ -778,7 +780,7 @@ class VmaList:
             c = self.last_gap_at_least(c - 1, length)
             i = len(self.chunks[c]) - 1
         while c >= 0:
-            found = self.scan_down(c, i, length, low, high)
+            found = self.scan_down(c, i, length, low, high, align)
             if found is not None:
                 return None if found < 0 else found
             self.set_gap(c, self.exact_gap(c))
@@ -786,7 +788,7 @@ class VmaList:
             i = len(self.chunks[c]) - 1
         return None
 
-    def scan_down(self, c: int, i: int, length: int, low: int, high: int) -> int | None:
+    def scan_down(self, c: int, i: int, length: int, low: int, high: int, align: int) -> int | None:
         """The highest fit in the holes below chunk c's VMAs i, i-1, ... 0; -1 if none can be
         lower down either; None if none in this chunk."""
         chunk = self.chunks[c]
@@ -796,7 +798,7 @@ class VmaList:
             hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
             lo = chunk[j - 1].end if j else below
             if hi - lo >= length:
-                top = hi if hi < high else high
+                top = (hi if hi < high else high) & -align
                 if top - (lo if lo > low else low) >= length:
                     return top - length
             if lo - low < length:       # every hole further down ends below lo

@@ -19,7 +19,7 @@ from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
                  MAX_MAP_COUNT, RESOLVED, STACK_GUARD_GAP, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon,
-                 can_merge, page_up, pt_ops, start_gap, vma_open)
+                 can_merge, page_up, pt_ops, vma_open)
 
 # Linux include/uapi/asm-generic/mman-common.h, mman.h and arch/x86/include/uapi/asm/mman.h.
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM = 0x0, 0x1, 0x2, 0x4, 0x8
@@ -81,17 +81,6 @@ def mmap_base(stack_rlimit: int = RLIMIT_STACK_DEFAULT) -> int:
     """
     gap = min(max(stack_rlimit + STACK_GUARD_GAP, SIZE_128M), TASK_SIZE // 6 * 5)
     return page_up(TASK_SIZE - gap)
-
-
-def holes(mm: Mm):
-    """The free ranges [lo, hi) of the user address space, in address order (a walk of every VMA)."""
-    lo = 0
-    for vma in mm.vmas:
-        if start_gap(vma) > lo:
-            yield lo, start_gap(vma)
-        lo = max(lo, vma.end)
-    if lo < TASK_SIZE:
-        yield lo, TASK_SIZE
 
 
 def unmapped_area_topdown(mm: Mm, length: int, low: int, high: int) -> int:
