@@ -29,3 +29,17 @@ def test_no_missing_syscalls(name, args):
     result = run_emu("run", "--trace", "syscall", f"guest/libc/{name}.elf", *args)
     missing = {m for m in re.findall(r"\] pid \d+ (\w+)\(.*not implemented", result.stderr)}
     assert missing <= {"rseq"}, missing
+
+
+def test_max_map_count_same_as_native():
+    """guest/libc/map_count.c: mmap until ENOMEM (65 531 VMAs), then what munmap, mprotect,
+    madvise, mremap and brk do at vm.max_map_count and just below it. The host's limit must
+    be Linux's default, which emu has."""
+    with open("/proc/sys/vm/max_map_count") as limit:
+        if limit.read().strip() != "65530":
+            pytest.skip("the host's vm.max_map_count is not the default 65530")
+    native = run_native("guest/libc/map_count.elf")
+    emulated = run_emu("run", "--timeout", "60", "guest/libc/map_count.elf")
+    assert "counted right" in native.stdout
+    assert emulated.stdout == native.stdout
+    assert emulated.returncode == native.returncode == 0

@@ -414,7 +414,7 @@ def hugetlb_get_unmapped_area(mm, hint: int, length: int, flags: int, *, fixed: 
     to 2 MiB (ALIGN(addr, huge_page_size(h))) and used if free; otherwise the highest aligned
     free range below the mmap base.
     """
-    from .mman import holes, mmap_base, range_is_free, TASK_SIZE
+    from .mman import mmap_base, range_is_free, TASK_SIZE
     if length & ~HPAGE_MASK or length > TASK_SIZE:
         return -errno.EINVAL if length & ~HPAGE_MASK else -errno.ENOMEM
     if fixed:
@@ -423,11 +423,8 @@ def hugetlb_get_unmapped_area(mm, hint: int, length: int, flags: int, *, fixed: 
     if hint and hint + length <= TASK_SIZE and range_is_free(mm, hint, length):
         return hint
     base = mm.mmap_base if getattr(mm, "mmap_base", None) is not None else mmap_base()
-    for lo, hi in reversed(list(holes(mm))):
-        top = min(hi, base) & HPAGE_MASK
-        if top - length >= max(lo, HPAGE_SIZE):
-            return top - length
-    return -errno.ENOMEM
+    va = mm.vmas.unmapped_area_topdown(length, HPAGE_SIZE, base, align=HPAGE_SIZE)
+    return -errno.ENOMEM if va is None else va
 
 
 # ---- MAP_HUGETLB: today's Linux interface over the same core ----------------------------------------
@@ -506,7 +503,7 @@ def hugetlb_mmap_anon(kernel, proc, va: int, length: int, prot: int, flags: int)
     from .mman import (LEGACY_MAP_MASK, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_NONBLOCK,
                        MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE,
                        MAP_TYPE, calc_vm_prot_bits, do_munmap, populate, round_hint_to_min)
-    from .mm import VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, Vma
+    from .mm import MAX_MAP_COUNT, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, Vma
     pool = kernel.hugetlb_pool
     mm = proc.mm
     size_log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK
@@ -534,12 +531,16 @@ def hugetlb_mmap_anon(kernel, proc, va: int, length: int, prot: int, flags: int)
         return -errno.EEXIST
     if flags & MAP_GROWSDOWN:               # do_mmap: a file mapping cannot grow down
         return -errno.EINVAL
+    if mm.map_count > MAX_MAP_COUNT:        # do_mmap's check
+        return -errno.ENOMEM
     pages = length // HPAGE_SIZE
     noreserve = bool(flags & MAP_NORESERVE)
     # What MAP_FIXED replaces is unmapped (its reservations returned) before the new
     # mapping reserves, as mmap_region closes the old VMAs before the file's mmap; if the
     # reservation then fails, the old mapping stays gone (vms_abort_munmap_vmas).
-    do_munmap(mm, va, length)
+    error = do_munmap(mm, va, length)         # -ENOMEM at vm.max_map_count, a refused cut
+    if error:
+        return error
     if not noreserve and not pool.reserve(pages):
         return -errno.ENOMEM
     vm_flags = calc_vm_prot_bits(prot) | VM_HUGETLB | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC

@@ -22,8 +22,9 @@ frees or reuses the frame: a stale TLB entry would otherwise keep the old rights
 the old frame in use (tests/test_mman.py shows both).
 """
 
-import bisect
 import enum
+import itertools
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..mmu import Access, GeneralProtection, PageFault
@@ -490,8 +491,367 @@ def make_shared_anon(vma: Vma) -> None:
     vma.pgoff = 0
 
 
-def vma_start(vma: Vma) -> int:
+# vm.max_map_count's default (Linux include/linux/mm.h DEFAULT_MAX_MAP_COUNT): the most
+# VMAs an address space may have; mmap, mprotect, munmap, mremap and brk check it.
+MAX_MAP_COUNT = 65530
+STACK_GUARD_GAP = 256 * PAGE_SIZE            # mm/mmap.c stack_guard_gap
+
+
+def start_gap(vma: Vma) -> int:
+    """The lowest address a new mapping below `vma` may end at (Linux's vm_start_gap)."""
+    if vma.flags & VM_GROWSDOWN:
+        return max(vma.start - STACK_GUARD_GAP, 0)
     return vma.start
+
+
+# VMAs per chunk of a VmaList: a chunk that grows past twice this is cut in two.
+VMA_CHUNK = 32
+
+
+class VmaList:
+    """The VMAs of one address space in address order (the role of Linux's maple tree, mm->mm_mt).
+
+    A list of chunks: each is a sorted list of at most 2 * VMA_CHUNK VMAs, with a
+    parallel list of their starts, and `firsts` holds each chunk's first start. So
+    finding the VMA at an address is two bisects over ints, and an insertion or a
+    removal moves the entries of one chunk only.
+
+    The hole below a VMA is [end of the VMA before it (or 0), start_gap(vma)); it
+    belongs to the VMA's chunk. Each chunk has a bound, an upper bound of its holes'
+    sizes, kept in `gaps`, a max segment tree over the chunks (Linux's augmented gap,
+    vma->rb_subtree_gap in the rbtree days): a free-area search finds the next chunk
+    that may hold a big enough hole in O(log chunks) and scans only the chunks it
+    enters, so a search costs O(log n + VMA_CHUNK) holes. A bound stays an upper bound
+    when a hole shrinks (an insertion; a VMA's end moved up into free space); an
+    insertion and a removal raise it to the hole they make, and a search that scans a
+    chunk in vain makes the chunk's bound exact. The tree is rebuilt when chunks are
+    cut or emptied, once per about VMA_CHUNK changes.
+
+    Iterating gives the VMAs in address order. A VMA's `start` may change only through
+    remove and insert; its `end` only within its own range or up into free space
+    (split_vma, merge_around, brk and mremap growth).
+    """
+
+    def __init__(self):
+        self.chunks: list[list[Vma]] = []
+        self.starts: list[list[int]] = []
+        self.firsts: list[int] = []
+        self.leaves = 1                 # the tree's leaf count: a power of two >= len(chunks)
+        self.gaps: list[int] = [-1, -1]  # node k covers nodes 2k, 2k+1; leaf c is gaps[leaves + c]
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        return itertools.chain.from_iterable(self.chunks)
+
+    def __reversed__(self):
+        return (vma for chunk in reversed(self.chunks) for vma in reversed(chunk))
+
+    def __getitem__(self, index: int) -> Vma:
+        """The VMA at position `index` (negative from the end), for tests and tools: O(n / VMA_CHUNK)."""
+        if index < 0:
+            index += self.count
+        if not 0 <= index < self.count:
+            raise IndexError("VMA index out of range")
+        for chunk in self.chunks:
+            if index < len(chunk):
+                return chunk[index]
+            index -= len(chunk)
+        raise EmulatorBug("VmaList count does not match its chunks")
+
+    def __contains__(self, vma: Vma) -> bool:
+        c, i = self.index(vma.start)
+        return i >= 0 and self.chunks[c][i] is vma
+
+    # -- positions: (chunk, index in it) ------------------------------------------------
+
+    def index(self, va: int) -> tuple[int, int]:
+        """(chunk, position) of the last VMA that starts at or below `va`; position -1 if none does."""
+        c = bisect_right(self.firsts, va) - 1
+        if c < 0:
+            return 0, -1
+        return c, bisect_right(self.starts[c], va) - 1
+
+    def after(self, c: int, i: int) -> tuple[int, int] | None:
+        """The position after (c, i) (i may be -1: before chunk c's first), or None at the end."""
+        if i + 1 < len(self.chunks[c]):
+            return c, i + 1
+        return (c + 1, 0) if c + 1 < len(self.chunks) else None
+
+    def end_below(self, c: int, i: int) -> int:
+        """The end of the VMA before position (c, i), or 0 if it is the first: the hole's low end."""
+        if i > 0:
+            return self.chunks[c][i - 1].end
+        return self.chunks[c - 1][-1].end if c > 0 else 0
+
+    def hole_below(self, c: int, i: int) -> int:
+        """The size of the hole below the VMA at (c, i) (negative inside a stack's guard gap)."""
+        return start_gap(self.chunks[c][i]) - self.end_below(c, i)
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def find(self, va: int) -> Vma | None:
+        """The VMA containing `va`, or None."""
+        c = bisect_right(self.firsts, va) - 1
+        if c < 0:
+            return None
+        vma = self.chunks[c][bisect_right(self.starts[c], va) - 1]
+        return vma if va < vma.end else None
+
+    def overlapping(self, start: int, end: int):
+        """The VMAs overlapping [start, end), in address order (a generator: do not change the list under it)."""
+        if not self.count:
+            return
+        c, i = self.index(start)
+        if i < 0 or self.chunks[c][i].end <= start:
+            pos = self.after(c, i)
+            if pos is None:
+                return
+            c, i = pos
+        while c < len(self.chunks):
+            chunk = self.chunks[c]
+            while i < len(chunk):
+                if chunk[i].start >= end:
+                    return
+                yield chunk[i]
+                i += 1
+            c, i = c + 1, 0
+
+    def next_after(self, va: int) -> Vma | None:
+        """The first VMA that starts above `va`, or None."""
+        if not self.count:
+            return None
+        pos = self.after(*self.index(va))
+        return self.chunks[pos[0]][pos[1]] if pos is not None else None
+
+    # -- changes --------------------------------------------------------------------------
+
+    def insert(self, vma: Vma) -> None:
+        """Add `vma`, which must not be empty nor overlap a VMA of the list (EmulatorBug otherwise)."""
+        c, i = self.index(vma.start)
+        prev = self.chunks[c][i] if i >= 0 else None
+        nxt = self.next_after(vma.start)
+        if vma.start >= vma.end or (prev is not None and prev.end > vma.start) or \
+                (nxt is not None and nxt.start < vma.end):
+            raise EmulatorBug(f"VMA {vma.start:#x}-{vma.end:#x} is empty or overlaps an existing one")
+        if not self.chunks:
+            self.chunks, self.starts, self.firsts = [[]], [[]], [vma.start]
+            self.rebuild_gaps([-1])
+        i += 1
+        if i == len(self.chunks[c]) and c + 1 < len(self.chunks):
+            c, i = c + 1, 0             # between two chunks: the next one owns the hole it goes in
+        self.chunks[c].insert(i, vma)
+        self.starts[c].insert(i, vma.start)
+        if i == 0:
+            self.firsts[c] = vma.start
+        self.count += 1
+        self.raise_gap(c, self.hole_below(c, i))
+        if len(self.chunks[c]) > 2 * VMA_CHUNK:
+            self.split_chunk(c)
+
+    def remove(self, vma: Vma) -> None:
+        """Take `vma` out of the list (EmulatorBug if it is not in it)."""
+        c, i = self.index(vma.start)
+        if i < 0 or self.chunks[c][i] is not vma:
+            raise EmulatorBug(f"VMA {vma.start:#x}-{vma.end:#x} is not in its address space")
+        del self.chunks[c][i]
+        del self.starts[c][i]
+        self.count -= 1
+        if not self.chunks[c]:
+            bounds = self.chunk_gaps()
+            for column in (self.chunks, self.starts, self.firsts, bounds):
+                del column[c]
+            self.rebuild_gaps(bounds)
+            pos = (c, 0) if c < len(self.chunks) else None       # the VMA after the removed one
+        else:
+            if i == 0:
+                self.firsts[c] = self.starts[c][0]
+            pos = (c, i) if i < len(self.chunks[c]) else self.after(c, i - 1)
+        if pos is not None:             # the holes on both sides became one, below the next VMA
+            self.raise_gap(pos[0], self.hole_below(*pos))
+
+    def split_chunk(self, c: int) -> None:
+        """Cut chunk c in two halves, each with its exact bound."""
+        half = len(self.chunks[c]) // 2
+        bounds = self.chunk_gaps()
+        for column in (self.chunks, self.starts):
+            column.insert(c + 1, column[c][half:])
+            del column[c][half:]
+        self.firsts.insert(c + 1, self.starts[c + 1][0])
+        bounds[c:c + 1] = [self.exact_gap(c), self.exact_gap(c + 1)]
+        self.rebuild_gaps(bounds)
+
+    # -- the gap tree ---------------------------------------------------------------------
+
+    def exact_gap(self, c: int) -> int:
+        """The size of chunk c's biggest hole (-1 for an empty chunk)."""
+        lo = self.chunks[c - 1][-1].end if c > 0 else 0
+        largest = -1
+        for vma in self.chunks[c]:
+            hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
+            if hi - lo > largest:
+                largest = hi - lo
+            lo = vma.end
+        return largest
+
+    def chunk_gaps(self) -> list[int]:
+        """The bound of every chunk, in order (the tree's leaves)."""
+        return self.gaps[self.leaves:self.leaves + len(self.chunks)]
+
+    def rebuild_gaps(self, bounds: list[int]) -> None:
+        """A new tree over the chunks, whose bounds are `bounds` (after chunks were added or removed)."""
+        leaves = 1
+        while leaves < len(bounds):
+            leaves *= 2
+        level = bounds + [-1] * (leaves - len(bounds))
+        levels = [level]
+        while len(level) > 1:
+            level = list(map(max, level[0::2], level[1::2]))
+            levels.append(level)
+        self.gaps = [-1]                # node 1 is the root; node k's children are 2k and 2k+1
+        for level in reversed(levels):
+            self.gaps += level
+        self.leaves = leaves
+
+    def set_gap(self, c: int, size: int) -> None:
+        """Chunk c's bound becomes `size`; the nodes above it follow."""
+        gaps, node = self.gaps, self.leaves + c
+        gaps[node] = size
+        while node > 1:
+            node //= 2
+            gaps[node] = max(gaps[2 * node], gaps[2 * node + 1])
+
+    def raise_gap(self, c: int, size: int) -> None:
+        """Chunk c now has a hole of `size`: its bound is at least that."""
+        if size > self.gaps[self.leaves + c]:
+            self.set_gap(c, size)
+
+    def last_gap_at_least(self, c: int, length: int) -> int:
+        """The highest chunk <= c whose bound is at least `length`, or -1."""
+        if c < 0:
+            return -1
+        gaps, node = self.gaps, self.leaves + c
+        if gaps[node] >= length:
+            return c
+        while node > 1:
+            if node & 1 and gaps[node - 1] >= length:     # a right child: try its left sibling
+                node -= 1
+                break
+            node //= 2
+        else:
+            return -1
+        while node < self.leaves:                          # down to the rightmost such leaf
+            node = 2 * node + 1 if gaps[2 * node + 1] >= length else 2 * node
+        return node - self.leaves
+
+    def first_gap_at_least(self, c: int, length: int) -> int:
+        """The lowest chunk >= c whose bound is at least `length`, or -1."""
+        if c >= len(self.chunks):
+            return -1
+        gaps, node = self.gaps, self.leaves + c
+        if gaps[node] >= length:
+            return c
+        while node > 1:
+            if not node & 1 and gaps[node + 1] >= length:  # a left child: try its right sibling
+                node += 1
+                break
+            node //= 2
+        else:
+            return -1
+        while node < self.leaves:                          # down to the leftmost such leaf
+            node = 2 * node if gaps[2 * node] >= length else 2 * node + 1
+        return node - self.leaves
+
+    # -- free-area searches (Linux's vm_unmapped_area) -----------------------------------------
+
+    def unmapped_area_topdown(self, length: int, low: int, high: int, align: int = PAGE_SIZE) -> int | None:
+        """The highest va with [va, va+length) free and inside [low, high), or None; with
+        `align` (a power of two), the highest such va whose end is a multiple of it."""
+        if not self.count:
+            top = high & -align
+            return top - length if top - max(low, 0) >= length else None
+        c, i = self.index(high)
+        pos = self.after(c, i)
+        if pos is None:                 # the hole above the last VMA, up to `high`
+            top_end, top = self.chunks[c][i].end, high & -align
+            if top - max(top_end, low) >= length:
+                return top - length
+            c, i = len(self.chunks) - 1, len(self.chunks[-1]) - 1
+        else:
+            c, i = pos
+        if self.gaps[self.leaves + c] < length:        # no hole of this chunk can do
+            c = self.last_gap_at_least(c - 1, length)
+            i = len(self.chunks[c]) - 1
+        while c >= 0:
+            found = self.scan_down(c, i, length, low, high, align)
+            if found is not None:
+                return None if found < 0 else found
+            self.set_gap(c, self.exact_gap(c))
+            c = self.last_gap_at_least(c - 1, length)
+            i = len(self.chunks[c]) - 1
+        return None
+
+    def scan_down(self, c: int, i: int, length: int, low: int, high: int, align: int) -> int | None:
+        """The highest fit in the holes below chunk c's VMAs i, i-1, ... 0; -1 if none can be
+        lower down either; None if none in this chunk."""
+        chunk = self.chunks[c]
+        below = self.chunks[c - 1][-1].end if c > 0 else 0
+        for j in range(i, -1, -1):
+            vma = chunk[j]
+            hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
+            lo = chunk[j - 1].end if j else below
+            if hi - lo >= length:
+                top = (hi if hi < high else high) & -align
+                if top - (lo if lo > low else low) >= length:
+                    return top - length
+            if lo - low < length:       # every hole further down ends below lo
+                return -1
+        return None
+
+    def unmapped_area(self, length: int, low: int, high: int) -> int | None:
+        """The lowest va with [va, va+length) free and inside [low, high), or None."""
+        if not self.count:
+            return max(low, 0) if high - max(low, 0) >= length else None
+        pos = self.after(*self.index(low))
+        if pos is not None and self.gaps[self.leaves + pos[0]] < length:
+            c = self.first_gap_at_least(pos[0] + 1, length)
+            pos = (c, 0) if c >= 0 else None
+        while pos is not None:
+            c, i = pos
+            found = self.scan_up(c, i, length, low, high)
+            if found is not None:
+                return None if found < 0 else found
+            self.set_gap(c, self.exact_gap(c))
+            c = self.first_gap_at_least(c + 1, length)
+            pos = (c, 0) if c >= 0 else None
+        last_end = self.chunks[-1][-1].end
+        return max(last_end, low) if high - max(last_end, low) >= length else None
+
+    def scan_up(self, c: int, i: int, length: int, low: int, high: int) -> int | None:
+        """The lowest fit in the holes below chunk c's VMAs i, i+1, ...; -1 if none can be
+        higher up either; None if none in this chunk."""
+        chunk = self.chunks[c]
+        lo = chunk[i - 1].end if i else (self.chunks[c - 1][-1].end if c > 0 else 0)
+        for j in range(i, len(chunk)):
+            vma = chunk[j]
+            hi = vma.start if not vma.flags & VM_GROWSDOWN else max(vma.start - STACK_GUARD_GAP, 0)
+            if hi - lo >= length:
+                bottom = lo if lo > low else low
+                if (hi if hi < high else high) - bottom >= length:
+                    return bottom
+            if high - hi < length:      # every hole further up starts above hi
+                return -1
+            lo = vma.end
+        return None
+
+    def range_is_free(self, va: int, length: int) -> bool:
+        """No VMA within [va, va+length), nor the guard gap below the next one (Linux's hint check)."""
+        if self.find(va) is not None:
+            return False
+        nxt = self.next_after(va)
+        return nxt is None or va + length <= start_gap(nxt)
 
 
 def can_merge(prev: Vma, vma: Vma) -> bool:
@@ -510,7 +870,7 @@ def can_merge(prev: Vma, vma: Vma) -> bool:
 
 @dataclass
 class Mm:
-    """One address space (mm_struct): page tables and a sorted list of VMAs.
+    """One address space (mm_struct): page tables and its VMAs in a VmaList.
 
     `start_brk`/`brk` are the program break (None until the first brk call computes
     it from the program's segments); `mmap_base` is where top-down mmap placement
@@ -519,7 +879,7 @@ class Mm:
     mem: object
     frames: object
     pt: PageTables
-    vmas: list = field(default_factory=list)
+    vmas: VmaList = field(default_factory=VmaList)
     # The VMA find_vma found last (Linux's mm->mmap_cache, before 3.15): a fault loop
     # touching one mapping finds it without a search. Cleared when a VMA leaves `vmas`.
     mmap_cache: Vma | None = None
@@ -566,20 +926,22 @@ class Mm:
         vma = self.mmap_cache
         if vma is not None and vma.start <= va < vma.end:
             return vma
-        index = bisect.bisect_right(self.vmas, va, key=vma_start) - 1
-        if index >= 0 and self.vmas[index].contains(va):
-            self.mmap_cache = self.vmas[index]
-            return self.mmap_cache
-        return None
+        vma = self.vmas.find(va)
+        if vma is not None:
+            self.mmap_cache = vma
+        return vma
 
     def vmas_in(self, start: int, end: int) -> list:
         """The VMAs overlapping [start, end), in address order."""
-        return [v for v in self.vmas if v.start < end and start < v.end]
+        return list(self.vmas.overlapping(start, end))
+
+    @property
+    def map_count(self) -> int:
+        """The number of VMAs (Linux's mm->map_count), which MAX_MAP_COUNT bounds."""
+        return len(self.vmas)
 
     def insert_vma(self, vma: Vma) -> None:
-        if vma.start >= vma.end or any(v.start < vma.end and vma.start < v.end for v in self.vmas):
-            raise EmulatorBug(f"VMA {vma.start:#x}-{vma.end:#x} is empty or overlaps an existing one")
-        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        self.vmas.insert(vma)
 
     def remove_vma(self, vma: Vma) -> None:
         """Take `vma` out of the address space (its entries must be gone already)."""
@@ -602,26 +964,25 @@ class Mm:
 
     def split_range(self, start: int, end: int) -> list:
         """Split the VMAs at `start` and `end`; return those now inside [start, end)."""
-        for vma in self.vmas_in(start, end):
-            if vma.start < start:
-                self.split_vma(vma, start)
-        for vma in self.vmas_in(start, end):
-            if vma.end > end:
-                self.split_vma(vma, end)
+        first = self.vmas.find(start)
+        if first is not None and first.start < start:
+            self.split_vma(first, start)
+        last = self.vmas.find(end - 1)
+        if last is not None and last.end > end:
+            self.split_vma(last, end)
         return self.vmas_in(start, end)
 
     def merge_around(self, start: int, end: int) -> None:
         """Merge the VMAs touching [start, end) with their neighbours where can_merge."""
-        index = 0
-        while index + 1 < len(self.vmas):
-            prev, vma = self.vmas[index], self.vmas[index + 1]
-            if vma.start <= end and prev.end >= start and can_merge(prev, vma):
+        prev = None
+        for vma in self.vmas_in(max(start - 1, 0), end + 1):    # those with start <= end and end >= start
+            if prev is not None and can_merge(prev, vma):
                 prev.end = vma.end
-                del self.vmas[index + 1]
+                self.vmas.remove(vma)
                 self.mmap_cache = None
                 vma_close(self, vma)
             else:
-                index += 1
+                prev = vma
 
 
 def exit_mmap(mm: Mm) -> None:

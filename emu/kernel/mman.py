@@ -19,8 +19,8 @@ from .fs import O_PATH
 from .hugetlb import hugetlb_mmap_anon, restore_reservations
 from .mm import (VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD,
                  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_DONTCOPY, VM_WIPEONFORK,
-                 RESOLVED, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon, page_up, pt_ops,
-                 vma_open)
+                 MAX_MAP_COUNT, RESOLVED, STACK_GUARD_GAP, FileBacking, Mm, Vma, handle_mm_fault, make_shared_anon,
+                 can_merge, page_up, pt_ops, vma_open)
 
 # Linux include/uapi/asm-generic/mman-common.h, mman.h and arch/x86/include/uapi/asm/mman.h.
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM = 0x0, 0x1, 0x2, 0x4, 0x8
@@ -68,7 +68,6 @@ MADV_FORK_FLAGS = {MADV_DONTFORK: (VM_DONTCOPY, True), MADV_DOFORK: (VM_DONTCOPY
 TASK_SIZE = 0x7FFF_FFFF_F000                 # arch/x86/include/asm/page_64_types.h
 TASK_UNMAPPED_BASE = page_up(TASK_SIZE // 3)  # the bottom-up search starts here
 MMAP_MIN_ADDR = 0x10000                      # vm.mmap_min_addr default (hints are raised to it)
-STACK_GUARD_GAP = 256 * PAGE_SIZE            # mm/mmap.c stack_guard_gap
 RLIMIT_STACK_DEFAULT = 8 << 20
 SIZE_128M = 128 << 20
 MAP_32BIT_RANGE = (0x4000_0000, 0x8000_0000)  # arch/x86/kernel/sys_x86_64.c find_start_end
@@ -85,45 +84,21 @@ def mmap_base(stack_rlimit: int = RLIMIT_STACK_DEFAULT) -> int:
     return page_up(TASK_SIZE - gap)
 
 
-def start_gap(vma: Vma) -> int:
-    """The lowest address a new mapping below `vma` may end at (Linux's vm_start_gap)."""
-    if vma.flags & VM_GROWSDOWN:
-        return max(vma.start - STACK_GUARD_GAP, 0)
-    return vma.start
-
-
-def holes(mm: Mm):
-    """The free ranges [lo, hi) of the user address space, in address order."""
-    lo = 0
-    for vma in mm.vmas:
-        if start_gap(vma) > lo:
-            yield lo, start_gap(vma)
-        lo = max(lo, vma.end)
-    if lo < TASK_SIZE:
-        yield lo, TASK_SIZE
-
-
 def unmapped_area_topdown(mm: Mm, length: int, low: int, high: int) -> int:
     """The highest free [va, va+length) inside [low, high), or -ENOMEM (vm_unmapped_area)."""
-    for lo, hi in reversed(list(holes(mm))):
-        top, bottom = min(hi, high), max(lo, low)
-        if top - bottom >= length:
-            return top - length
-    return -errno.ENOMEM
+    va = mm.vmas.unmapped_area_topdown(length, low, high)
+    return -errno.ENOMEM if va is None else va
 
 
 def unmapped_area(mm: Mm, length: int, low: int, high: int) -> int:
     """The lowest free [va, va+length) inside [low, high), or -ENOMEM."""
-    for lo, hi in holes(mm):
-        top, bottom = min(hi, high), max(lo, low)
-        if top - bottom >= length:
-            return bottom
-    return -errno.ENOMEM
+    va = mm.vmas.unmapped_area(length, low, high)
+    return -errno.ENOMEM if va is None else va
 
 
 def range_is_free(mm: Mm, va: int, length: int) -> bool:
-    """No VMA (nor a stack's guard gap) within [va, va+length)."""
-    return all(va + length <= start_gap(v) or v.end <= va for v in mm.vmas)
+    """No VMA within [va, va+length), nor the guard gap below the next VMA."""
+    return mm.vmas.range_is_free(va, length)
 
 
 def get_unmapped_area(mm: Mm, hint: int, length: int, flags: int) -> int:
@@ -211,6 +186,8 @@ def do_mmap(kernel, proc, file, va, length, prot, flags, pgoff):
         return -errno.ENOMEM
     if pgoff + (length >> PAGE_SHIFT) > U64 >> PAGE_SHIFT:
         return -errno.EOVERFLOW
+    if mm.map_count > MAX_MAP_COUNT:    # sic: '>', so the count may reach MAX_MAP_COUNT + 1
+        return -errno.ENOMEM
     file_area = getattr(file, "get_unmapped_area", None) if file is not None else None
     if file_area is not None:           # a device with its own placement (hugetlb_get_unmapped_area)
         va = file_area(mm, va, length, flags, fixed=bool(flags & MAP_FIXED))
@@ -276,7 +253,9 @@ def file_vm_flags(file, prot: int, flags: int, vm_flags: int) -> int:
 def mmap_region(kernel, proc, file, va, length, vm_flags, pgoff, flags):
     """Replace whatever is at [va, va+length) with a new VMA (Linux's mmap_region)."""
     mm = proc.mm
-    do_munmap(mm, va, length)
+    error = do_munmap(mm, va, length)
+    if error:
+        return error
     vma = Vma(va, va + length, vm_flags, pgoff=pgoff, file=file,
               name=getattr(file, "path", "") if file is not None else "")
     if file is not None:
@@ -312,11 +291,7 @@ def sys_munmap(kernel, proc, va, length, *_):
     length = page_up(length)
     if not length:
         return -errno.EINVAL
-    error = check_splits(proc.mm, va, va + length)
-    if error:
-        return error
-    do_munmap(proc.mm, va, length)
-    return 0
+    return do_munmap(proc.mm, va, length)
 
 
 def check_splits(mm: Mm, start: int, end: int) -> int:
@@ -332,20 +307,30 @@ def check_splits(mm: Mm, start: int, end: int) -> int:
     return 0
 
 
-def do_munmap(mm: Mm, start: int, length: int) -> None:
-    """Remove [start, start+length) from the address space (Linux's do_vmi_munmap).
+def do_munmap(mm: Mm, start: int, length: int) -> int:
+    """Remove [start, start+length) from the address space (Linux's do_vmi_munmap); 0 or -errno.
 
-    Split the VMAs at both ends, clear their entries through each VMA's
+    Refused before anything changes: a VMA cut in three (the range strictly inside it)
+    when the address space has MAX_MAP_COUNT VMAs already (-ENOMEM,
+    vms_gather_munmap_vmas), and a cut a VMA may not take (check_splits). Otherwise
+    split the VMAs at both ends, clear their entries through each VMA's
     unmap_page_range (frames lose a reference, the TLB is invalidated), drop the
     VMAs, then free the page-table pages that became empty.
     """
     end = start + length
+    vma = mm.find_vma(start)
+    if vma is not None and vma.start < start and end < vma.end and mm.map_count >= MAX_MAP_COUNT:
+        return -errno.ENOMEM
+    error = check_splits(mm, start, end)
+    if error:
+        return error
     victims = mm.split_range(start, end)
     for vma in victims:
         pt_ops(vma, "unmap_page_range").unmap_page_range(mm, vma, vma.start, vma.end)
         mm.remove_vma(vma)
     for vma in victims:
         pt_ops(vma, "free_pgtable_range").free_pgtable_range(mm, vma.start, vma.end)
+    return 0
 
 
 # ---- mprotect -------------------------------------------------------------------
@@ -394,18 +379,58 @@ def mprotect_vmas(mm: Mm, start: int, end: int, new_prot: int) -> int:
         if new_flags & ~(new_flags >> 4) & VM_ACCESS_FLAGS:      # VM_MAYx sits 4 bits above VM_x
             return -errno.EACCES
         done = min(vma.end, end)
-        mprotect_fixup(mm, vma, max(start, vma.start), done, new_flags)
+        error = mprotect_fixup(mm, vma, max(start, vma.start), done, new_flags)
+        if error:
+            return error
     return 0 if done >= end else -errno.ENOMEM
 
 
-def mprotect_fixup(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> None:
-    """Give [start, end) of `vma` the flags `new_flags`: split, change_protection, merge."""
+def mprotect_fixup(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> int:
+    """Give [start, end) of `vma` the flags `new_flags`: split, change_protection, merge; 0 or -ENOMEM."""
     if new_flags == vma.flags:
-        return
-    for part in mm.split_range(start, end):
-        pt_ops(part, "change_protection").change_protection(mm, part, start, end, new_flags)
-        part.flags = new_flags
+        return 0
+    part = split_for_change(mm, vma, start, end, new_flags)
+    if part is None:
+        return -errno.ENOMEM
+    pt_ops(part, "change_protection").change_protection(mm, part, start, end, new_flags)
+    part.flags = new_flags
     mm.merge_around(start, end)
+    return 0
+
+
+def split_for_change(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> Vma | None:
+    """Cut `vma` so that [start, end) (inside it) is one VMA, and return that VMA, which the
+    caller gives `new_flags` and then merges (Linux's vma_modify).
+
+    Each cut needs fewer than MAX_MAP_COUNT VMAs (split_vma): None if one is refused, with
+    the cuts made before it left in place, as Linux leaves them. A range at one edge of
+    `vma` that will merge into the neighbour on that side makes no new VMA (Linux merges
+    it first, vma_merge_existing_range), so its one cut is not counted.
+    """
+    joins = joins_neighbour(mm, vma, start, end, new_flags)
+    if vma.start < start:
+        if mm.map_count >= MAX_MAP_COUNT and not joins:
+            return None
+        vma = mm.split_vma(vma, start)
+    if vma.end > end:
+        if mm.map_count >= MAX_MAP_COUNT and not joins:
+            return None
+        mm.split_vma(vma, end)
+    return vma
+
+
+def joins_neighbour(mm: Mm, vma: Vma, start: int, end: int, new_flags: int) -> bool:
+    """Will [start, end), at one edge of `vma` and no more than it, merge into the VMA
+    beyond that edge once it has `new_flags`?"""
+    if (start == vma.start) == (end == vma.end):
+        return False                    # the whole VMA (no cut) or its middle (two cuts)
+    part = Vma(start, end, new_flags, name=vma.name, backing=vma.backing, ops=vma.ops,
+               pgoff=vma.page_offset(start), file=vma.file)
+    if start == vma.start:
+        prev = mm.find_vma(start - 1) if start else None
+        return prev is not None and can_merge(prev, part)
+    nxt = mm.find_vma(end)
+    return nxt is not None and can_merge(part, nxt)
 
 
 # ---- brk ------------------------------------------------------------------------
@@ -430,9 +455,9 @@ def sys_brk(kernel, proc, brk, *_):
     new_end, old_end = page_up(brk), page_up(mm.brk)
     if new_end == old_end:
         mm.brk = brk
-    elif brk <= mm.brk:                    # always allow shrinking
-        do_munmap(mm, new_end, old_end - new_end)
-        mm.brk = brk
+    elif brk <= mm.brk:                    # shrinking: refused only where munmap would be
+        if not do_munmap(mm, new_end, old_end - new_end):
+            mm.brk = brk
     elif grow_heap(mm, old_end, new_end):
         mm.brk = brk
     return mm.brk
@@ -444,6 +469,8 @@ def grow_heap(mm: Mm, old_end: int, new_end: int) -> bool:
     Linux keeps a page free above the heap (and the guard gap below a stack).
     """
     if new_end > TASK_SIZE or not range_is_free(mm, old_end, new_end - old_end + PAGE_SIZE):
+        return False
+    if mm.map_count > MAX_MAP_COUNT:        # do_brk_flags, even when the heap only grows
         return False
     heap = mm.find_vma(old_end - 1) if old_end > mm.start_brk else None
     if heap is not None and heap.name == "[heap]" and heap.end == old_end:
@@ -507,8 +534,13 @@ def madvise_vma(mm: Mm, vma: Vma, start: int, end: int, advice: int) -> int:
             return split_error
         if advice == MADV_WIPEONFORK and (vma.shared or vma.file is not None):
             return -errno.EINVAL
-        for part in mm.split_range(start, end):
-            part.flags = part.flags | flag if on else part.flags & ~flag
+        new_flags = vma.flags | flag if on else vma.flags & ~flag
+        if new_flags == vma.flags:            # madvise_update_vma: nothing to cut
+            return 0
+        part = split_for_change(mm, vma, start, end, new_flags)
+        if part is None:
+            return -errno.EAGAIN              # madvise_vma_behavior turns vma_modify's -ENOMEM into -EAGAIN
+        part.flags = part.flags | flag if on else part.flags & ~flag
         mm.merge_around(start, end)
         return 0
     if advice == MADV_REMOVE:
@@ -551,7 +583,9 @@ def mremap_huge(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, flags: in
     if new_len > old_len or flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
         return -errno.EINVAL
     if new_len < old_len:
-        do_munmap(mm, va + new_len, old_len - new_len)
+        error = do_munmap(mm, va + new_len, old_len - new_len)
+        if error:
+            return error
     return va
 
 
@@ -581,8 +615,8 @@ def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
         tail = va + new_len
         if tail > TASK_SIZE or old_len - new_len > TASK_SIZE - tail:     # do_vmi_munmap's checks
             return -errno.EINVAL
-        do_munmap(mm, tail, old_len - new_len)
-        return va
+        error = do_munmap(mm, tail, old_len - new_len)
+        return error if error else va
     vma = vma_to_resize(mm, va, old_len, new_len)
     if isinstance(vma, int):
         return vma
@@ -607,9 +641,17 @@ def mremap_to(mm: Mm, va, old_len, new_len, flags, new_va) -> int:
             return -errno.EINVAL
         if va + old_len > new_va and new_va + new_len > va:      # the ranges may not overlap
             return -errno.EINVAL
-        do_munmap(mm, new_va, new_len)
+    # check_mremap_params: both ranges may be cut in three before anything can fail
+    if mm.map_count + 2 >= MAX_MAP_COUNT - 3:
+        return -errno.ENOMEM
+    if flags & MREMAP_FIXED:
+        error = do_munmap(mm, new_va, new_len)
+        if error:
+            return error
     if old_len > new_len:
-        do_munmap(mm, va + new_len, old_len - new_len)
+        error = do_munmap(mm, va + new_len, old_len - new_len)
+        if error:
+            return error
         old_len = new_len
     vma = vma_to_resize(mm, va, old_len, new_len)
     if isinstance(vma, int):
@@ -653,7 +695,10 @@ def move_vma(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, new_va: int,
     invalidated; then the old range is unmapped (it is empty by then), unless
     MREMAP_DONTUNMAP keeps it as an empty mapping. Pages of a program-file segment
     that were never touched are read in first: FileBacking is addressed by va.
+    Refused (-ENOMEM) with MAX_MAP_COUNT - 3 VMAs or more: the unmap may cut in three.
     """
+    if mm.map_count >= MAX_MAP_COUNT - 3:
+        return -errno.ENOMEM
     if isinstance(vma.backing, FileBacking):
         populate(mm, va, va + old_len)
     moved = Vma(new_va, new_va + new_len, vma.flags,
@@ -664,7 +709,7 @@ def move_vma(mm: Mm, vma: Vma, va: int, old_len: int, new_len: int, new_va: int,
     vma_open(moved)
     move_page_tables(mm, va, new_va, old_len)
     if not keep_old:
-        do_munmap(mm, va, old_len)
+        do_munmap(mm, va, old_len)        # cannot fail: below MAX_MAP_COUNT - 3, and no huge page
     else:
         for part in mm.split_range(va, va + old_len):
             pt_ops(part, "free_pgtable_range").free_pgtable_range(mm, part.start, part.end)

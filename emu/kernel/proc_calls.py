@@ -18,7 +18,7 @@ import time
 from ..paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE, USER_TOP)
 from . import futex
 from .fs import NOFILE
-from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, pt_ops, read_user_string
+from .mm import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, VmaList, pt_ops, read_user_string
 from .mm import exit_mmap as mm_exit_mmap
 from ..physmem import OutOfMemory
 from .pagetable import PageTables
@@ -69,7 +69,7 @@ def dup_mm(kernel, parent: Mm) -> Mm:
     pt = PageTables(kernel.mem, kernel.frames)
     pt.share_kernel_half(kernel.kernel_pt)
     child = copy.copy(parent)
-    child.pt, child.vmas, child.active, child.rss, child.mmap_cache, child.users = pt, [], False, 0, None, 1
+    child.pt, child.vmas, child.active, child.rss, child.mmap_cache, child.users = pt, VmaList(), False, 0, None, 1
     child.hiwater_rss = 0
     try:
         for vma in parent.vmas:
