@@ -156,9 +156,11 @@ class UnixSocket(OpenFile):
                 error, self.error = self.error, 0
                 return -error
             if self.shutdown & RCV_SHUTDOWN and self.kind != SOCK_DGRAM:
-                return 0                        # EOF (a datagram socket has none: it waits)
+                return 0                        # EOF
             if self.kind == SOCK_SEQPACKET and (self.peer is None or self.peer.closed):
                 return 0
+            if self.shutdown & RCV_SHUTDOWN:    # a datagram socket: -EAGAIN if it may not wait,
+                return WouldBlock(lambda: bool(self.queue), instead=0)     # else 0 at once
             return WouldBlock(lambda: bool(self.queue) or bool(self.shutdown & RCV_SHUTDOWN))
         if self.messages:
             data, files = self.queue[0]
@@ -395,6 +397,8 @@ def waiting(result, sock, flags: int, again, timeout_option: int = SO_RCVTIMEO):
         return result
     if sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT:
         return -errno.EAGAIN
+    if result.instead is not None:            # __skb_wait_for_more_packets: shut down, no wait
+        return result.instead
     timeout = sock.timeouts[timeout_option]
     deadline = time.monotonic() + timeout if timeout else None
     expired = lambda: deadline is not None and time.monotonic() >= deadline

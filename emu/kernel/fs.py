@@ -141,9 +141,12 @@ class Stat:
 @dataclass(frozen=True)
 class WouldBlock:
     """A file operation cannot go on now; `ready()` says when to retry (it must not touch
-    user memory), and `wake_at()`, if given, when time alone may make it ready (a timerfd)."""
+    user memory), and `wake_at()`, if given, when time alone may make it ready (a timerfd).
+    `instead`, if not None, is what a blocking caller gets at once rather than waiting
+    (a non-blocking one still gets -EAGAIN): a datagram socket shut for reading."""
     ready: object
     wake_at: object = None
+    instead: int | None = None
 
 
 _inodes = itertools.count(1001)
@@ -827,6 +830,8 @@ def do_read(kernel, proc, file: OpenFile, count: int, sink):
         return result
     if file.flags & O_NONBLOCK:
         return -errno.EAGAIN
+    if result.instead is not None:
+        return result.instead
     return Block(result.ready, lambda: do_read(kernel, proc, file, count, sink), what=f"read {file.path}",
                  release=file.get().put, wake_at=result.wake_at)
 

@@ -88,6 +88,9 @@ SYSCALL_INSN_SIZE = 2          # 0f 05
 DEFAULT_HUGEPAGES = 32        # 64 MiB of 2 MiB pages: enough for every shipped guest
 DOUBLE_FAULT = 8
 TIMEOUT_STATUS = 124           # what timeout(1) exits with
+# A wait whose complete() blocks again while its ready() says it can go on would keep the
+# scheduler looping for ever (no --timeout, no Ctrl-C): after this many, an EmulatorBug.
+MAX_SPINS = 10_000
 DEADLOCK_STATUS = 124          # every process waits forever: what a timeout would end with
 INITIAL_RFLAGS = 0x202         # IF=1 and the always-one bit 1
 
@@ -787,6 +790,7 @@ class Kernel:
         if prev.alive and prev.state == BLOCKED:
             prev.usage.nvcsw += 1            # it waits: a voluntary switch
         preempted = prev.alive and prev.state == RUNNABLE
+        spins = 0
         while True:
             nxt = self.pick_next(prev)
             if preempted and nxt is not None and nxt is not prev:
@@ -811,6 +815,10 @@ class Kernel:
             if isinstance(result, Block):
                 nxt.block = result
                 nxt.context = cpu.uc.context_save()
+                if result.ready():           # it made no progress, yet says it can: it would spin here
+                    spins += 1
+                    if spins > MAX_SPINS:
+                        raise EmulatorBug(f"pid {nxt.pid}: {result.what or 'a wait'} is ready but blocks again")
                 prev = nxt
                 continue
             nxt.state, nxt.block = RUNNABLE, None

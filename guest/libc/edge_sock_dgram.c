@@ -35,5 +35,16 @@ int main(void)
     R("seq send 0 bytes", send(s[1], "", 0, 0));
     R("seq recv 0-byte message", recv(s[0], buf, 16, MSG_DONTWAIT));
     R("seq recv again", recv(s[0], buf, 16, MSG_DONTWAIT));
+    /* A datagram socket shut for reading: -EAGAIN if it may not wait, else 0 at once
+       (__skb_wait_for_more_packets returns before sleeping); its poll says POLLIN. */
+    close(s[0]); close(s[1]);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, s);
+    R("dgram shutdown RD", shutdown(s[0], SHUT_RD));
+    printf("dgram shut RD revents %#x\n", pollrev(s[0], POLLIN | POLLOUT));
+    R("dgram recv DONTWAIT after SHUT_RD", recv(s[0], buf, 16, MSG_DONTWAIT));
+    R("dgram blocking recv after SHUT_RD", recv(s[0], buf, 16, 0));
+    R("dgram blocking read after SHUT_RD", read(s[0], buf, 16));
+    R("peer send to it", send(s[1], "q", 1, 0));
+    R("dgram blocking recv with a message", recv(s[0], buf, 16, 0));
     return 0;
 }
