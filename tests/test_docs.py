@@ -71,7 +71,8 @@ def indented_blocks(lines):
     """(start index, block lines without their 4-space indent) for each indented block."""
     i = 0
     while i < len(lines):
-        if lines[i].startswith("    ") and lines[i].strip() and (i == 0 or not lines[i - 1].strip()):
+        if lines[i].startswith("    ") and lines[i].strip() and (i == 0 or not lines[i - 1].strip()
+                                                               or MARKER.match(lines[i - 1])):
             j = i
             while j < len(lines) and (lines[j].startswith("    ") or not lines[j].strip()):
                 j += 1
@@ -230,7 +231,8 @@ def test_transcript(t: Transcript):
     command = t.command if t.command is not None else t.excerpt_of
     got = run(command, t.server, tuple(sorted(t.files.items())))
     shown = "\n".join("..." if e is GAP else e for e in t.expected)
-    assert matches(t.expected, got.splitlines()), (
+    ok = matches(t.expected, got.splitlines())
+    assert ok, (
         f"{t.id}: the output of\n  $ {command}\nno longer matches the doc.\n"
         f"--- the doc ---\n{shown}\n--- got ---\n{got}")
 
