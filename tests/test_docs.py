@@ -1,7 +1,6 @@
 """The transcripts in README.md and docs/*.md are run, and their output compared.
 
-How a doc marks a transcript (docs/README-transcripts note in docs/machine.md's header
-points here):
+How a doc marks a transcript (docs/writing-docs.md says the same for doc writers):
 
 - **A `$` block.** An indented (4 spaces) block whose first line starts with `$ ` is a
   transcript: the command (continued over lines ending in `\\`), then the output it
@@ -13,8 +12,9 @@ points here):
   exactly, ids, guest addresses and counts included.
 - **Markers**, an HTML comment on the line just before a block (blank lines between
   are allowed):
-  - `<!-- transcript: excerpt -->` before a block without `$`: its lines are printed, in
-    this order (others may come between them), by the file's last `$` command above it.
+  - `<!-- transcript: excerpt -->` before a block without `$`: a part of the output of
+    the file's last `$` command above it (its lines one after the other; `...` lines,
+    as above, for lines left out).
   - `<!-- transcript: excerpt of CMD -->`: the same, for the output of CMD.
   - `<!-- transcript: server CMD -->` before a `$` block: CMD is started first and runs
     beside it (`emu run --gdb PORT ...` for a gdb transcript); the test gives it a free
