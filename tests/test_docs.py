@@ -203,19 +203,17 @@ def line_pattern(line: str) -> re.Pattern:
 
 
 def matches(expected, got) -> bool:
-    """Does `got` (lines) match `expected` (lines and GAPs)? Memoised backtracking."""
-    patterns = [e if e is GAP else line_pattern(e) for e in expected]
+    """Does `got` (lines) match `expected` (lines and GAPs)? The set of positions in
+    `got` each prefix of `expected` can end at, pattern by pattern."""
     got = [normalise(line) for line in got]
-
-    @functools.lru_cache(maxsize=None)
-    def at(i: int, j: int) -> bool:
-        if i == len(patterns):
-            return j == len(got)
-        if patterns[i] is GAP:
-            return at(i + 1, j) or (j < len(got) and at(i, j + 1))
-        return j < len(got) and patterns[i].fullmatch(got[j]) is not None and at(i + 1, j + 1)
-
-    return at(0, 0)
+    ends = {0}
+    for e in expected:
+        if e is GAP:
+            ends = set(range(min(ends), len(got) + 1)) if ends else ends
+        else:
+            pattern = line_pattern(e)
+            ends = {j + 1 for j in ends if j < len(got) and pattern.fullmatch(got[j])}
+    return len(got) in ends
 
 
 def needs_gdb(t: Transcript) -> bool:
