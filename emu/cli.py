@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a static x86-64 Linux ELF program",
                               description="Run a static x86-64 Linux ELF program in ring 3 on emu's MMU.")
     run.add_argument("elf", metavar="ELF", help="the program (a static x86-64 ELF)")
-    run.add_argument("args", metavar="ARGS", nargs=argparse.REMAINDER, help="its arguments")
+    program_args = run.add_argument("args", metavar="ARGS", nargs=argparse.REMAINDER, help="its arguments")
+    program_args.required = False       # argparse marks a REMAINDER required: "ELF, ARGS are required"
     run.add_argument("--memory", type=memory_size, default=DEFAULT_MEMORY, metavar="SIZE",
                      help="guest RAM, a multiple of 2 MiB (default 512M)")
     run.add_argument("--tlb", type=checked(parse_geometry), default={}, metavar="GEOMETRY",
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                                            "the translation of VA level by level (changes no A/D bit).")
     walk.add_argument("elf", metavar="ELF", help="the program (a static x86-64 ELF)")
     walk.add_argument("va", metavar="VA", help="the virtual address: a number (0x...) or a symbol of ELF")
-    walk.add_argument("args", metavar="ARGS", nargs="*", help="the program's arguments (after --)")
+    walk.add_argument("args", metavar="ARGS", nargs="*", default=[],     # a default: not "required"
+                      help="the program's arguments (after --)")
     walk.add_argument("--at", metavar="SYMBOL", help="stop when rip reaches SYMBOL (or an address)")
     walk.add_argument("--after-insns", type=positive_int, metavar="N", help="stop after N instructions (slow)")
     walk.add_argument("--access", type=checked(parse_access), default=Access.READ, metavar="KIND",

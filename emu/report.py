@@ -660,6 +660,22 @@ window.addEventListener("error", function (ev) {
     " or more between clusters is cut out and drawn as a break marker with its size. VMAs narrower than 3 px are " +
     "drawn 3 px wide. Coloured stripes inside a VMA are the pages its page tables mapped at exit.";
   var procs = document.getElementById("processes");
+  // A VMA's label must not be cut off by the VMA's edge: the name and size, else the
+  // file name, else the size, else none (the title has it all). Labels that still do not
+  // fit are counted in <body data-clipped-labels> (tests/test_report.py wants 0).
+  var clippedLabels = 0;
+  function fitLabels(box) {
+    box.querySelectorAll(".vma .vlabel").forEach(function (label) {
+      var room = label.parentNode.clientWidth - 4;
+      var texts = [label.textContent, label.getAttribute("data-short"), label.getAttribute("data-size")];
+      while (texts.length && (label.textContent = texts.shift()) && label.offsetWidth > room) { }
+      if (label.offsetWidth > room) label.parentNode.removeChild(label);
+    });
+    box.querySelectorAll(".vma .vlabel").forEach(function (label) {
+      if (label.offsetLeft + label.offsetWidth > label.parentNode.clientWidth) clippedLabels += 1;
+    });
+    document.body.setAttribute("data-clipped-labels", String(clippedLabels));
+  }
   D.processes.forEach(function (p) {
     var box = el("div", {"class": "process", id: "proc-" + p.pid, "data-pid": String(p.pid)});
     var huge = p.vmas.some(function (v) { return v.huge; });
@@ -686,7 +702,8 @@ window.addEventListener("error", function (ev) {
         node.appendChild(el("div", {"class": "run " + r.kind + (r.huge ? " huge" : ""),
           style: "left:" + r.left + "%;width:" + r.width + "%"}));
       });
-      if (v.width > 5) node.appendChild(el("span", {"class": "vlabel", text: v.name.split("/").pop() + " " + size(v.size)}));
+      if (v.width > 5) node.appendChild(el("span", {"class": "vlabel", "data-short": v.name.split("/").pop(),
+        "data-size": size(v.size), text: v.name.split("/").pop() + " " + size(v.size)}));
       bar.appendChild(node);
     });
     box.appendChild(bar);
@@ -706,6 +723,7 @@ window.addEventListener("error", function (ev) {
       "perms", "name", "pagetable_ops", "backing", "mapped at exit"].map(function (h) { return el("th", {text: h}); }))]),
       el("tbody", {}, rows)])]));
     procs.appendChild(box);
+    fitLabels(box);
   });
 
   // -- page-table trees --

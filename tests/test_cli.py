@@ -68,6 +68,15 @@ def test_bad_flags_exit_2(name):
     assert len(errors) == 1 and mention in errors[0], r.stderr
 
 
+@pytest.mark.parametrize("argv, missing", [(["run"], "ELF"), (["walk"], "ELF, VA"),
+                                           (["walk", HELLO], "VA")])
+def test_a_missing_program_names_only_what_is_required(argv, missing):
+    """The program's arguments are optional: argparse must not call ARGS required."""
+    r = run_emu(*argv)
+    assert r.returncode == USAGE_ERROR
+    assert stderr_lines(r)[-1].endswith(f"error: the following arguments are required: {missing}"), r.stderr
+
+
 def test_version():
     r = run_emu("--version")
     assert r.returncode == 0

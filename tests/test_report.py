@@ -257,6 +257,8 @@ def test_page_renders_in_chromium(cow_report, chromium, tmp_path):
     for pid in (1, 2, 3):
         assert dom.by_id(f"proc-{pid}"), f"no address space drawn for pid {pid}"
     assert len(dom.with_class("address-space")) == 3
+    assert dom.body.get("data-clipped-labels") == "0", "a VMA label is cut off by its VMA's edge"
+    assert dom.with_class("vlabel")                                     # and some labels are still shown
     assert len(dom.with_class("vma")) == sum(len(p["vmas"]) for p in data["processes"])
     assert len(dom.with_class("vma", "huge")) == 2                      # pids 2 and 3
     assert dom.with_class("gap")                                        # the cut-out gaps
