@@ -435,6 +435,9 @@ class Cpu:
                 rip, count, budget_us = self.debugger.before_slice(rip, count, budget_us)
                 if self.stopped:
                     break
+                if self.host_signal is not None:      # while it waited for gdb
+                    self.kernel.host_signalled(self.host_signal)
+                    break
                 if deadline is not None:      # --timeout counts the guest's time, not gdb's stops
                     deadline = self.deadline = deadline + (time.monotonic() - paused)
                     budget_us = max(1, int((deadline - time.monotonic()) * 1e6))

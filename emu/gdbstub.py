@@ -232,19 +232,30 @@ def escape_binary(data: bytes) -> bytes:
     return bytes(out)
 
 
+WAIT_TICK = 0.2          # seconds between looks at emu's own signals while waiting for gdb
+
+
+class HostSignalled(BaseException):
+    """emu itself got a signal while the stub waited for gdb (emu/hostsignals.py). A
+    BaseException: the packet handlers' last-resort guard must not answer it."""
+
+
 class Connection:
     """One gdb connection: framing, checksums, acks, and Ctrl-C detection."""
 
-    def __init__(self, sock: socket.socket):
+    def __init__(self, sock: socket.socket, *, waiting=lambda: None):
         self.sock = sock
         self.buf = b""
         self.ack = True
         self.interrupted = False
         self.closed = False
+        self.waiting = waiting        # called every WAIT_TICK while blocked (may raise HostSignalled)
 
     def _fill(self, *, block: bool) -> bool:
         if not block and not select.select([self.sock], [], [], 0)[0]:
             return False
+        while block and not select.select([self.sock], [], [], WAIT_TICK)[0]:
+            self.waiting()
         try:
             data = self.sock.recv(65536)
         except OSError:
@@ -396,16 +407,30 @@ class GdbStub:
     def accept(self) -> None:
         print(f"emu: waiting for gdb on 127.0.0.1:{self.port} (target remote :{self.port})",
               file=sys.stderr, flush=True)
+        while not select.select([self.listener], [], [], WAIT_TICK)[0]:
+            self.check_host_signal()
         sock, _ = self.listener.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.listener.close()
-        self.conn = Connection(sock)
+        self.conn = Connection(sock, waiting=self.check_host_signal)
+
+    def check_host_signal(self) -> None:
+        """While the stub waits for gdb: a signal to emu itself (Ctrl-C, kill) ends the wait."""
+        if self.cpu.host_signal is not None:
+            raise HostSignalled()
 
     # -- the run loop's side ---------------------------------------------------------
 
     def before_slice(self, rip: int, count: int, budget_us: int):
         """Between two emu_start calls: report a stop and serve gdb, or poll for Ctrl-C.
-        Returns (rip, count, timeout in us) for the next emu_start."""
+        Returns (rip, count, timeout in us) for the next emu_start. A signal to emu while
+        it waits for gdb returns at once: the run loop then ends the run."""
+        try:
+            return self.serve_slice(rip, count, budget_us)
+        except HostSignalled:
+            return rip, count, budget_us
+
+    def serve_slice(self, rip: int, count: int, budget_us: int):
         self.watch_probe = None
         if self.proc is None:
             self.attach()

@@ -298,3 +298,20 @@ def test_bytes_sent_while_the_guest_runs_are_bounded_and_ctrl_c_still_counts():
         while not conn.poll_interrupt():          # the 0x03 comes after what is queued
             assert not conn.closed
         assert len(conn.buf) <= PACKET_SIZE
+
+
+@pytest.mark.parametrize("connected", [False, True], ids=["waiting for gdb", "stopped in gdb"])
+def test_a_signal_to_emu_ends_a_wait_for_gdb(connected):
+    """SIGTERM to emu while its stub waits for gdb (to connect, or for the next packet):
+    the run ends in one line with status 143, as it does while the guest runs."""
+    import signal
+    emu = EmuUnderGdb()
+    try:
+        if connected:
+            assert re.match(STOP, emu.gdb.ask("?"))
+        emu.proc.send_signal(signal.SIGTERM)
+        assert emu.proc.wait(timeout=10) == 128 + signal.SIGTERM
+        text = emu.stderr_text()
+        assert b"stopped: emu got SIGTERM" in text and b"Traceback" not in text
+    finally:
+        emu.stop()
