@@ -54,10 +54,10 @@ run: venv guests
 	$(VENV)/bin/emu run guest/test_cow.elf
 
 # pytest-xdist: PYTEST_JOBS workers (the machine's 2 cores); tests that share host state
-# (the host's huge page pool) are one xdist_group, run by one worker.
+# (the host's huge page pool) take a lock (tests/test_hugetlb_native.py).
 PYTEST_JOBS ?= 2
 test: venv guests
-	$(VPY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup
+	$(VPY) -m pytest -q -n $(PYTEST_JOBS)
 
 bench: venv guests
 	$(VPY) bench/run.py

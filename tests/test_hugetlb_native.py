@@ -11,6 +11,7 @@ afterwards, whatever happens. The native runs are skipped, with the reason, when
 cannot or must not be changed.
 """
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import pytest
 
 from tests.emu_runner import run_emu, run_native
 
-# The host's pool is one for the whole machine: under pytest-xdist these tests share a worker.
-pytestmark = [pytest.mark.usefixtures("guests"), pytest.mark.xdist_group("host_hugepages")]
+pytestmark = pytest.mark.usefixtures("guests")
+# The host's pool is one for the whole machine: pytest-xdist workers (and any other test
+# run on this machine) take turns with it under this lock.
+HOST_POOL_LOCK = Path("/tmp/emu-tests-host-hugepages.lock")
 
 POOL = 8
 GUESTS = ["hugetlb_reserve", "hugetlb_fork"]
@@ -49,7 +52,14 @@ def test_under_emu(name):
 
 @pytest.fixture(scope="module")
 def host_pool():
-    """The host's hugetlb pool set to exactly POOL pages for the module; restored afterwards."""
+    """The host's hugetlb pool set to exactly POOL pages for the module; restored afterwards.
+    Held under HOST_POOL_LOCK, so a second worker waits instead of finding it in use."""
+    with open(HOST_POOL_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from set_host_pool()
+
+
+def set_host_pool():
     if os.geteuid() != 0:
         pytest.skip("native MAP_HUGETLB runs need root (to set /proc/sys/vm/nr_hugepages)")
     if not os.access(NR_HUGEPAGES, os.W_OK):
