@@ -29,12 +29,14 @@ class HostSignals:
 
     def __exit__(self, *exc):
         self.done.set()
+        signal.pthread_kill(self.thread.ident, signal.SIGINT)    # wakes the watcher, which sees done
         self.thread.join()
         signal.pthread_sigmask(signal.SIG_SETMASK, self.old_mask)   # one that came late is raised now
         return False
 
     def watch(self):
-        while not self.done.is_set():
-            info = signal.sigtimedwait(HOST_SIGNALS, 0.1)
-            if info is not None:
-                self.on_signal(info.si_signo)
+        while True:
+            info = signal.sigwaitinfo(HOST_SIGNALS)
+            if self.done.is_set():
+                return
+            self.on_signal(info.si_signo)
