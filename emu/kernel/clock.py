@@ -27,7 +27,7 @@ from dataclasses import replace
 
 from .fs import put_user
 from .mm import UserFault, copy_from_user
-from .process import Usage
+from .process import Usage, cpu_clock_ns
 from .sched import Block
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
@@ -79,9 +79,10 @@ def sys_clock_gettime(kernel, proc, clock, tp, *_):
 
 # ---- CPU time: getrusage, times, the CPU-time clocks ------------------------------------
 #
-# A task's CPU time is the time it spends on emu's one CPU: the wall clock from when the
-# scheduler puts it there to when it takes it off (Kernel.switch_to, Kernel.schedule),
-# emu's own kernel work for it included; time asleep, or with the CPU idle, is nobody's.
+# A task's CPU time is the time it spends on emu's one CPU: emu's own CPU time
+# (process.cpu_clock_ns) from when the scheduler puts it there to when it takes it off
+# (Kernel.switch_to, Kernel.schedule), emu's kernel work for it included; time asleep,
+# with the CPU idle, or with the host running other processes, is nobody's.
 # emu does not split it: all of it is user time, and system time is 0.
 
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
@@ -89,7 +90,7 @@ USER_HZ = 100                                 # clock_t ticks per second (times)
 
 
 def task_cpu_ns(task) -> int:
-    running = time.perf_counter_ns() - task.on_cpu_since if task.on_cpu_since is not None else 0
+    running = cpu_clock_ns() - task.on_cpu_since if task.on_cpu_since is not None else 0
     return task.usage.cpu_ns + running
 
 

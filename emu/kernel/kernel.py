@@ -18,7 +18,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass, field
-from time import perf_counter, perf_counter_ns
+from time import perf_counter
 
 from .. import insn
 from ..cpu import FXSAVE_HEAD, FXSAVE_SIZE, GPR_ORDER, MXCSR_MASK
@@ -40,7 +40,7 @@ from .mman import TASK_SIZE as TASK_SIZE_MAX      # (x86-64: the same value)
 from .pagetable import PageTables
 from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SETTLS,
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
-from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process
+from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process, cpu_clock_ns
 from .sched import Block
 from .signals import (NSIG, SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo,
                       SignalState, UNBLOCKABLE, default_is_ignore, setup_frame, sigbit, will_terminate)
@@ -276,7 +276,7 @@ class Kernel:
         values.update(rip=self.start.entry, cs=USER_CS, rflags=INITIAL_RFLAGS, rsp=self.start.rsp, ss=USER_DS)
         self.mem.write(frame_pa, TRAPFRAME.pack(*(values[name] for name in TRAPFRAME_FIELDS)))
         cpu.fxrstor(INITIAL_FPU_STATE)
-        self.init.on_cpu_since = perf_counter_ns()      # its CPU time starts
+        self.init.on_cpu_since = cpu_clock_ns()      # its CPU time starts
 
     # -- traps ------------------------------------------------------------------------
 
@@ -701,7 +701,7 @@ class Kernel:
     def charge(task: Process) -> None:
         """Stop `task`'s CPU clock: the time since it went on the CPU is its own."""
         if task.on_cpu_since is not None:
-            task.usage.cpu_ns += perf_counter_ns() - task.on_cpu_since
+            task.usage.cpu_ns += cpu_clock_ns() - task.on_cpu_since
             task.on_cpu_since = None
 
     def release_task(self, task: Process, wait_status: int) -> None:
@@ -903,7 +903,7 @@ class Kernel:
         self.mmu.cpl = 3
         self.current = nxt
         if nxt.on_cpu_since is None:
-            nxt.on_cpu_since = perf_counter_ns()
+            nxt.on_cpu_since = cpu_clock_ns()
 
     def deadlock(self) -> None:
         waits = ", ".join(f"pid {p.pid} in {p.block.what or 'a system call'}"

@@ -8,11 +8,19 @@ has its own tid (`pid`), registers, FS base, blocked mask and private pending si
 Only leaders are anybody's children: what a parent waits for is the whole group.
 """
 
+import time
 from dataclasses import dataclass, field
 
 RUNNABLE, BLOCKED, ZOMBIE = "runnable", "blocked", "zombie"
 SIGCHLD = 17
 
+
+
+def cpu_clock_ns() -> int:
+    """The clock a task's CPU time is charged on: emu's own CPU time (its main thread runs
+    Unicorn and the kernel), so the time the host gives other processes is nobody's, as
+    it is no Linux task's."""
+    return time.thread_time_ns()
 
 @dataclass(eq=False)
 class FsContext:
@@ -27,7 +35,7 @@ class FsContext:
 @dataclass
 class Usage:
     """What getrusage counts: time on the CPU, page faults, context switches, peak rss."""
-    cpu_ns: int = 0           # time on emu's CPU (wall clock between switch-in and switch-out)
+    cpu_ns: int = 0           # time on emu's CPU (cpu_clock_ns between switch-in and switch-out)
     min_flt: int = 0          # page faults (all minor: emu does no I/O for a fault)
     nvcsw: int = 0            # switches away because the task waited
     nivcsw: int = 0           # switches away while it could run (preemption, sched_yield)
@@ -68,7 +76,7 @@ class Process:
     no_new_privs: bool = False          # prctl PR_SET_NO_NEW_PRIVS: inherited, never cleared
     rlimits: dict = field(default_factory=dict)     # on a leader: resource -> [soft, hard]
     usage: Usage = field(default_factory=Usage)     # this task's own
-    on_cpu_since: int | None = None     # perf_counter_ns() when it last went on the CPU
+    on_cpu_since: int | None = None     # cpu_clock_ns() when it last went on the CPU
     ended_usage: Usage = field(default_factory=Usage)       # on a leader: its exited threads'
     children_usage: Usage = field(default_factory=Usage)    # on a leader: its reaped children's
     dumpable: bool = True               # prctl PR_SET_DUMPABLE, on a leader; execve sets it again
