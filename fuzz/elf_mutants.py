@@ -58,6 +58,13 @@ def phdrs(data: bytes) -> tuple[int, int, int]:
     return struct.unpack_from("<Q", data, 32)[0], *struct.unpack_from("<HH", data, 54)
 
 
+def phdr_table(data: bytes, at_least: int = 1):
+    """(e_phoff, e_phnum) if the mutant still has at least `at_least` 56-byte program
+    headers to mutate, else None (the mutators then mutate the ELF header instead)."""
+    phoff, phentsize, phnum = phdrs(data)
+    return (phoff, phnum) if phnum >= at_least and phentsize == 56 else None
+
+
 def mutate_ehdr(rng, data):
     if len(data) < 64:
         return mutate_truncate(rng, data) if data else "empty"
@@ -72,9 +79,9 @@ def mutate_ehdr(rng, data):
 
 
 def mutate_phdr(rng, data):
-    phoff, phentsize, phnum = phdrs(data)
-    if not phnum or phentsize != 56:
+    if (table := phdr_table(data)) is None:
         return mutate_ehdr(rng, data)
+    phoff, phnum = table
     index = rng.randrange(phnum)
     offset, size = rng.choice(PHDR_FIELDS)
     value = rng.choice(PT_TYPES) if offset == 0 and rng.random() < 0.6 else interesting(rng, size, len(data))
@@ -83,9 +90,9 @@ def mutate_phdr(rng, data):
 
 
 def mutate_overlap(rng, data):
-    phoff, phentsize, phnum = phdrs(data)
-    if phnum < 2 or phentsize != 56:
+    if (table := phdr_table(data, 2)) is None:
         return mutate_ehdr(rng, data)
+    phoff, phnum = table
     a, b = rng.sample(range(phnum), 2)
     va = data[phoff + a * 56 + 16:phoff + a * 56 + 24]
     put(data, phoff + b * 56 + 16, 8, int.from_bytes(va, "little") + rng.choice([0, 8, 0x1000, -8 & 0xFFF]))
@@ -94,9 +101,9 @@ def mutate_overlap(rng, data):
 
 def mutate_interp(rng, data):
     """Turn a program header into PT_INTERP or PT_DYNAMIC over garbage bytes at the end."""
-    phoff, phentsize, phnum = phdrs(data)
-    if not phnum or phentsize != 56:
+    if (table := phdr_table(data)) is None:
         return mutate_ehdr(rng, data)
+    phoff, phnum = table
     index = rng.randrange(phnum)
     blob = rng.choice(GARBAGE_INTERP)
     offset = len(data)
