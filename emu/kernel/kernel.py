@@ -486,23 +486,24 @@ class Kernel:
             self.cpu.uc.emu_stop()
 
     def force_sig(self, proc: Process, info: SigInfo) -> None:
-        """A signal the thread cannot refuse (Linux's force_sig_info_to_task): if it is
-        blocked or ignored, its action goes back to SIG_DFL and it is unblocked."""
-        state, bit = proc.signals, sigbit(info.signo)
-        if state.blocked & bit or state.action(info.signo).handler == SIG_IGN:
-            state.actions[info.signo] = SigAction()
-            state.blocked &= ~bit
+        """A signal the thread cannot refuse (Linux's force_sig_info_to_task)."""
+        self.make_unrefusable(proc, info.signo)
         self.send_signal(proc, info, thread=True)
 
     @staticmethod
-    def sigsegv_reset(proc: Process, sig: int) -> None:
+    def make_unrefusable(proc: Process, sig: int, *, drop_handler: bool = False) -> None:
+        """force_sig_info_to_task's first half: a blocked or ignored `sig` (any `sig`, with
+        `drop_handler`) goes back to SIG_DFL and is unblocked."""
+        state, bit = proc.signals, sigbit(sig)
+        if drop_handler or state.blocked & bit or state.action(sig).handler == SIG_IGN:
+            state.actions[sig] = SigAction()
+            state.blocked &= ~bit
+
+    def sigsegv_reset(self, proc: Process, sig: int) -> None:
         """The first half of Linux's force_sigsegv, after the frame for `sig` could not be
         written: the SIGSEGV that follows cannot be blocked or ignored, and if `sig` was
         SIGSEGV itself its handler goes too (force_fatal_sig), so the next one kills."""
-        state, bit = proc.signals, sigbit(signal.SIGSEGV)
-        if sig == signal.SIGSEGV or state.blocked & bit or state.action(signal.SIGSEGV).handler == SIG_IGN:
-            state.actions[signal.SIGSEGV] = SigAction()
-            state.blocked &= ~bit
+        self.make_unrefusable(proc, signal.SIGSEGV, drop_handler=sig == signal.SIGSEGV)
 
     def kill(self, proc: Process, sig: int) -> None:
         self.send_signal(proc, SigInfo(sig, code=SI_KERNEL), thread=True)
