@@ -34,12 +34,12 @@ from unicorn import (UC_ARCH_X86, UC_HOOK_TLB_FILL, UC_MODE_64, UC_PROT_ALL,  # 
 from unicorn import x86_const as ux                                   # noqa: E402
 from unicorn.unicorn_const import UC_TLB_VIRTUAL                      # noqa: E402
 
-from emu.kernel.pagetable import PageTables                           # noqa: E402
-from emu.mmu import Mmu                                               # noqa: E402
-from emu.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE,  # noqa: E402
+from emu.kernel.mm.pagetable import PageTables                           # noqa: E402
+from emu.hardware.mmu import Mmu                                               # noqa: E402
+from emu.hardware.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE,  # noqa: E402
                         PAGE_SIZE, PTE_A, PTE_D, PTE_NX, PTE_P, PTE_RW)
-from emu.physmem import FrameAllocator, PhysicalMemory                # noqa: E402
-from emu.tlb import Tlb                                               # noqa: E402
+from emu.hardware.physmem import FrameAllocator, PhysicalMemory                # noqa: E402
+from emu.hardware.tlb import Tlb                                               # noqa: E402
 
 REPEATS = 5
 MSR_EFER = 0xC000_0080

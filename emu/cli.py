@@ -6,19 +6,19 @@ import math
 import sys
 
 from . import __version__
-from .cpu import EmulatorBug, TripleFault
+from .hardware.cpu import EmulatorBug, TripleFault
 from .elf import ElfError
-from .explain import parse_access, walk_command
-from .mmu import Access
-from .kernel.stub import StubMissing
-from .kernel.hugetlb import PoolTooBig
+from .debug.explain import parse_access, walk_command
+from .hardware.mmu import Access
+from .kernel.arch.stub import StubMissing
+from .kernel.mm.hugetlb import PoolTooBig
 from .kernel.kernel import DEFAULT_HUGEPAGES
 from .machine import DEFAULT_MEMORY, Machine, Options
 from .plugins import PluginError, discover
-from .physmem import OutOfMemory, check_memory_size, parse_size
+from .hardware.physmem import OutOfMemory, check_memory_size, parse_size
 from .text import printable
-from .tlb import parse_geometry
-from .trace import FORMATS as TRACE_FORMATS, Tracer, parse_categories
+from .hardware.tlb import parse_geometry
+from .debug.trace import FORMATS as TRACE_FORMATS, Tracer, parse_categories
 
 USAGE_ERROR = 2        # bad flags or a program emu refuses to load (like a shell's 2)
 
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
 
 
 def walk_cli(args) -> int:
-    """`emu walk`: the run options, then emu/explain.py's walk_command."""
+    """`emu walk`: the run options, then emu/debug/explain.py's walk_command."""
     options = Options(memory=args.memory, tlb_geometry=args.tlb, timeout=args.timeout, root=args.root,
                       hugepages=args.hugepages, zero_page=args.zero_page, plugin_files=tuple(args.plugin_files),
                       stdout=sys.stderr.buffer)
@@ -226,11 +226,11 @@ def run_command(args) -> int:
     try:
         machine = Machine(options)
         if args.report:
-            from .report import Recorder
+            from .debug.report import Recorder
             machine.kernel.recorder = Recorder()
         debugger = None
         if args.gdb is not None:
-            from .gdbstub import GdbStub
+            from .debug.gdbstub import GdbStub
             try:
                 debugger = machine.cpu.debugger = GdbStub(machine, args.gdb)
             except OSError as err:
@@ -256,7 +256,7 @@ def run_command(args) -> int:
     if args.report:
         machine.kernel.recorder.write(args.report, machine, args.elf, [args.elf, *args.args], report.status)
     if args.stats:
-        from .stats import format_stats
+        from .debug.stats import format_stats
         print(format_stats(machine), file=sys.stderr)
     if report.status is None:
         raise EmulatorBug("the guest stopped without exiting")

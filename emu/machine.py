@@ -2,15 +2,15 @@
 
 from dataclasses import dataclass, field
 
-from .cpu import Cpu
+from .hardware.cpu import Cpu
 from .elf import load_elf
 from .hostsignals import HostSignals
 from .kernel.kernel import Kernel
-from .kernel.stub import load_stub
-from .mmu import Mmu
+from .kernel.arch.stub import load_stub
+from .hardware.mmu import Mmu
 from .plugins import discover
-from .physmem import FrameAllocator, PhysicalMemory
-from .tlb import Tlb
+from .hardware.physmem import FrameAllocator, PhysicalMemory
+from .hardware.tlb import Tlb
 
 DEFAULT_MEMORY = 512 << 20
 KERNEL_IMAGE_END = 4 << 20          # frames are handed out above the stub's 2 MiB chunk

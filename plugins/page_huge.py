@@ -2,7 +2,7 @@
 
 This is drivers/char/page.c from the 2007 pagetable_operations patch (shared/seed/),
 as an emu plugin. Its mappings get their own pagetable_operations: `page_fault` is the
-device's, the rest are the kernel's hugetlb code (emu/kernel/hugetlb.py), under the
+device's, the rest are the kernel's hugetlb code (emu/kernel/mm/hugetlb.py), under the
 seed's names:
 
     seed (2007)                          emu                        later Linux
@@ -26,14 +26,14 @@ import errno
 import os
 import stat as st
 
-from emu.kernel.devices import CharDevice
-from emu.kernel.fs import Stat
-from emu.kernel.hugetlb import (PAGES_PER_HPAGE, alloc_huge_page, clear_huge_page, copy_hugetlb_page_range,
+from emu.kernel.fs.devices import CharDevice
+from emu.kernel.fs.vfs import Stat
+from emu.kernel.mm.hugetlb import (PAGES_PER_HPAGE, alloc_huge_page, clear_huge_page, copy_hugetlb_page_range,
                                 follow_hugetlb_page, huge_pte_alloc, huge_pte_none, huge_pte_write, hugetlb_change_protection,
                                 hugetlb_cow, hugetlb_free_pgd_range, hugetlb_get_unmapped_area, hugetlb_may_split,
                                 make_huge_pte, set_huge_pte_at, unmap_hugepage_range)
-from emu.kernel.mm import VM_HUGETLB, VM_SHARED, PagetableOps, VmFault
-from emu.paging import HPAGE_MASK, HPAGE_SIZE
+from emu.kernel.mm.memory import VM_HUGETLB, VM_SHARED, PagetableOps, VmFault
+from emu.hardware.paging import HPAGE_MASK, HPAGE_SIZE
 
 DESCRIPTION = "/dev/page-huge: the 2007 hugetlb character device, with a huge zero page"
 DEVICE_PATH = "/dev/page-huge"

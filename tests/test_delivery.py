@@ -5,10 +5,10 @@ import struct
 
 import pytest
 
-from emu.cpu import TripleFault
+from emu.hardware.cpu import TripleFault
 from emu.kernel.kernel import Kernel
 from emu.machine import Machine, Options
-from emu.kernel.stub import KERNEL_VIRT_OFFSET, USER_CS, USER_DS
+from emu.kernel.arch.stub import KERNEL_VIRT_OFFSET, USER_CS, USER_DS
 
 UNMAPPED_KERNEL_VA = 0xFFFF_FFFF_9000_0000
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from emu.kernel import devices, fs
+from emu.kernel.fs import devices, vfs as fs
 from emu.kernel.syscalls import SYSCALLS
 from tests.emu_runner import REPO, run_emu
 
@@ -147,7 +147,7 @@ def test_lookup_never_leaves_the_root(root):
         pass
     kernel = K()
     kernel.devices = devices.standard_devices()
-    from emu.kernel.hostfs import HostRoot
+    from emu.kernel.fs.hostfs import HostRoot
     kernel.root = HostRoot(str(root))
     cases = {"/../secret.txt": ("secret.txt",), "/link_out": ("secret.txt",),
              "/dir/link_up": ("hello.txt",), "../../dir/..": (), "/dev/../link_abs": ("hello.txt",)}

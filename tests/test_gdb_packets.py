@@ -15,7 +15,7 @@ import types
 
 import pytest
 
-from emu.gdbstub import G_PACKET_BYTES, MAX_HOST_FILES, MAX_WATCHPOINTS, PACKET_SIZE, Connection, GdbStub
+from emu.debug.gdbstub import G_PACKET_BYTES, MAX_HOST_FILES, MAX_WATCHPOINTS, PACKET_SIZE, Connection, GdbStub
 from fuzz.gdb_packets import EmuUnderGdb, frame
 
 STOP = rb"T[0-9a-f]{2}.*thread:[0-9a-fp.]+;"     # a stop reply, as `?` gets

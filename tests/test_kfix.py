@@ -8,9 +8,9 @@ import io
 import shutil
 import struct
 
-from emu import cpu as cpu_module
+from emu.hardware import cpu as cpu_module
 from emu.kernel import kernel as kernel_module
-from emu.kernel.mm import UserFault
+from emu.kernel.mm.memory import UserFault
 from emu.machine import Machine, Options
 from emu.text import printable
 from tests.emu_runner import run_emu
@@ -88,7 +88,7 @@ def vm_rss_kib() -> int:
 
 
 def test_host_memory_per_fork_exec_is_bounded(guests, monkeypatch):
-    """Fork+exec in a loop: QEMU's translation cache is bounded (emu/cpu.py TCG_BUFFER_SIZE,
+    """Fork+exec in a loop: QEMU's translation cache is bounded (emu/hardware/cpu.py TCG_BUFFER_SIZE,
     here made 1 MiB so that a short run fills it many times), and no Python object of the
     kernel is left behind per process: growth from the 50th exec to the 250th is small."""
     monkeypatch.setattr(cpu_module, "TCG_BUFFER_SIZE", 1 << 20, raising=False)
@@ -128,7 +128,7 @@ def test_a_freed_frame_of_code_never_runs_its_old_translation(guests, tmp_path):
     """Two programs alike but for their code, exec'd in turn: a frame of one is freed at
     its exit and may hold the other's code next, at the same address. QEMU's translation
     cache is keyed by physical address and does not see emu's host-side writes, so the
-    kernel flushes it once code frames were freed (emu/physmem.py code_freed)."""
+    kernel flushes it once code frames were freed (emu/hardware/physmem.py code_freed)."""
     (tmp_path / "one.elf").write_bytes(exit_elf(1))
     (tmp_path / "two.elf").write_bytes(exit_elf(2))
     (tmp_path / "one.elf").chmod(0o755)

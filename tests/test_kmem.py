@@ -1,4 +1,4 @@
-"""Kernel memory (emu/kernel/kmem.py) and the fd table's lowest-free search.
+"""Kernel memory (emu/kernel/mm/kmem.py) and the fd table's lowest-free search.
 
 Kernel buffers (pipe pages, socket skbs, epoll items, files, fd tables) are charged to
 the frames `--memory` sizes; running out fails the guest's call (ENOMEM, ENOBUFS,
@@ -10,9 +10,9 @@ import random
 
 import pytest
 
-from emu.kernel import fs
-from emu.kernel.kmem import KernelMemory
-from emu.physmem import FrameAllocator
+from emu.kernel.fs import vfs as fs
+from emu.kernel.mm.kmem import KernelMemory
+from emu.hardware.physmem import FrameAllocator
 from fuzz.common import run_emu as run_emu_measured
 from tests.emu_runner import run_emu, run_native
 

@@ -1,4 +1,4 @@
-"""test_mman: the memory side of the guest kernel (emu/kernel/mm.py, mman.py, pagetable.py).
+"""test_mman: the memory side of the guest kernel (emu/kernel/mm/memory.py, mman.py, pagetable.py).
 
 Two kinds of test:
 - comparison runs: guest/mm_syscalls.c and guest/mm_fork.c natively and under emu,
@@ -12,15 +12,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from emu.kernel import mm as mm_module, mman, proc_calls
-from emu.kernel.mm import (DEFAULT_OPS, VM_READ, VM_WRITE, FileBacking, Mm, PagetableOps, UserFault, Vma, VmFault,
+from emu.kernel.mm import memory as mm_module, mman
+from emu.kernel.tasks import proc_calls
+from emu.kernel.mm.memory import (DEFAULT_OPS, VM_READ, VM_WRITE, FileBacking, Mm, PagetableOps, UserFault, Vma, VmFault,
                            copy_from_user, copy_to_user, exit_mmap, handle_mm_fault, has_pt_op, pt_ops)
-from emu.kernel.pagetable import PageTables
-from emu.mmu import Access, Mmu, PageFault
-from emu.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, PAGE_SIZE,
+from emu.kernel.mm.pagetable import PageTables
+from emu.hardware.mmu import Access, Mmu, PageFault
+from emu.hardware.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, PAGE_SIZE,
                         PHYS_ADDR_MASK, PTE_RW)
-from emu.physmem import FrameAllocator, PhysicalMemory
-from emu.tlb import Tlb
+from emu.hardware.physmem import FrameAllocator, PhysicalMemory
+from emu.hardware.tlb import Tlb
 from tests.emu_runner import run_emu, run_native
 
 MiB = 1 << 20

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from emu.kernel.hugetlb import follow_hugetlb_page, hugetlb_change_protection, huge_pte_offset, unmap_hugepage_range
-from emu.kernel.mm import VM_HUGETLB, VM_READ, VM_WRITE, Vma, VmFault
+from emu.kernel.mm.hugetlb import follow_hugetlb_page, hugetlb_change_protection, huge_pte_offset, unmap_hugepage_range
+from emu.kernel.mm.memory import VM_HUGETLB, VM_READ, VM_WRITE, Vma, VmFault
 from emu.machine import Machine, Options
-from emu.paging import HPAGE_SIZE, PTE_RW
+from emu.hardware.paging import HPAGE_SIZE, PTE_RW
 from plugins.page_huge import page_fault, page_pagetable_ops
 from tests.emu_runner import REPO, run_emu, stderr_lines
 
@@ -139,7 +139,7 @@ def test_emu_plugins_lists_page_huge():
 def test_a_plugin_file_adds_a_device(tmp_path):
     plugin = tmp_path / "hello_dev.py"
     plugin.write_text(
-        "from emu.kernel.devices import NullFile\n"
+        "from emu.kernel.fs.devices import NullFile\n"
         "DESCRIPTION = 'a test device'\n"
         "def register(kernel):\n"
         "    kernel.devices.register('/dev/hello', lambda kernel, proc, flags: NullFile(flags, '/dev/hello'))\n")

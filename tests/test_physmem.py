@@ -2,8 +2,8 @@
 
 import pytest
 
-from emu.paging import HPAGE_SIZE, PAGE_SIZE
-from emu.physmem import FrameAllocator, OutOfMemory, PhysicalMemory, check_memory_size, parse_size
+from emu.hardware.paging import HPAGE_SIZE, PAGE_SIZE
+from emu.hardware.physmem import FrameAllocator, OutOfMemory, PhysicalMemory, check_memory_size, parse_size
 
 
 @pytest.mark.parametrize("text,size", [("512M", 512 << 20), ("1G", 1 << 30), ("64m", 64 << 20),

@@ -1,4 +1,4 @@
-"""test_report: `emu run --report FILE.html` (emu/report.py), its data, and the page in a real browser.
+"""test_report: `emu run --report FILE.html` (emu/debug/report.py), its data, and the page in a real browser.
 
 The browser tests use Debian's chromium, headless. If it is missing, the session
 fixture tries `apt-get install -y chromium` once (as root); a failure is remembered in
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from emu.report import GAP_BREAK, add_layout, embed_json, layout_clusters, render_html
+from emu.debug.report import GAP_BREAK, add_layout, embed_json, layout_clusters, render_html
 from tests.emu_runner import REPO, run_emu
 
 TEST_COW = "guest/test_cow.elf"

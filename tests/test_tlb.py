@@ -1,4 +1,4 @@
-"""test_tlb: the TLB model (emu/tlb.py) and the Mmu's invalidation API, without Unicorn.
+"""test_tlb: the TLB model (emu/hardware/tlb.py) and the Mmu's invalidation API, without Unicorn.
 
 The Mmu is built with uc=None; translations go through `Mmu.translate`, and the
 Unicorn side of the fill hook is imitated by calling `Mmu.tlb_fill` with a stand-in
@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from unicorn import UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
 
-from emu.mmu import Access, Mmu
-from emu.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE,
+from emu.hardware.mmu import Access, Mmu
+from emu.hardware.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE,
                         HPAGE_SIZE, PAGE_SIZE, PTE_A, PTE_D, PTE_G, PTE_P, PTE_PS, PTE_RW, PTE_US)
-from emu.physmem import PhysicalMemory
-from emu.tlb import SetAssociativeTlb, Tlb, TlbEntry, parse_geometry
+from emu.hardware.physmem import PhysicalMemory
+from emu.hardware.tlb import SetAssociativeTlb, Tlb, TlbEntry, parse_geometry
 
 MiB = 1 << 20
 PML4_PA, PDPT_PA, PD_PA, PT_PA = 0x1000, 0x2000, 0x3000, 0x4000
@@ -244,7 +244,7 @@ def test_write_to_dirty_cached_page_does_not_walk():
     assert mmu.tlb.small.counters.walks == walks
 
 
-# --- the coherence bookkeeping (emu/mmu.py docstring), without Unicorn -------------
+# --- the coherence bookkeeping (emu/hardware/mmu.py docstring), without Unicorn -------------
 
 def test_evicting_entry_never_handed_to_unicorn_does_not_flush_it():
     mmu = make_mmu({"4k": (4, 1)})
@@ -298,12 +298,12 @@ def test_parse_geometry_bad(text):
 
 def test_cr0_wp_change_flushes_cached_permissions():
     """Cached entries carry permissions computed under CR0.WP: a WP change must drop them."""
-    from emu.mmu import Mmu
-    from emu.paging import CR0_PG, CR0_WP
-    from emu.physmem import PhysicalMemory
+    from emu.hardware.mmu import Mmu
+    from emu.hardware.paging import CR0_PG, CR0_WP
+    from emu.hardware.physmem import PhysicalMemory
     mmu = Mmu(PhysicalMemory(16 << 20))
     mmu.load_cr0(CR0_PG | CR0_WP)
-    mmu.tlb.small.insert(__import__("emu.tlb", fromlist=["TlbEntry"]).TlbEntry(
+    mmu.tlb.small.insert(__import__("emu.hardware.tlb", fromlist=["TlbEntry"]).TlbEntry(
         vpn=1, pa=0x1000, page_size=4096, writable=False, user=True, nx=False, dirty=True, global_=True))
     mmu.load_cr0(CR0_PG)
     assert mmu.tlb.small.entries_list() == []

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from emu.trace import EVENT_FIELDS
+from emu.debug.trace import EVENT_FIELDS
 from tests.emu_runner import run_emu, stderr_lines
 
 HELLO = "guest/hello.elf"

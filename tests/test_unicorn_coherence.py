@@ -1,7 +1,7 @@
 """test_unicorn_coherence: the Mmu attached to a real Unicorn (UC_TLB_VIRTUAL + fill hook).
 
 Small ring-0 code sequences run on Unicorn while emu's MMU serves every translation.
-The key property (emu/mmu.py, "Coherence") is checked both ways with a tiny TLB:
+The key property (emu/hardware/mmu.py, "Coherence") is checked both ways with a tiny TLB:
 a translation emu's TLB has evicted is never used by Unicorn again, and one it still
 holds stays in use, stale, until INVLPG, as on hardware (SDM Vol. 3A, 4.10.4).
 """
@@ -14,11 +14,11 @@ from unicorn import (UC_ARCH_X86, UC_MEM_READ, UC_MEM_WRITE, UC_MODE_64, UC_PROT
 from unicorn.x86_const import (UC_X86_REG_CR0, UC_X86_REG_CR3, UC_X86_REG_CR4, UC_X86_REG_RAX,
                                UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RIP)
 
-from emu.mmu import Access, Mmu, PageFault
-from emu.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, PAGE_SIZE, PTE_A, PTE_D,
+from emu.hardware.mmu import Access, Mmu, PageFault
+from emu.hardware.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, PAGE_SIZE, PTE_A, PTE_D,
                         PTE_P, PTE_RW, PFErr)
-from emu.physmem import PhysicalMemory
-from emu.tlb import Tlb
+from emu.hardware.physmem import PhysicalMemory
+from emu.hardware.tlb import Tlb
 
 MiB = 1 << 20
 PML4_PA, PDPT_PA, PD_PA, PT_PA = 0x1000, 0x2000, 0x3000, 0x4000

@@ -1,4 +1,4 @@
-"""VMAs that scale: the VmaList (emu/kernel/mm.py) against a plain sorted list, and vm.max_map_count.
+"""VMAs that scale: the VmaList (emu/kernel/mm/memory.py) against a plain sorted list, and vm.max_map_count.
 
 The model check runs random insertions, removals, merges and growth with small chunks
 (so chunks split, empty and their gap bounds go stale), and compares every lookup and
@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from emu.kernel import mm as mm_module
-from emu.kernel.mm import PAGE_SIZE, VM_GROWSDOWN, VM_READ, VmaList, Vma, start_gap
+from emu.kernel.mm import memory as mm_module
+from emu.kernel.mm.memory import PAGE_SIZE, VM_GROWSDOWN, VM_READ, VmaList, Vma, start_gap
 
 TOP = 1 << 30
 
@@ -82,7 +82,7 @@ def test_vma_list_matches_a_walk_of_every_vma(monkeypatch, seed):
 def test_mapping_work_does_not_grow_with_the_number_of_vmas(monkeypatch):
     """mmap, mprotect and munmap among 12 000 VMAs read a bounded number of VMA fields
     (emu walked every VMA: 12 000 and more reads per call). Counted, not timed."""
-    from emu.kernel import mman
+    from emu.kernel.mm import mman
     from tests.test_mman import Space
     reads = 0
 

@@ -1,4 +1,4 @@
-"""test_walk: emu.mmu.walk against tables of SDM cases (Intel SDM Vol. 3A, chapter 4).
+"""test_walk: emu.hardware.mmu.walk against tables of SDM cases (Intel SDM Vol. 3A, chapter 4).
 
 Every case builds one translation path by hand (PML4E, PDPTE, PDE and, for a 4 KiB
 page, PTE at fixed table addresses), changes one thing, and checks what the walk
@@ -8,11 +8,11 @@ Accessed/Dirty bits it leaves in memory.
 
 import pytest
 
-from emu.mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
-from emu.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, HPAGE_SIZE,
+from emu.hardware.mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
+from emu.hardware.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, HPAGE_SIZE,
                         PTE_A, PTE_D, PTE_G, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, PFErr,
                         table_index)
-from emu.physmem import PhysicalMemory
+from emu.hardware.physmem import PhysicalMemory
 
 MiB = 1 << 20
 

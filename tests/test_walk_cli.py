@@ -11,9 +11,9 @@ import re
 import pytest
 
 from emu.elf import load_elf
-from emu.explain import explain_walk, run_until, split_va, va_bits
+from emu.debug.explain import explain_walk, run_until, split_va, va_bits
 from emu.machine import Machine, Options
-from emu.mmu import Access
+from emu.hardware.mmu import Access
 from tests.emu_runner import run_emu
 
 HELLO = "guest/hello.elf"

@@ -10,10 +10,10 @@ import random
 
 import pytest
 
-from emu.mmu import ACCESS_FROM_UC, GeneralProtection, Mmu, PageFault, PagingRegs, walk
-from emu.paging import CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE
-from emu.physmem import PhysicalMemory
-from emu.tlb import Tlb
+from emu.hardware.mmu import ACCESS_FROM_UC, GeneralProtection, Mmu, PageFault, PagingRegs, walk
+from emu.hardware.paging import CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE
+from emu.hardware.physmem import PhysicalMemory
+from emu.hardware.tlb import Tlb
 from tests.test_walk_vs_unicorn import PML4_PA, random_case, write_path, clear_path
 
 UC_ACCESS = {access: code for code, access in ACCESS_FROM_UC.items()}

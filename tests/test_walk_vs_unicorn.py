@@ -1,7 +1,7 @@
 """test_walk_vs_unicorn: emu's walk() against QEMU's x86 page walker inside Unicorn.
 
 A comparison run: random page tables and random ring-0 accesses, each performed
-(a) by emu.mmu.walk and (b) by Unicorn in its default UC_TLB_CPU mode, where QEMU's
+(a) by emu.hardware.mmu.walk and (b) by Unicorn in its default UC_TLB_CPU mode, where QEMU's
 own walker (target/i386/excp_helper.c, handle_mmu_fault) translates. Every guest frame
 starts with `mov rax, imm64; hlt` whose immediate names the frame (a tag), so a load
 at offset 2, or an instruction fetch at offset 0, tells which pa the walker chose;
@@ -30,10 +30,10 @@ from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_TLB_CPU
 from unicorn.x86_const import (UC_X86_REG_CR0, UC_X86_REG_CR2, UC_X86_REG_CR3, UC_X86_REG_CR4,
                                UC_X86_REG_RAX, UC_X86_REG_RBX)
 
-from emu.mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
-from emu.paging import (CR0_PG, CR0_WP, CR4_PAE, EFER_NXE, HPAGE_SIZE, PAGE_SIZE, PTE_A, PTE_D, PTE_G,
+from emu.hardware.mmu import Access, GeneralProtection, PageFault, PagingRegs, walk
+from emu.hardware.paging import (CR0_PG, CR0_WP, CR4_PAE, EFER_NXE, HPAGE_SIZE, PAGE_SIZE, PTE_A, PTE_D, PTE_G,
                         PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, PFErr, table_index)
-from emu.physmem import PhysicalMemory
+from emu.hardware.physmem import PhysicalMemory
 
 MiB = 1 << 20
 MSR_EFER = 0xC000_0080

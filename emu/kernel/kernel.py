@@ -9,7 +9,7 @@ Processes take turns on the one CPU. A switch happens only between two emu_start
 calls, in `return_to_user` (a hook asks for one with `request_resched`): the old
 process's user registers are saved as a Unicorn context, the new one's restored, and
 CR3 reloaded. A process that blocks in a system call sleeps on a `Block`
-(emu/kernel/sched.py). Pending signals are delivered on the way back to user mode.
+(emu/kernel/tasks/sched.py). Pending signals are delivered on the way back to user mode.
 """
 
 import errno
@@ -20,31 +20,31 @@ import time
 from dataclasses import dataclass, field
 from time import perf_counter
 
-from .. import insn
-from ..cpu import FXSAVE_HEAD, FXSAVE_SIZE, GPR_ORDER, MXCSR_MASK
+from ..hardware import insn
+from ..hardware.cpu import FXSAVE_HEAD, FXSAVE_SIZE, GPR_ORDER, MXCSR_MASK
 from ..errors import EmulatorBug
-from ..mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
-from ..stats import FaultStats
-from ..physmem import OutOfMemory
-from ..paging import HPAGE_SIZE, PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
-from . import clock, futex, proc_calls
-from .devices import standard_devices
+from ..hardware.mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
+from ..debug.stats import FaultStats
+from ..hardware.physmem import OutOfMemory
+from ..hardware.paging import HPAGE_SIZE, PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
+from .tasks import clock, futex, proc_calls
+from .fs.devices import standard_devices
 from ..plugins import register_all
-from .exec import build_mm, build_stack
-from .hugetlb import HugePagePool
-from .fs import FdTable
-from .kmem import KernelMemory
-from .hostfs import HostRoot
-from .mm import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
-from .mman import TASK_SIZE as TASK_SIZE_MAX      # (x86-64: the same value)
-from .pagetable import PageTables
-from .proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SETTLS,
+from .tasks.exec import build_mm, build_stack
+from .mm.hugetlb import HugePagePool
+from .fs.vfs import FdTable
+from .mm.kmem import KernelMemory
+from .fs.hostfs import HostRoot
+from .mm.memory import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
+from .mm.mman import TASK_SIZE as TASK_SIZE_MAX      # (x86-64: the same value)
+from .mm.pagetable import PageTables
+from .tasks.proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SETTLS,
                          CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL)
-from .process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process, cpu_clock_ns
-from .sched import Block
-from .signals import (NSIG, SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo,
+from .tasks.process import BLOCKED, RUNNABLE, ZOMBIE, FsContext, Process, cpu_clock_ns
+from .tasks.sched import Block
+from .tasks.signals import (NSIG, SA_RESTART, SIG_DFL, SIG_IGN, signal_name, SIGCONTEXT_REGS, SigAction, SigInfo,
                       SignalState, UNBLOCKABLE, default_is_ignore, setup_frame, sigbit, will_terminate)
-from .stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
+from .arch.stub import KERNEL_VIRT_OFFSET, TRAPFRAME, TRAPFRAME_FIELDS, USER_CS, USER_DS, TrapContext
 from .syscalls import SYSCALL_NAMES, SYSCALLS
 
 # The FPU as Linux hands it to a new program (fpstate_init_fx), as an FXSAVE image: x87
@@ -129,12 +129,12 @@ class Kernel:
         self.stub = stub
         self.tracer = tracer
         self.out = {1: stdout or sys.stdout.buffer, 2: stderr or sys.stderr.buffer}
-        self.devices = standard_devices()        # /dev and /proc (emu/kernel/devices.py)
+        self.devices = standard_devices()        # /dev and /proc (emu/kernel/fs/devices.py)
         self.root = HostRoot(root, writable=root_writable) if root else None     # --root DIR
         self.kernel_pt = self.map_stub()
         if hugepages is None:               # the default: 32, or a quarter of RAM if that is less
             hugepages = min(DEFAULT_HUGEPAGES, frames.total_chunks // 4)
-        self.hugetlb_pool = HugePagePool(mem, frames, hugepages, zero_page=zero_page)   # emu/kernel/hugetlb.py
+        self.hugetlb_pool = HugePagePool(mem, frames, hugepages, zero_page=zero_page)   # emu/kernel/mm/hugetlb.py
         self.plugins = list(plugins)
         register_all(self, self.plugins)         # devices and their pagetable_ops (emu/plugins.py)
         self.frames_at_boot = (frames.stats.small_in_use, frames.stats.huge_in_use)
@@ -150,9 +150,9 @@ class Kernel:
         self.report = Report()
         self.recipes = insn.RecipeCache()
         self.fault_stats = FaultStats()         # user page faults by kind and op, for --stats
-        self.recorder = None            # --report's recorder (emu/report.py)
+        self.recorder = None            # --report's recorder (emu/debug/report.py)
         self.accounting = False         # --stats: fault_stats counts and times every user fault
-        self.futex_waiters = []         # emu/kernel/futex.py: the processes waiting on a futex
+        self.futex_waiters = []         # emu/kernel/tasks/futex.py: the processes waiting on a futex
         self.on_fatal_signal = None     # called as (signal, trap frame) before process 1 dies of a fault
         self.on_exec = None             # called as (process, program path) after an execve (a debugger)
 
@@ -365,7 +365,7 @@ class Kernel:
             return False
 
     def exact_fault_address(self, page_va: int, access: Access, rip: int, read_reg) -> int:
-        """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/insn.py)."""
+        """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/hardware/insn.py)."""
         if access == FETCH:
             return insn.fetch_fault_address(page_va, PAGE_SIZE, rip)
         recipes = self.recipes.get(self.read_code(rip), rip)
@@ -410,7 +410,7 @@ class Kernel:
                                          f"cannot push the {signal_name(sig)} frame at {fault.va:#018x}", trap)
         if proc.leader is self.init:
             self.report_kill(sig, code, addr, what, trap.rip)
-            if self.on_fatal_signal is not None:       # a debugger stops here (emu/gdbstub.py)
+            if self.on_fatal_signal is not None:       # a debugger stops here (emu/debug/gdbstub.py)
                 self.on_fatal_signal(sig, trap.frame)
         self.exit_process(proc, sig)
 
@@ -766,7 +766,7 @@ class Kernel:
         Returns the rip to resume at, or None if the machine stopped."""
         self.fire_timers()
         self.work_pending = False
-        if self.frames.code_freed:           # (emu/physmem.py): no stale translation may run
+        if self.frames.code_freed:           # (emu/hardware/physmem.py): no stale translation may run
             self.frames.code_freed = False
             cpu.uc.ctl_flush_tb()
         if self.resume_regs is not None:

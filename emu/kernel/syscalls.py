@@ -6,7 +6,9 @@ the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 for rax: a result, or a negative errno.
 """
 
-from . import af_unix, clock, eventpoll, exec as exec_calls, fs, fsops, futex, mman, poll, proc_calls, signals
+from .fs import af_unix, eventpoll, vfs as fs, fsops, poll
+from .tasks import clock, exec as exec_calls, futex, proc_calls, signals
+from .mm import mman
 
 # Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
 SYSCALL_NAMES = {

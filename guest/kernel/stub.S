@@ -14,7 +14,7 @@
  *     error code                                                  by the CPU, or 0 by vec_N
  *     rip cs rflags rsp ss                                        by the CPU (64-bit frame)
  *
- * Hypercall protocol (see emu/kernel/stub.py): before `out`, the stub stores the trap
+ * Hypercall protocol (see emu/kernel/arch/stub.py): before `out`, the stub stores the trap
  * frame's address in hc_frame and the CPU's CR2 in hc_cr2. Python may edit the frame in
  * memory (e.g. the initial user registers at boot); the stub then restores it and irets.
  */

@@ -1,0 +1,4 @@
+"""Files: fd tables, the VFS, host files, devices, pipes, sockets, poll and epoll.
+
+What Linux keeps in fs/ and net/unix/.
+"""
