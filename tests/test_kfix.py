@@ -10,7 +10,7 @@ import struct
 
 from emu.hardware import cpu as cpu_module
 from emu.kernel import kernel as kernel_module
-from emu.kernel.mm.memory import UserFault
+from emu.kernel.arch.uaccess import UserFault
 from emu.machine import Machine, Options
 from emu.text import printable
 from tests.emu_runner import run_emu

@@ -14,8 +14,8 @@ import pytest
 
 from emu.kernel.mm import memory as mm_module, mman
 from emu.kernel.tasks import proc_calls
-from emu.kernel.mm.memory import (DEFAULT_OPS, VM_READ, VM_WRITE, FileBacking, Mm, PagetableOps, UserFault, Vma, VmFault,
-                           copy_from_user, copy_to_user, exit_mmap, handle_mm_fault, has_pt_op, pt_ops)
+from emu.kernel.mm.memory import (DEFAULT_OPS, VM_READ, VM_WRITE, FileBacking, Mm, PagetableOps, Vma, VmFault, exit_mmap, handle_mm_fault, has_pt_op, pt_ops)
+from emu.kernel.arch.uaccess import UserFault, copy_from_user, copy_to_user
 from emu.kernel.mm.pagetable import PageTables
 from emu.hardware.mmu import Access, Mmu, PageFault
 from emu.hardware.paging import (CR0_PE, CR0_PG, CR0_WP, CR4_PAE, EFER_LMA, EFER_LME, EFER_NXE, PAGE_SIZE,

@@ -35,7 +35,9 @@ from .mm.hugetlb import HugePagePool
 from .fs.vfs import FdTable
 from .mm.kmem import KernelMemory
 from .fs.hostfs import HostRoot
-from .mm.memory import RESOLVED, VM_HUGETLB, UserFault, VmFault, copy_to_user, handle_mm_fault, pt_ops
+from .mm.memory import RESOLVED, VM_HUGETLB, VmFault, handle_mm_fault, pt_ops
+from .arch.syscall import SyscallError
+from .arch.uaccess import UserFault, copy_to_user
 from .mm.mman import TASK_SIZE as TASK_SIZE_MAX      # (x86-64: the same value)
 from .mm.pagetable import PageTables
 from .tasks.proc_calls import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SETTLS,
@@ -807,8 +809,8 @@ class Kernel:
             block = nxt.block
             try:
                 result = block.complete()
-            except UserFault:                  # the last resort, as in on_syscall
-                result = -errno.EFAULT
+            except SyscallError as error:      # a woken call fails as on_syscall's do
+                result = error.result
             block.finish()
             if not nxt.alive:                  # finishing the wait killed it (SIGPIPE, say)
                 prev = nxt
@@ -946,20 +948,20 @@ class Kernel:
         regs = cpu.layout.read_gprs(cpu.saved.save().context)
         nr = regs["rax"]
         args = (regs["rdi"], regs["rsi"], regs["rdx"], regs["r10"], regs["r8"], regs["r9"])
-        handler, stray = SYSCALLS.get(nr), ""
+        handler = SYSCALLS.get(nr)
         try:
             result = handler(self, proc, *args) if handler else -errno.ENOSYS
             if isinstance(result, Block) and result.ready():
                 block = result
                 result = block.complete()
                 block.finish()
-        except UserFault as fault:
-            # The last resort: a call must catch its own faults (Linux's -EFAULT). Should
-            # one get away, the guest still gets -EFAULT, not a dead emulator; --trace says so.
-            result, stray = -errno.EFAULT, f"  (emu: the call let a fault through: {fault})"
+        except SyscallError as error:
+            # The call failed (emu/kernel/arch/syscall.py): rax is -errno. A UserFault is
+            # one: a bad user pointer, EFAULT, as Linux's copy_from_user callers return.
+            result = error.result
         if self.tracer and self.tracer.wants("syscall"):
             name = SYSCALL_NAMES.get(nr, f"syscall_{nr}")
-            note = ("" if handler else "  (not implemented: -ENOSYS)") + stray
+            note = "" if handler else "  (not implemented: -ENOSYS)"
             shown_result = f"blocks ({result.what})" if isinstance(result, Block) else result
             self.tracer.syscall(pid=proc.pid, nr=nr, name=name, args=args, result=shown_result, note=note)
         if isinstance(result, Block):

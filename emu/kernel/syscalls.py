@@ -1,34 +1,170 @@
-"""The system-call table: Linux x86-64 numbers to Python handlers, written out explicitly.
+"""The system-call table: Linux x86-64 numbers, names and handlers, in one sorted list.
 
 A `syscall` instruction reaches `Kernel.on_syscall` (Unicorn intercepts it), which looks
 the number up in SYSCALLS. A number without a handler returns -ENOSYS, and
 `--trace syscall` names it. Handlers take (kernel, proc, a0..a5) and return the value
-for rax: a result, or a negative errno.
+for rax, or a Block when the call must wait; a failure is `raise SyscallError(errno)`
+(emu/kernel/arch/syscall.py). A few older handlers still return a negative errno, which
+on_syscall passes through unchanged.
+
+Numbers and names are Linux's (arch/x86/entry/syscalls/syscall_64.tbl). To add a call,
+write its handler in the room it belongs to (mm/, fs/, tasks/) and add one line here.
 """
 
-from .fs import af_unix, eventpoll, vfs as fs, fsops, poll
-from .tasks import clock, exec as exec_calls, futex, proc_calls, signals
+from typing import Callable, NamedTuple
+
+from .fs import af_unix, eventpoll, fsops, poll, vfs
 from .mm import mman
+from .tasks import clock, exec as exec_calls, futex, proc_calls, signals
 
-# Linux x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for names in traces.
-SYSCALL_NAMES = {
-    0: "read", 1: "write", 2: "open", 3: "close", 4: "stat", 5: "fstat", 6: "lstat", 7: "poll",
-    8: "lseek", 9: "mmap", 10: "mprotect", 11: "munmap", 12: "brk", 13: "rt_sigaction",
-    14: "rt_sigprocmask", 15: "rt_sigreturn", 16: "ioctl", 17: "pread64", 18: "pwrite64",
-    19: "readv", 20: "writev", 21: "access", 22: "pipe", 23: "select", 24: "sched_yield", 34: "pause", 35: "nanosleep",
-    36: "getitimer", 37: "alarm", 38: "setitimer",
-    25: "mremap", 28: "madvise", 32: "dup", 33: "dup2", 39: "getpid", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 48: "shutdown", 51: "getsockname", 52: "getpeername", 53: "socketpair", 54: "setsockopt", 55: "getsockopt", 56: "clone", 57: "fork", 58: "vfork",
-    59: "execve", 60: "exit", 61: "wait4", 247: "waitid", 62: "kill", 63: "uname", 72: "fcntl", 74: "fsync", 75: "fdatasync", 76: "truncate", 77: "ftruncate", 82: "rename", 83: "mkdir", 84: "rmdir", 86: "link", 87: "unlink", 88: "symlink", 90: "chmod", 91: "fchmod", 95: "umask", 79: "getcwd", 80: "chdir", 81: "fchdir", 89: "readlink",
-    96: "gettimeofday", 97: "getrlimit", 98: "getrusage", 99: "sysinfo", 100: "times", 160: "setrlimit", 102: "getuid", 104: "getgid", 107: "geteuid", 108: "getegid",
-    110: "getppid", 127: "rt_sigpending", 128: "rt_sigtimedwait", 130: "rt_sigsuspend", 131: "sigaltstack", 157: "prctl", 158: "arch_prctl", 186: "gettid", 202: "futex", 217: "getdents64", 213: "epoll_create", 218: "set_tid_address",
-    228: "clock_gettime", 229: "clock_getres", 230: "clock_nanosleep", 201: "time", 200: "tkill", 203: "sched_setaffinity", 204: "sched_getaffinity", 309: "getcpu", 231: "exit_group", 232: "epoll_wait", 233: "epoll_ctl", 234: "tgkill", 257: "openat", 258: "mkdirat", 263: "unlinkat", 264: "renameat", 265: "linkat", 266: "symlinkat", 268: "fchmodat", 280: "utimensat", 316: "renameat2", 262: "newfstatat", 267: "readlinkat",
-    269: "faccessat", 273: "set_robust_list", 274: "get_robust_list", 281: "epoll_pwait", 282: "signalfd", 283: "timerfd_create", 286: "timerfd_settime", 287: "timerfd_gettime", 284: "eventfd", 290: "eventfd2", 289: "signalfd4", 291: "epoll_create1", 292: "dup3",
-    270: "pselect6", 271: "ppoll", 293: "pipe2", 302: "prlimit64", 318: "getrandom", 334: "rseq", 435: "clone3", 441: "epoll_pwait2",
-}
 
-BASE_SYSCALLS = {}
+class Syscall(NamedTuple):
+    nr: int
+    name: str
+    handler: Callable
 
-# The whole table, one explicit dict per subsystem (grep for a number to find its handler).
-SYSCALLS = {**BASE_SYSCALLS, **fs.SYSCALLS, **fsops.SYSCALLS, **mman.SYSCALLS, **proc_calls.SYSCALLS, **signals.SYSCALLS,
-            **exec_calls.SYSCALLS, **clock.SYSCALLS,
-            **poll.SYSCALLS, **eventpoll.SYSCALLS, **af_unix.SYSCALLS, **futex.SYSCALLS}
+
+TABLE = (
+    Syscall(0, "read", vfs.sys_read),
+    Syscall(1, "write", vfs.sys_write),
+    Syscall(2, "open", vfs.sys_open),
+    Syscall(3, "close", vfs.sys_close),
+    Syscall(4, "stat", vfs.sys_stat),
+    Syscall(5, "fstat", vfs.sys_fstat),
+    Syscall(6, "lstat", vfs.sys_lstat),
+    Syscall(7, "poll", poll.sys_poll),
+    Syscall(8, "lseek", vfs.sys_lseek),
+    Syscall(9, "mmap", mman.sys_mmap),
+    Syscall(10, "mprotect", mman.sys_mprotect),
+    Syscall(11, "munmap", mman.sys_munmap),
+    Syscall(12, "brk", mman.sys_brk),
+    Syscall(13, "rt_sigaction", signals.sys_rt_sigaction),
+    Syscall(14, "rt_sigprocmask", signals.sys_rt_sigprocmask),
+    Syscall(15, "rt_sigreturn", signals.sys_rt_sigreturn),
+    Syscall(16, "ioctl", vfs.sys_ioctl),
+    Syscall(17, "pread64", vfs.sys_pread64),
+    Syscall(18, "pwrite64", vfs.sys_pwrite64),
+    Syscall(19, "readv", vfs.sys_readv),
+    Syscall(20, "writev", vfs.sys_writev),
+    Syscall(21, "access", vfs.sys_access),
+    Syscall(22, "pipe", vfs.sys_pipe),
+    Syscall(23, "select", poll.sys_select),
+    Syscall(24, "sched_yield", proc_calls.sys_sched_yield),
+    Syscall(25, "mremap", mman.sys_mremap),
+    Syscall(28, "madvise", mman.sys_madvise),
+    Syscall(32, "dup", vfs.sys_dup),
+    Syscall(33, "dup2", vfs.sys_dup2),
+    Syscall(34, "pause", clock.sys_pause),
+    Syscall(35, "nanosleep", clock.sys_nanosleep),
+    Syscall(36, "getitimer", clock.sys_getitimer),
+    Syscall(37, "alarm", clock.sys_alarm),
+    Syscall(38, "setitimer", clock.sys_setitimer),
+    Syscall(39, "getpid", proc_calls.sys_getpid),
+    Syscall(44, "sendto", af_unix.sys_sendto),
+    Syscall(45, "recvfrom", af_unix.sys_recvfrom),
+    Syscall(46, "sendmsg", af_unix.sys_sendmsg),
+    Syscall(47, "recvmsg", af_unix.sys_recvmsg),
+    Syscall(48, "shutdown", af_unix.sys_shutdown),
+    Syscall(51, "getsockname", af_unix.sys_getsockname),
+    Syscall(52, "getpeername", af_unix.sys_getpeername),
+    Syscall(53, "socketpair", af_unix.sys_socketpair),
+    Syscall(54, "setsockopt", af_unix.sys_setsockopt),
+    Syscall(55, "getsockopt", af_unix.sys_getsockopt),
+    Syscall(56, "clone", proc_calls.sys_clone),
+    Syscall(57, "fork", proc_calls.sys_fork),
+    Syscall(58, "vfork", proc_calls.sys_vfork),
+    Syscall(59, "execve", exec_calls.sys_execve),
+    Syscall(60, "exit", proc_calls.sys_exit),
+    Syscall(61, "wait4", proc_calls.sys_wait4),
+    Syscall(62, "kill", proc_calls.sys_kill),
+    Syscall(63, "uname", proc_calls.sys_uname),
+    Syscall(72, "fcntl", vfs.sys_fcntl),
+    Syscall(74, "fsync", fsops.sys_fsync),
+    Syscall(75, "fdatasync", fsops.sys_fsync),
+    Syscall(76, "truncate", fsops.sys_truncate),
+    Syscall(77, "ftruncate", fsops.sys_ftruncate),
+    Syscall(79, "getcwd", vfs.sys_getcwd),
+    Syscall(80, "chdir", vfs.sys_chdir),
+    Syscall(81, "fchdir", vfs.sys_fchdir),
+    Syscall(82, "rename", fsops.sys_rename),
+    Syscall(83, "mkdir", fsops.sys_mkdir),
+    Syscall(84, "rmdir", fsops.sys_rmdir),
+    Syscall(86, "link", fsops.sys_link),
+    Syscall(87, "unlink", fsops.sys_unlink),
+    Syscall(88, "symlink", fsops.sys_symlink),
+    Syscall(89, "readlink", vfs.sys_readlink),
+    Syscall(90, "chmod", fsops.sys_chmod),
+    Syscall(91, "fchmod", fsops.sys_fchmod),
+    Syscall(95, "umask", fsops.sys_umask),
+    Syscall(96, "gettimeofday", clock.sys_gettimeofday),
+    Syscall(97, "getrlimit", proc_calls.sys_getrlimit),
+    Syscall(98, "getrusage", clock.sys_getrusage),
+    Syscall(99, "sysinfo", proc_calls.sys_sysinfo),
+    Syscall(100, "times", clock.sys_times),
+    Syscall(102, "getuid", proc_calls.sys_getuid),
+    Syscall(104, "getgid", proc_calls.sys_getuid),
+    Syscall(107, "geteuid", proc_calls.sys_getuid),
+    Syscall(108, "getegid", proc_calls.sys_getuid),
+    Syscall(110, "getppid", proc_calls.sys_getppid),
+    Syscall(127, "rt_sigpending", signals.sys_rt_sigpending),
+    Syscall(128, "rt_sigtimedwait", signals.sys_rt_sigtimedwait),
+    Syscall(130, "rt_sigsuspend", signals.sys_rt_sigsuspend),
+    Syscall(131, "sigaltstack", signals.sys_sigaltstack),
+    Syscall(157, "prctl", proc_calls.sys_prctl),
+    Syscall(158, "arch_prctl", proc_calls.sys_arch_prctl),
+    Syscall(160, "setrlimit", proc_calls.sys_setrlimit),
+    Syscall(186, "gettid", proc_calls.sys_gettid),
+    Syscall(200, "tkill", proc_calls.sys_tkill),
+    Syscall(201, "time", clock.sys_time),
+    Syscall(202, "futex", futex.sys_futex),
+    Syscall(203, "sched_setaffinity", proc_calls.sys_sched_setaffinity),
+    Syscall(204, "sched_getaffinity", proc_calls.sys_sched_getaffinity),
+    Syscall(213, "epoll_create", eventpoll.sys_epoll_create),
+    Syscall(217, "getdents64", vfs.sys_getdents64),
+    Syscall(218, "set_tid_address", proc_calls.sys_set_tid_address),
+    Syscall(228, "clock_gettime", clock.sys_clock_gettime),
+    Syscall(229, "clock_getres", clock.sys_clock_getres),
+    Syscall(230, "clock_nanosleep", clock.sys_clock_nanosleep),
+    Syscall(231, "exit_group", proc_calls.sys_exit_group),
+    Syscall(232, "epoll_wait", eventpoll.sys_epoll_wait),
+    Syscall(233, "epoll_ctl", eventpoll.sys_epoll_ctl),
+    Syscall(234, "tgkill", proc_calls.sys_tgkill),
+    Syscall(247, "waitid", proc_calls.sys_waitid),
+    Syscall(257, "openat", vfs.sys_openat),
+    Syscall(258, "mkdirat", fsops.sys_mkdirat),
+    Syscall(262, "newfstatat", vfs.sys_newfstatat),
+    Syscall(263, "unlinkat", fsops.sys_unlinkat),
+    Syscall(264, "renameat", fsops.sys_renameat),
+    Syscall(265, "linkat", fsops.sys_linkat),
+    Syscall(266, "symlinkat", fsops.sys_symlinkat),
+    Syscall(267, "readlinkat", vfs.sys_readlinkat),
+    Syscall(268, "fchmodat", fsops.sys_fchmodat),
+    Syscall(269, "faccessat", vfs.sys_faccessat),
+    Syscall(270, "pselect6", poll.sys_pselect6),
+    Syscall(271, "ppoll", poll.sys_ppoll),
+    Syscall(273, "set_robust_list", proc_calls.sys_set_robust_list),
+    Syscall(274, "get_robust_list", proc_calls.sys_get_robust_list),
+    Syscall(280, "utimensat", fsops.sys_utimensat),
+    Syscall(281, "epoll_pwait", eventpoll.sys_epoll_pwait),
+    Syscall(282, "signalfd", eventpoll.sys_signalfd),
+    Syscall(283, "timerfd_create", eventpoll.sys_timerfd_create),
+    Syscall(284, "eventfd", eventpoll.sys_eventfd),
+    Syscall(286, "timerfd_settime", eventpoll.sys_timerfd_settime),
+    Syscall(287, "timerfd_gettime", eventpoll.sys_timerfd_gettime),
+    Syscall(289, "signalfd4", eventpoll.sys_signalfd4),
+    Syscall(290, "eventfd2", eventpoll.sys_eventfd2),
+    Syscall(291, "epoll_create1", eventpoll.sys_epoll_create1),
+    Syscall(292, "dup3", vfs.sys_dup3),
+    Syscall(293, "pipe2", vfs.sys_pipe2),
+    Syscall(302, "prlimit64", proc_calls.sys_prlimit64),
+    Syscall(309, "getcpu", proc_calls.sys_getcpu),
+    Syscall(316, "renameat2", fsops.sys_renameat2),
+    Syscall(318, "getrandom", proc_calls.sys_getrandom),
+    Syscall(334, "rseq", proc_calls.sys_rseq),
+    Syscall(435, "clone3", proc_calls.sys_clone3),
+    Syscall(441, "epoll_pwait2", eventpoll.sys_epoll_pwait2),
+)
+
+SYSCALLS = {call.nr: call.handler for call in TABLE}
+SYSCALL_NAMES = {call.nr: call.name for call in TABLE}
+assert [call.nr for call in TABLE] == sorted(SYSCALLS), "TABLE is sorted by number, each number once"

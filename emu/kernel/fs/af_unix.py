@@ -30,12 +30,12 @@ import time
 import stat as st
 from collections import deque
 
-from .vfs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
-                 POLLWRBAND,
-                 OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, send_sigpipe, signed32, user_iovecs)
+from .vfs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLWRBAND,
+                  OpenFile, Stat, WouldBlock, fd_file, next_ino, send_sigpipe, signed32, user_iovecs)
+
+from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, put_user
 from ...hardware.paging import PAGE_SIZE
 from ..mm.kmem import FILE_COST, SOCKET_COST, UNBOUNDED
-from ..mm.memory import UserFault, copy_from_user, copy_to_user
 from ..tasks.sched import Block
 
 AF_UNIX = 1
@@ -697,17 +697,3 @@ def sys_getpeername(kernel, proc, fd, addr_va, length_va, *_):
     if sock.peer is None:
         return -errno.ENOTCONN
     return sys_getsockname(kernel, proc, fd, addr_va, length_va)
-
-
-SYSCALLS = {
-    44: sys_sendto,
-    45: sys_recvfrom,
-    46: sys_sendmsg,
-    47: sys_recvmsg,
-    48: sys_shutdown,
-    51: sys_getsockname,
-    52: sys_getpeername,
-    53: sys_socketpair,
-    54: sys_setsockopt,
-    55: sys_getsockopt,
-}

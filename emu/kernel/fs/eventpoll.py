@@ -35,10 +35,10 @@ import time
 from dataclasses import dataclass
 
 from .vfs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
-                 OpenFile, Stat, WouldBlock, fd_file, next_ino, put_user, signed32)
+                  OpenFile, Stat, WouldBlock, fd_file, next_ino, signed32)
+from ..arch.uaccess import UserFault, copy_from_user, put_user
 from ..tasks.clock import CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCKS, NS, TIMESPEC, user_timespec
 from ..mm.kmem import EP_ITEM_COST, FILE_COST, UNBOUNDED
-from ..mm.memory import UserFault, copy_from_user
 from .poll import user_sigmask, wait
 from ..tasks.sched import Block
 from ..tasks.signals import UNBLOCKABLE
@@ -563,20 +563,3 @@ def sys_signalfd4(kernel, proc, fd, mask_va, sizemask, flags, *_):
 
 def sys_signalfd(kernel, proc, fd, mask_va, sizemask, *_):
     return sys_signalfd4(kernel, proc, fd, mask_va, sizemask, 0)
-
-
-SYSCALLS = {
-    282: sys_signalfd,
-    289: sys_signalfd4,
-    283: sys_timerfd_create,
-    286: sys_timerfd_settime,
-    287: sys_timerfd_gettime,
-    213: sys_epoll_create,
-    232: sys_epoll_wait,
-    233: sys_epoll_ctl,
-    281: sys_epoll_pwait,
-    284: sys_eventfd,
-    290: sys_eventfd2,
-    291: sys_epoll_create1,
-    441: sys_epoll_pwait2,
-}

@@ -15,9 +15,10 @@ import stat
 import struct
 import time
 
-from .vfs import AT_FDCWD, AT_SYMLINK_NOFOLLOW, fd_file, resolve_path, signed32, user_path
+from .vfs import AT_FDCWD, AT_SYMLINK_NOFOLLOW, fd_file, resolve_path, signed32
+
+from ..arch.uaccess import UserFault, copy_from_user, user_path
 from .hostfs import HostDirectory, HostFile
-from ..mm.memory import UserFault, copy_from_user
 
 AT_REMOVEDIR = 0x200
 AT_EMPTY_PATH = 0x1000
@@ -396,28 +397,3 @@ def sys_umask(kernel, proc, mask, *_):
     mode they are given. Threads share it (CLONE_FS); fork copies it."""
     old, proc.fs.umask = proc.fs.umask, mask & 0o777
     return old
-
-
-SYSCALLS = {
-    74: sys_fsync,
-    75: sys_fsync,           # fdatasync
-    76: sys_truncate,
-    77: sys_ftruncate,
-    82: sys_rename,
-    83: sys_mkdir,
-    84: sys_rmdir,
-    86: sys_link,
-    87: sys_unlink,
-    88: sys_symlink,
-    90: sys_chmod,
-    91: sys_fchmod,
-    95: sys_umask,
-    258: sys_mkdirat,
-    263: sys_unlinkat,
-    264: sys_renameat,
-    265: sys_linkat,
-    266: sys_symlinkat,
-    268: sys_fchmodat,
-    280: sys_utimensat,
-    316: sys_renameat2,
-}

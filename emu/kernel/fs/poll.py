@@ -12,8 +12,9 @@ import errno
 import struct
 import time
 
-from .vfs import POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file, put_user
-from ..mm.memory import UserFault, copy_from_user
+from .vfs import (POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file)
+
+from ..arch.uaccess import UserFault, copy_from_user, put_user
 from ..tasks.clock import user_timespec
 from ..tasks.sched import Block
 
@@ -199,11 +200,3 @@ def do_select(kernel, proc, nfds: int, set_vas: tuple, timeout: float | None, ti
         return [file for file in (fd_file(proc, fd) for fds in sets if fds for fd in fds) if file is not None]
 
     return wait(check, timeout, "select", proc, sigmask, files)
-
-
-SYSCALLS = {
-    7: sys_poll,
-    23: sys_select,
-    270: sys_pselect6,
-    271: sys_ppoll,
-}

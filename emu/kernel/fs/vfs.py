@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ...hardware.paging import PAGE_SIZE
 from ..mm.kmem import FD_SLOT_COST, FILE_COST, PIPE_BUFFER_COST, PIPE_COST, UNBOUNDED
-from ..mm.memory import UserFault, copy_from_user, copy_to_user, read_user_string
+from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, put_user, user_path
 from ..tasks.sched import Block
 
 # open(2) flags (include/uapi/asm-generic/fcntl.h; x86-64 uses the generic values).
@@ -73,7 +73,7 @@ SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 SEEK_MAX = 4                     # SEEK_HOLE
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 
-PATH_MAX = 4096                  # bytes, with the NUL (include/uapi/linux/limits.h)
+
 NAME_MAX = 255
 MAXSYMLINKS = 40                 # fs/namei.c
 NOFILE = 1024                    # RLIMIT_NOFILE's soft limit: fds are 0..1023
@@ -756,32 +756,6 @@ class FdTable:
 
 
 # ---- user memory ------------------------------------------------------------------------
-
-def put_user(kernel, proc, va: int, data: bytes) -> int:
-    """copy_to_user returning 0 or -EFAULT."""
-    try:
-        copy_to_user(proc.mm, kernel.mmu, va, data)
-    except UserFault:
-        return -errno.EFAULT
-    return 0
-
-
-def user_path(kernel, proc, va: int, *, empty_ok: bool = False):
-    """The NUL-terminated path at `va` as a str, or -EFAULT / -ENAMETOOLONG / -ENOENT (empty).
-
-    Like Linux's getname: at most PATH_MAX bytes with the NUL, read up to page ends only,
-    so a path that ends just before an unmapped page is fine.
-    """
-    try:
-        out = read_user_string(proc.mm, kernel.mmu, va, PATH_MAX)
-    except UserFault:
-        return -errno.EFAULT
-    if out is None:
-        return -errno.ENAMETOOLONG
-    if not out and not empty_ok:
-        return -errno.ENOENT
-    return os.fsdecode(out)
-
 
 def user_iovecs(kernel, proc, iov: int, iovcnt: int):
     """The (base, length) pairs of a struct iovec array, or -EINVAL / -EFAULT (import_iovec)."""
@@ -1486,36 +1460,3 @@ def signed32(value: int) -> int:
     """An int argument (AT_FDCWD is -100) from a 64-bit register."""
     value &= 0xFFFFFFFF
     return value - 2**32 if value >= 2**31 else value
-
-
-SYSCALLS = {
-    217: sys_getdents64,
-    0: sys_read,
-    1: sys_write,
-    2: sys_open,
-    3: sys_close,
-    4: sys_stat,
-    5: sys_fstat,
-    6: sys_lstat,
-    8: sys_lseek,
-    16: sys_ioctl,
-    17: sys_pread64,
-    18: sys_pwrite64,
-    19: sys_readv,
-    20: sys_writev,
-    21: sys_access,
-    22: sys_pipe,
-    32: sys_dup,
-    33: sys_dup2,
-    72: sys_fcntl,
-    79: sys_getcwd,
-    80: sys_chdir,
-    81: sys_fchdir,
-    89: sys_readlink,
-    257: sys_openat,
-    262: sys_newfstatat,
-    267: sys_readlinkat,
-    269: sys_faccessat,
-    292: sys_dup3,
-    293: sys_pipe2,
-}

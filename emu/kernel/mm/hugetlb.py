@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from ...hardware.paging import (HPAGE_MASK, HPAGE_SIZE, HUGE_PHYS_MASK, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P,
                       PTE_PS, PTE_RW, PTE_US)
 from ...hardware.physmem import OutOfMemory
-from .memory import (PTE_PROT_BITS, VM_EXEC, VM_HUGETLB, VM_SHARED, VM_WRITE, Access, PagetableOps, UserFault,
-                 VmFault, pte_prot, vma_open)
+from .memory import (PTE_PROT_BITS, VM_EXEC, VM_HUGETLB, VM_SHARED, VM_WRITE, Access, PagetableOps, VmFault, pte_prot, vma_open)
+from ..arch.uaccess import UserFault
 
 VM_NORESERVE = 0x0020_0000
 MAP_HUGE_SHIFT, MAP_HUGE_MASK = 26, 0x3F

@@ -27,11 +27,12 @@ import itertools
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from ...hardware.mmu import Access, GeneralProtection, PageFault
+from ...hardware.mmu import Access
 from ...errors import EmulatorBug
 from ...hardware.paging import (PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PHYS_ADDR_MASK, PTE_A, PTE_D, PTE_NX, PTE_P,
-                      PTE_RW, PTE_US, USER_TOP)
+                                PTE_RW, PTE_US)
 from ...hardware.physmem import OutOfMemory
+from ..arch.syscall import UserFault
 from .pagetable import PageTables, level_span
 
 # vm_flags (Linux include/linux/mm.h). VM_MAY* say what mprotect may later allow.
@@ -996,69 +997,3 @@ def exit_mmap(mm: Mm) -> None:
         pt_ops(vma, "unmap_page_range").unmap_page_range(mm, vma, vma.start, vma.end)
         mm.remove_vma(vma)
         pt_ops(vma, "free_pgtable_range").free_pgtable_range(mm, vma.start, vma.end)
-
-
-class UserFault(Exception):
-    """A kernel access to user memory failed (Linux returns -EFAULT)."""
-
-    def __init__(self, va: int):
-        super().__init__(f"bad user address {va:#x}")
-        self.va = va
-
-
-def user_page(mm: Mm, mmu, va: int, access: Access) -> int:
-    """Physical address of user `va` for a kernel `access`, faulting the page in.
-
-    access_ok() and the VMA's rights first (so PROT_NONE memory is -EFAULT for the kernel
-    too). Then, if `mm` is the loaded address space, the MMU translates it as a ring-0
-    copy instruction would (TLB, walk, Accessed/Dirty); if that faults (not present,
-    copy-on-write) or `mm` is not loaded, the VMA's `pin_pages` op (has_pt_op dispatch: a
-    hugetlb mapping may supply its own) faults the page in. Raises UserFault where a
-    user access would be refused.
-    """
-    if not 0 <= va < USER_TOP:           # access_ok(): never a kernel address
-        raise UserFault(va)
-    vma = mm.find_vma(va)
-    if vma is None or not vma.allows(access):
-        raise UserFault(va)
-    if mm.active:
-        try:
-            return mmu.pa(va, access, cpl=0)
-        except (PageFault, GeneralProtection):
-            pass                          # not present or write-protected: pin_pages resolves it
-    return pt_ops(vma, "pin_pages").pin_pages(mm, vma, va, access == Access.WRITE)
-
-
-def copy_to_user(mm: Mm, mmu, va: int, data: bytes) -> None:
-    """Write `data` at user `va`, page by page through the MMU. Raises UserFault."""
-    done = 0
-    while done < len(data):
-        chunk = min(len(data) - done, PAGE_SIZE - ((va + done) & (PAGE_SIZE - 1)))
-        pa = user_page(mm, mmu, va + done, Access.WRITE)
-        mm.mem.write(pa, data[done:done + chunk])
-        done += chunk
-
-
-def copy_from_user(mm: Mm, mmu, va: int, size: int) -> bytes:
-    """Read `size` bytes at user `va`, page by page through the MMU. Raises UserFault."""
-    out = bytearray()
-    while len(out) < size:
-        chunk = min(size - len(out), PAGE_SIZE - ((va + len(out)) & (PAGE_SIZE - 1)))
-        pa = user_page(mm, mmu, va + len(out), Access.READ)
-        out += mm.mem.read(pa, chunk)
-    return bytes(out)
-
-
-def read_user_string(mm: Mm, mmu, va: int, limit: int = 4096) -> bytes | None:
-    """The NUL-terminated string at `va`, without its NUL; None if no NUL comes within
-    `limit` bytes. Reads up to page ends and `limit` only (Linux's strnlen_user), so a
-    string that ends just before an unmapped page is fine. Raises UserFault."""
-    out = bytearray()
-    while len(out) < limit:
-        chunk = copy_from_user(mm, mmu, va + len(out),
-                               min(limit - len(out), PAGE_SIZE - ((va + len(out)) & (PAGE_SIZE - 1))))
-        nul = chunk.find(b"\0")
-        if nul >= 0:
-            return bytes(out + chunk[:nul])
-        out += chunk
-    return None

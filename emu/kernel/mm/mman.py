@@ -723,13 +723,3 @@ def move_page_tables(mm: Mm, old_va: int, new_va: int, length: int) -> None:
         mm.pt.clear_entry(leaf)
         mm.flush_tlb_page(va)
         mm.pt.set_pte(new_va + (va - old_va), leaf.entry)
-
-
-SYSCALLS = {
-    9: sys_mmap,
-    10: sys_mprotect,
-    11: sys_munmap,
-    12: sys_brk,
-    25: sys_mremap,
-    28: sys_madvise,
-}

@@ -25,8 +25,7 @@ import struct
 import time
 from dataclasses import replace
 
-from ..fs.vfs import put_user
-from ..mm.memory import UserFault, copy_from_user
+from ..arch.uaccess import UserFault, copy_from_user, put_user
 from .process import Usage, cpu_clock_ns
 from .sched import Block
 
@@ -275,19 +274,3 @@ def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
     if new is not None:
         arm_timer(proc.leader, which, new[2] * US + new[3], new[0] * US + new[1])
     return 0
-
-
-SYSCALLS = {
-    98: sys_getrusage,
-    100: sys_times,
-    34: sys_pause,
-    35: sys_nanosleep,
-    36: sys_getitimer,
-    37: sys_alarm,
-    38: sys_setitimer,
-    96: sys_gettimeofday,
-    201: sys_time,
-    228: sys_clock_gettime,
-    229: sys_clock_getres,
-    230: sys_clock_nanosleep,
-}

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from ...elf import ElfError, ElfImage, load_elf
 from ...hardware.physmem import OutOfMemory
 from ..fs.devices import open_host
-from ..fs.vfs import lookup, user_path
-from ..mm.memory import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, UserFault, Vma, copy_from_user,
-                 copy_to_user, page_down, page_up, read_user_string)
+from ..fs.vfs import lookup
+from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, read_user_string, user_path
+from ..mm.memory import (VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, FileBacking, Mm, Vma, page_down, page_up)
 from ..mm.pagetable import PageTables
 
 STACK_TOP = 0x7FFF_FFFF_F000      # Linux x86-64 without randomisation
@@ -222,8 +222,3 @@ def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
     except OutOfMemory:
         return -errno.ENOMEM
     return 0
-
-
-SYSCALLS = {
-    59: sys_execve,
-}

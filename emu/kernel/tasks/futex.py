@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ...hardware.mmu import READ
 from .clock import CLOCK_MONOTONIC, CLOCK_REALTIME, user_timespec
-from ..mm.memory import UserFault, copy_from_user, copy_to_user, user_page
+from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, user_page
 from .sched import Block
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
@@ -222,8 +222,3 @@ def wake(kernel, key: tuple, count: int, bitset: int) -> int:
             kernel.futex_waiters.remove(waiter)
             woken += 1
     return woken
-
-
-SYSCALLS = {
-    202: sys_futex,
-}

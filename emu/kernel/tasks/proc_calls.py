@@ -18,7 +18,8 @@ import time
 from ...hardware.paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE, USER_TOP)
 from . import futex
 from ..fs.vfs import NOFILE
-from ..mm.memory import VM_DONTCOPY, Mm, UserFault, copy_from_user, copy_to_user, VmaList, pt_ops, read_user_string
+from ..mm.memory import VM_DONTCOPY, Mm, VmaList, pt_ops
+from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, read_user_string
 from ..mm.memory import exit_mmap as mm_exit_mmap
 from ...hardware.physmem import OutOfMemory
 from ..mm.pagetable import PageTables
@@ -603,41 +604,3 @@ def sys_uname(kernel, proc, buf, *_):
     except UserFault:
         return -errno.EFAULT
     return 0
-
-
-SYSCALLS = {
-    24: sys_sched_yield,
-    39: sys_getpid,
-    56: sys_clone,
-    57: sys_fork,
-    58: sys_vfork,
-    60: sys_exit,
-    61: sys_wait4,
-    247: sys_waitid,
-    62: sys_kill,
-    63: sys_uname,
-    102: sys_getuid,        # getuid
-    104: sys_getuid,        # getgid
-    107: sys_getuid,        # geteuid
-    108: sys_getuid,        # getegid
-    110: sys_getppid,
-    157: sys_prctl,
-    158: sys_arch_prctl,
-    186: sys_gettid,
-    200: sys_tkill,
-    203: sys_sched_setaffinity,
-    204: sys_sched_getaffinity,
-    218: sys_set_tid_address,
-    231: sys_exit_group,
-    234: sys_tgkill,
-    273: sys_set_robust_list,
-    274: sys_get_robust_list,
-    302: sys_prlimit64,
-    97: sys_getrlimit,
-    160: sys_setrlimit,
-    99: sys_sysinfo,
-    309: sys_getcpu,
-    318: sys_getrandom,
-    334: sys_rseq,
-    435: sys_clone3,
-}

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from ...hardware.cpu import FXSAVE_SIZE, MXCSR_MASK
 from .clock import user_timespec
-from ..mm.memory import UserFault, copy_from_user, copy_to_user
+from ..arch.uaccess import UserFault, copy_from_user, copy_to_user
 from .sched import Block
 
 MXCSR_OFFSET = 24                          # in the FXSAVE image
@@ -512,14 +512,3 @@ def sys_rt_sigreturn(kernel, proc, *_):
         return 0
     kernel.resume_with(proc, regs)
     return regs["rax"]
-
-
-SYSCALLS = {
-    13: sys_rt_sigaction,
-    14: sys_rt_sigprocmask,
-    15: sys_rt_sigreturn,
-    127: sys_rt_sigpending,
-    128: sys_rt_sigtimedwait,
-    130: sys_rt_sigsuspend,
-    131: sys_sigaltstack,
-}
