@@ -30,6 +30,7 @@ import time
 import stat as st
 from collections import deque
 
+from ..arch.syscall import SyscallError
 from .vfs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLWRBAND,
                   OpenFile, Stat, WouldBlock, fd_file, next_ino, send_sigpipe, signed32, user_iovecs)
 
@@ -359,9 +360,9 @@ def sys_socketpair(kernel, proc, domain, kind, protocol, sv_va, *_):
     if kind not in (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET):
         return -errno.ESOCKTNOSUPPORT if 0 < kind <= 10 else -errno.EINVAL
     if protocol not in (0, AF_UNIX):
-        return -errno.EPROTONOSUPPORT
+        raise SyscallError(errno.EPROTONOSUPPORT)
     if not kernel.kmem.charge(2 * (SOCKET_COST + FILE_COST)):
-        return -errno.ENOMEM                   # unix_create1: sk_alloc failed
+        raise SyscallError(errno.ENOMEM)                   # unix_create1: sk_alloc failed
     ends = UnixSocket(kind, flags & SOCK_NONBLOCK, kernel.kmem), UnixSocket(kind, flags & SOCK_NONBLOCK, kernel.kmem)
     ends[0].peer, ends[1].peer = ends[1], ends[0]
     ends[0].peer_cred = ends[1].peer_cred = (proc.tgid, 0, 0)
@@ -378,7 +379,7 @@ def sys_socketpair(kernel, proc, domain, kind, protocol, sv_va, *_):
     if put_user(kernel, proc, sv_va, struct.pack("<ii", *fds)):
         for opened in fds:
             proc.files.close(opened)
-        return -errno.EFAULT
+        raise SyscallError(errno.EFAULT)
     return 0
 
 
@@ -432,10 +433,7 @@ def sys_sendto(kernel, proc, fd, buf, length, flags, addr_va, addrlen, *_):
         return sock
     if addr_va:
         return send_to_address(kernel, proc, sock, addr_va, addrlen)
-    try:
-        data = copy_from_user(proc.mm, kernel.mmu, buf, length)
-    except UserFault:
-        return -errno.EFAULT
+    data = copy_from_user(proc.mm, kernel.mmu, buf, length)
     return do_send(kernel, proc, sock, data, [], flags)
 
 
@@ -476,12 +474,9 @@ def sys_recvfrom(kernel, proc, fd, buf, length, flags, addr_va, addrlen_va, *_):
         data, files, full, _ = got
         for file in files if not flags & MSG_PEEK else ():    # recvfrom takes no files: dropped
             file.put()
-        try:
-            copy_to_user(proc.mm, kernel.mmu, buf, data)
-            if addr_va and addrlen_va:         # an unnamed peer has no address: length 0
-                copy_to_user(proc.mm, kernel.mmu, addrlen_va, struct.pack("<I", 0))
-        except UserFault:
-            return -errno.EFAULT
+        copy_to_user(proc.mm, kernel.mmu, buf, data)
+        if addr_va and addrlen_va:         # an unnamed peer has no address: length 0
+            copy_to_user(proc.mm, kernel.mmu, addrlen_va, struct.pack("<I", 0))
         return full if flags & MSG_TRUNC and sock.messages else len(data)
 
     return attempt()
@@ -505,11 +500,8 @@ def sys_sendmsg(kernel, proc, fd, msg_va, flags, *_):
     if isinstance(started, int):
         return started
     sock, (name, namelen, _, _, control, controllen, _), vectors = started
-    try:
-        data = b"".join(copy_from_user(proc.mm, kernel.mmu, base, size) for base, size in vectors)
-        control_data = copy_from_user(proc.mm, kernel.mmu, control, controllen) if controllen else b""
-    except UserFault:
-        return -errno.EFAULT
+    data = b"".join(copy_from_user(proc.mm, kernel.mmu, base, size) for base, size in vectors)
+    control_data = copy_from_user(proc.mm, kernel.mmu, control, controllen) if controllen else b""
     if name:
         return send_to_address(kernel, proc, sock, name, namelen)
     files = []
@@ -517,7 +509,7 @@ def sys_sendmsg(kernel, proc, fd, msg_va, flags, *_):
     while offset + CMSGHDR.size <= len(control_data):    # SCM_RIGHTS: the files to pass
         length, level, kind = CMSGHDR.unpack_from(control_data, offset)
         if length < CMSGHDR.size or offset + length > len(control_data):
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         if level != SOL_SOCKET or kind == SCM_CREDENTIALS:
             # Another level's is not the socket layer's (__scm_send skips it). Credentials
             # are checked by nobody here (everyone is root) and not passed on: emu's
@@ -525,14 +517,14 @@ def sys_sendmsg(kernel, proc, fd, msg_va, flags, *_):
             offset += (length + 7) & ~7
             continue
         if kind != SCM_RIGHTS:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         count = (length - CMSGHDR.size) // 4
         if count > SCM_MAX_FD:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         for (number,) in struct.iter_unpack("<i", control_data[offset + CMSGHDR.size:offset + CMSGHDR.size + 4 * count]):
             file = fd_file(proc, number)
             if file is None:
-                return -errno.EBADF
+                raise SyscallError(errno.EBADF)
             files.append(file)
         offset += (length + 7) & ~7
     return do_send(kernel, proc, sock, data, files, flags)
@@ -550,36 +542,33 @@ def sys_recvmsg(kernel, proc, fd, msg_va, flags, *_):
             return waiting(got, sock, flags, attempt)
         data, files, full, truncated = got
         msg_flags = MSG_TRUNC if truncated else 0
-        try:
-            done = 0
-            for base, size in vectors:
-                copy_to_user(proc.mm, kernel.mmu, base, data[done:done + size])
-                done += size
-            room = max(0, (controllen - CMSGHDR.size) // 4) if files else 0
-            if files and room < len(files):
-                msg_flags |= 0x8                # MSG_CTRUNC: the files that do not fit are dropped
-            passed = []
-            for file in files[:room]:
-                number = proc.files.install(file, cloexec=bool(flags & MSG_CMSG_CLOEXEC))
-                if number < 0:
-                    msg_flags |= 0x8
-                    break
-                passed.append(number)
-            for file in files:                  # the queue's references
-                if not flags & MSG_PEEK:
-                    file.put()
-            used = 0
-            if passed:
-                length = CMSGHDR.size + 4 * len(passed)
-                copy_to_user(proc.mm, kernel.mmu, control, CMSGHDR.pack(length, SOL_SOCKET, SCM_RIGHTS) +
-                             struct.pack(f"<{len(passed)}i", *passed))
-                used = min((length + 7) & ~7, controllen)      # scm_detach_fds: CMSG_SPACE, or what fits
-            fields = MSGHDR.unpack(copy_from_user(proc.mm, kernel.mmu, msg_va, MSGHDR.size))
-            name_size = 0 if name else fields[1]          # unnamed peer: 0; no msg_name: left as it was
-            copy_to_user(proc.mm, kernel.mmu, msg_va, MSGHDR.pack(fields[0], name_size, fields[2], fields[3],
-                                                                  fields[4], used, msg_flags))
-        except UserFault:
-            return -errno.EFAULT
+        done = 0
+        for base, size in vectors:
+            copy_to_user(proc.mm, kernel.mmu, base, data[done:done + size])
+            done += size
+        room = max(0, (controllen - CMSGHDR.size) // 4) if files else 0
+        if files and room < len(files):
+            msg_flags |= 0x8                # MSG_CTRUNC: the files that do not fit are dropped
+        passed = []
+        for file in files[:room]:
+            number = proc.files.install(file, cloexec=bool(flags & MSG_CMSG_CLOEXEC))
+            if number < 0:
+                msg_flags |= 0x8
+                break
+            passed.append(number)
+        for file in files:                  # the queue's references
+            if not flags & MSG_PEEK:
+                file.put()
+        used = 0
+        if passed:
+            length = CMSGHDR.size + 4 * len(passed)
+            copy_to_user(proc.mm, kernel.mmu, control, CMSGHDR.pack(length, SOL_SOCKET, SCM_RIGHTS) +
+                         struct.pack(f"<{len(passed)}i", *passed))
+            used = min((length + 7) & ~7, controllen)      # scm_detach_fds: CMSG_SPACE, or what fits
+        fields = MSGHDR.unpack(copy_from_user(proc.mm, kernel.mmu, msg_va, MSGHDR.size))
+        name_size = 0 if name else fields[1]          # unnamed peer: 0; no msg_name: left as it was
+        copy_to_user(proc.mm, kernel.mmu, msg_va, MSGHDR.pack(fields[0], name_size, fields[2], fields[3],
+                                                              fields[4], used, msg_flags))
         return full if flags & MSG_TRUNC and sock.messages else len(data)
 
     return attempt()
@@ -591,7 +580,7 @@ def sys_shutdown(kernel, proc, fd, how, *_):
         return sock
     how = signed32(how)
     if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     mode = (how + 1) & (RCV_SHUTDOWN | SEND_SHUTDOWN)     # SHUT_RD 1, SHUT_WR 2, SHUT_RDWR 3
     sock.shutdown |= mode
     sock.in_changes += 1
@@ -607,7 +596,7 @@ def sys_getsockopt(kernel, proc, fd, level, name, value_va, length_va, *_):
     if isinstance(sock, int):
         return sock
     if signed32(level) != SOL_SOCKET:
-        return -errno.ENOPROTOOPT
+        raise SyscallError(errno.ENOPROTOOPT)
     error, sock.error = (sock.error, 0) if signed32(name) == SO_ERROR else (sock.error, sock.error)
     values = {SO_TYPE: sock.kind, SO_ERROR: error, SO_SNDBUF: sock.sndbuf, SO_RCVBUF: sock.rcvbuf, SO_ACCEPTCONN: 0,
               SO_PROTOCOL: 0, SO_DOMAIN: AF_UNIX, **sock.flag_options}
@@ -619,7 +608,7 @@ def sys_getsockopt(kernel, proc, fd, level, name, value_va, length_va, *_):
         return put_option(kernel, proc, value_va, length_va,
                           TIMEVAL.pack(int(seconds), round((seconds - int(seconds)) * 1_000_000)))
     if name not in values:
-        return -errno.ENOPROTOOPT
+        raise SyscallError(errno.ENOPROTOOPT)
     return put_option(kernel, proc, value_va, length_va, struct.pack("<i", values[name]))
 
 
@@ -645,24 +634,18 @@ def sys_setsockopt(kernel, proc, fd, level, name, value_va, length, *_):
         return sock
     name = signed32(name)
     if signed32(level) != SOL_SOCKET or name not in (SO_SNDBUF, SO_RCVBUF, *FLAG_OPTIONS, *sock.timeouts):
-        return -errno.ENOPROTOOPT
+        raise SyscallError(errno.ENOPROTOOPT)
     if name in sock.timeouts:                  # a struct timeval; 0 waits for ever
         if signed32(length) < TIMEVAL.size:
-            return -errno.EINVAL
-        try:
-            seconds, usec = TIMEVAL.unpack(copy_from_user(proc.mm, kernel.mmu, value_va, TIMEVAL.size))
-        except UserFault:
-            return -errno.EFAULT
+            raise SyscallError(errno.EINVAL)
+        seconds, usec = TIMEVAL.unpack(copy_from_user(proc.mm, kernel.mmu, value_va, TIMEVAL.size))
         if not 0 <= usec < 1_000_000:
-            return -errno.EDOM
+            raise SyscallError(errno.EDOM)
         sock.timeouts[name] = max(0, seconds) + usec / 1_000_000
         return 0
     if signed32(length) < 4:
-        return -errno.EINVAL
-    try:
-        value = struct.unpack("<i", copy_from_user(proc.mm, kernel.mmu, value_va, 4))[0]
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    value = struct.unpack("<i", copy_from_user(proc.mm, kernel.mmu, value_va, 4))[0]
     if name in FLAG_OPTIONS:
         sock.flag_options[name] = int(value != 0)
         return 0
@@ -679,14 +662,11 @@ def sys_getsockname(kernel, proc, fd, addr_va, length_va, *_):
     sock = socket_of(proc, fd)
     if isinstance(sock, int):
         return sock
-    try:
-        length = struct.unpack("<i", copy_from_user(proc.mm, kernel.mmu, length_va, 4))[0]
-        if length < 0:
-            return -errno.EINVAL
-        copy_to_user(proc.mm, kernel.mmu, addr_va, struct.pack("<H", AF_UNIX)[:length])
-        copy_to_user(proc.mm, kernel.mmu, length_va, struct.pack("<i", 2))
-    except UserFault:
-        return -errno.EFAULT
+    length = struct.unpack("<i", copy_from_user(proc.mm, kernel.mmu, length_va, 4))[0]
+    if length < 0:
+        raise SyscallError(errno.EINVAL)
+    copy_to_user(proc.mm, kernel.mmu, addr_va, struct.pack("<H", AF_UNIX)[:length])
+    copy_to_user(proc.mm, kernel.mmu, length_va, struct.pack("<i", 2))
     return 0
 
 
@@ -695,5 +675,5 @@ def sys_getpeername(kernel, proc, fd, addr_va, length_va, *_):
     if isinstance(sock, int):
         return sock
     if sock.peer is None:
-        return -errno.ENOTCONN
+        raise SyscallError(errno.ENOTCONN)
     return sys_getsockname(kernel, proc, fd, addr_va, length_va)

@@ -34,6 +34,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from ..arch.syscall import SyscallError
 from .vfs import (O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM,
                   OpenFile, Stat, WouldBlock, fd_file, next_ino, signed32)
 from ..arch.uaccess import UserFault, copy_from_user, put_user
@@ -379,7 +380,7 @@ def install_anon(kernel, proc, file: AnonFile, *, cloexec: bool) -> int:
 
 def sys_eventfd2(kernel, proc, initval, flags, *_):
     if flags & ~(EFD_SEMAPHORE | EFD_CLOEXEC | EFD_NONBLOCK):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     file = EventFile(initval & 0xFFFF_FFFF, flags & EFD_NONBLOCK, bool(flags & EFD_SEMAPHORE))
     return install_anon(kernel, proc, file, cloexec=bool(flags & EFD_CLOEXEC))
 
@@ -390,7 +391,7 @@ def sys_eventfd(kernel, proc, initval, *_):
 
 def sys_epoll_create1(kernel, proc, flags, *_):
     if flags & ~EPOLL_CLOEXEC:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     epoll = EpollFile(0)
     fd = install_anon(kernel, proc, epoll, cloexec=bool(flags & EPOLL_CLOEXEC))
     if fd >= 0:
@@ -400,7 +401,7 @@ def sys_epoll_create1(kernel, proc, flags, *_):
 
 def sys_epoll_create(kernel, proc, size, *_):
     if signed32(size) <= 0:
-        return -errno.EINVAL                # the size is only checked, as since 2.6.8
+        raise SyscallError(errno.EINVAL)                # the size is only checked, as since 2.6.8
     return sys_epoll_create1(kernel, proc, 0)
 
 
@@ -408,36 +409,33 @@ def sys_epoll_ctl(kernel, proc, epfd, op, fd, event_va, *_):
     epfd, op, fd = signed32(epfd), signed32(op), signed32(fd)
     events = data = 0
     if op in (EPOLL_CTL_ADD, EPOLL_CTL_MOD):
-        try:
-            events, data = EPOLL_EVENT.unpack(copy_from_user(proc.mm, kernel.mmu, event_va, EPOLL_EVENT.size))
-        except UserFault:
-            return -errno.EFAULT
+        events, data = EPOLL_EVENT.unpack(copy_from_user(proc.mm, kernel.mmu, event_va, EPOLL_EVENT.size))
     epoll, file = fd_file(proc, epfd), fd_file(proc, fd)
     if epoll is None or file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if not getattr(file, "pollable", False):
-        return -errno.EPERM                 # a file without a poll op
+        raise SyscallError(errno.EPERM)                 # a file without a poll op
     if not isinstance(epoll, EpollFile) or file is epoll or op not in (EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if events & EPOLLEXCLUSIVE and (op == EPOLL_CTL_MOD or events & ~EXCLUSIVE_OK or isinstance(file, EpollFile)):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     key = (fd, id(file))
     entry = epoll.interest.get(key)
     if entry is not None and entry.file.refcount <= 0:
         entry = None
     if op == EPOLL_CTL_ADD:
         if entry is not None:
-            return -errno.EEXIST
+            raise SyscallError(errno.EEXIST)
         if isinstance(file, EpollFile) and (file.reaches(epoll) is not None or file.depth() + 1 > EP_MAX_NESTS):
-            return -errno.ELOOP             # a loop of epoll instances, or too deep a nest
+            raise SyscallError(errno.ELOOP)             # a loop of epoll instances, or too deep a nest
         return epoll.add(key, Interest(fd, file, events, data))
     if entry is None:
-        return -errno.ENOENT
+        raise SyscallError(errno.ENOENT)
     if op == EPOLL_CTL_DEL:
         epoll.drop(key)
         return 0
     if entry.events & EPOLLEXCLUSIVE:
-        return -errno.EINVAL                # (an exclusive entry cannot be modified)
+        raise SyscallError(errno.EINVAL)                # (an exclusive entry cannot be modified)
     entry.events, entry.data, entry.armed, entry.seen, entry.requeued = events, data, True, -1, None
     return 0
 
@@ -499,7 +497,7 @@ def epoll_wait_with(kernel, proc, epfd, events_va, maxevents, sigmask_va, sigset
 def sys_timerfd_create(kernel, proc, clockid, flags, *_):
     clockid = signed32(clockid)
     if clockid not in TIMERFD_CLOCKS or flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     file = TimerFile(TIMERFD_CLOCKS[clockid], flags & TFD_NONBLOCK)
     return install_anon(kernel, proc, file, cloexec=bool(flags & TFD_CLOEXEC))
 
@@ -517,20 +515,17 @@ def pack_itimerspec(interval_ns: int, value_ns: int) -> bytes:
 
 def sys_timerfd_settime(kernel, proc, fd, flags, new_va, old_va, *_):
     if flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
-        return -errno.EINVAL
-    try:
-        interval_s, interval_ns, value_s, value_ns = ITIMERSPEC.unpack(
-            copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERSPEC.size))
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    interval_s, interval_ns, value_s, value_ns = ITIMERSPEC.unpack(
+        copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERSPEC.size))
     if min(interval_s, value_s) < 0 or not (0 <= interval_ns < NS and 0 <= value_ns < NS):
-        return -errno.EINVAL                # (checked before the fd, as timerfd_settime does)
+        raise SyscallError(errno.EINVAL)                # (checked before the fd, as timerfd_settime does)
     file = timer_file(proc, fd)
     if isinstance(file, int):
         return file
     old = file.settime(bool(flags & TFD_TIMER_ABSTIME), interval_s * NS + interval_ns, value_s * NS + value_ns)
     if old_va and put_user(kernel, proc, old_va, pack_itimerspec(*old)):
-        return -errno.EFAULT
+        raise SyscallError(errno.EFAULT)
     return 0
 
 
@@ -544,18 +539,15 @@ def sys_timerfd_gettime(kernel, proc, fd, curr_va, *_):
 def sys_signalfd4(kernel, proc, fd, mask_va, sizemask, flags, *_):
     """A new signalfd (fd -1) or a new mask for an existing one."""
     if flags & ~(SFD_CLOEXEC | SFD_NONBLOCK) or sizemask != 8:
-        return -errno.EINVAL
-    try:
-        mask = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, mask_va, 8))[0]
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    mask = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, mask_va, 8))[0]
     fd = signed32(fd)
     if fd != -1:
         file = fd_file(proc, fd)
         if file is None:
-            return -errno.EBADF
+            raise SyscallError(errno.EBADF)
         if not isinstance(file, SignalFile):
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         file.mask = mask & ~UNBLOCKABLE
         return fd
     return install_anon(kernel, proc, SignalFile(proc, mask, flags & SFD_NONBLOCK), cloexec=bool(flags & SFD_CLOEXEC))

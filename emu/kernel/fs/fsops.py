@@ -15,9 +15,9 @@ import stat
 import struct
 import time
 
+from ..arch.syscall import SyscallError
 from .vfs import AT_FDCWD, AT_SYMLINK_NOFOLLOW, fd_file, resolve_path, signed32
-
-from ..arch.uaccess import UserFault, copy_from_user, user_path
+from ..arch.uaccess import copy_from_user, user_path
 from .hostfs import HostDirectory, HostFile
 
 AT_REMOVEDIR = 0x200
@@ -116,7 +116,7 @@ def sys_mkdirat(kernel, proc, dirfd, path_va, mode, *_):
         return -errno.EEXIST if target in (-errno.EPERM, -errno.EBUSY) else target
     found, path = target
     if last_name(path) in ("", ".", "..") or exists(found):
-        return -errno.EEXIST                 # (a symlink there too, dangling or not)
+        raise SyscallError(errno.EEXIST)                 # (a symlink there too, dangling or not)
     mode &= 0o1777 & ~proc.fs.umask
     error = host_call(os.mkdir, found.name, mode, dir_fd=found.dir.fd)
     return error or chmod_at(found, mode)    # exactly: the host's own umask is not the guest's
@@ -128,7 +128,7 @@ def sys_mkdir(kernel, proc, path_va, mode, *_):
 
 def sys_unlinkat(kernel, proc, dirfd, path_va, flags, *_):
     if flags & ~AT_REMOVEDIR:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     target = host_target(kernel, proc, signed32(dirfd), path_va)
     if isinstance(target, int):
         return target
@@ -136,16 +136,16 @@ def sys_unlinkat(kernel, proc, dirfd, path_va, flags, *_):
     name = last_name(path)
     if flags & AT_REMOVEDIR:                 # rmdir
         if name == ".":
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         if name == "..":
-            return -errno.ENOTEMPTY
+            raise SyscallError(errno.ENOTEMPTY)
         if name == "":
-            return -errno.EBUSY
+            raise SyscallError(errno.EBUSY)
         if exists(found) and not is_dir(found):
-            return -errno.ENOTDIR            # (a symlink to a directory too: rmdir does not follow)
+            raise SyscallError(errno.ENOTDIR)            # (a symlink to a directory too: rmdir does not follow)
         return host_call(os.rmdir, found.name, dir_fd=found.dir.fd)
     if name == "" or is_dir(found):
-        return -errno.EISDIR
+        raise SyscallError(errno.EISDIR)
     if slashed(path):                        # do_unlinkat's "slashes"
         return -errno.ENOTDIR if exists(found) else -errno.ENOENT
     return host_call(os.unlink, found.name, dir_fd=found.dir.fd)
@@ -162,9 +162,9 @@ def sys_rmdir(kernel, proc, path_va, *_):
 def sys_renameat2(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
     if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) or \
             flags & RENAME_NOREPLACE and flags & RENAME_EXCHANGE:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT):
-        return -errno.EINVAL                 # not in emu (docs/kernel.md)
+        raise SyscallError(errno.EINVAL)                 # not in emu (docs/kernel.md)
     old = host_target(kernel, proc, signed32(olddirfd), old_va)
     if isinstance(old, int):
         return old
@@ -172,13 +172,13 @@ def sys_renameat2(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
     if isinstance(new, int):
         return new
     if last_name(old[1]) in ("", ".", "..") or last_name(new[1]) in ("", ".", ".."):
-        return -errno.EBUSY
+        raise SyscallError(errno.EBUSY)
     if not exists(old[0]):
-        return -errno.ENOENT
+        raise SyscallError(errno.ENOENT)
     if not is_dir(old[0]) and (slashed(old[1]) or slashed(new[1])):
-        return -errno.ENOTDIR                # only a directory's name may end in a slash
+        raise SyscallError(errno.ENOTDIR)                # only a directory's name may end in a slash
     if flags & RENAME_NOREPLACE and exists(new[0]):
-        return -errno.EEXIST
+        raise SyscallError(errno.EEXIST)
     return host_call(os.rename, old[0].name, new[0].name, src_dir_fd=old[0].dir.fd, dst_dir_fd=new[0].dir.fd)
 
 
@@ -209,14 +209,14 @@ def sys_symlink(kernel, proc, target_va, path_va, *_):
 
 def sys_linkat(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
     if flags & ~(0x400 | AT_EMPTY_PATH):     # AT_SYMLINK_FOLLOW, AT_EMPTY_PATH
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     new = host_target(kernel, proc, signed32(newdirfd), new_va)
     if isinstance(new, int):
         return -errno.EEXIST if new in (-errno.EPERM, -errno.EBUSY) else new
     if flags & AT_EMPTY_PATH and user_path(kernel, proc, old_va, empty_ok=True) == "":
         file = fd_file(proc, signed32(olddirfd), raw=True)   # the file at olddirfd (O_PATH too)
         if file is None:
-            return -errno.EBADF
+            raise SyscallError(errno.EBADF)
         if not isinstance(file, HostFile):
             return -errno.EXDEV if not isinstance(file, HostDirectory) else -errno.EPERM
         return create_slash_error(*new) or link_open_file(file.fd, new[0])
@@ -225,7 +225,7 @@ def sys_linkat(kernel, proc, olddirfd, old_va, newdirfd, new_va, flags, *_):
         if isinstance(old, int):
             return old
         if is_dir(old[0]):
-            return -errno.EPERM              # no hard links to directories
+            raise SyscallError(errno.EPERM)              # no hard links to directories
     source, dest = old[0], new[0]
     return create_slash_error(*new) or host_call(os.link, source.name, dest.name, src_dir_fd=source.dir.fd,
                                                  dst_dir_fd=dest.dir.fd, follow_symlinks=False)
@@ -249,17 +249,17 @@ def sys_link(kernel, proc, old_va, new_va, *_):
 
 def sys_truncate(kernel, proc, path_va, length, *_):
     if length >> 63:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     target = host_target(kernel, proc, AT_FDCWD, path_va, follow=True)
     if isinstance(target, int):
         return target
     info = lstat_at(target[0])
     if info is None:
-        return -errno.ENOENT
+        raise SyscallError(errno.ENOENT)
     if stat.S_ISDIR(info.st_mode):
-        return -errno.EISDIR
+        raise SyscallError(errno.EISDIR)
     if not stat.S_ISREG(info.st_mode):
-        return -errno.EINVAL                 # do_sys_truncate: only a regular file
+        raise SyscallError(errno.EINVAL)                 # do_sys_truncate: only a regular file
     return truncate_at(target[0], length)
 
 
@@ -279,11 +279,11 @@ def truncate_at(found, length: int) -> int:
 def sys_ftruncate(kernel, proc, fd, length, *_):
     file = fd_file(proc, signed32(fd))
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if length >> 63:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if not isinstance(file, HostFile) or (file.flags & 3) == os.O_RDONLY:
-        return -errno.EINVAL                 # not open for writing, or not a regular file
+        raise SyscallError(errno.EINVAL)                 # not open for writing, or not a regular file
     return host_call(os.ftruncate, file.fd, length)
 
 
@@ -292,12 +292,12 @@ def sys_fsync(kernel, proc, fd, *_):
     without an fsync op (pipes, sockets, devices, /proc), as vfs_fsync says."""
     file = fd_file(proc, signed32(fd))
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if isinstance(file, HostFile):
         return host_call(os.fsync, file.fd)
     if isinstance(file, HostDirectory):
         return host_call(os.fsync, file.fd)
-    return -errno.EINVAL
+    raise SyscallError(errno.EINVAL)
 
 
 def sys_fchmodat(kernel, proc, dirfd, path_va, mode, *_):
@@ -330,10 +330,10 @@ def sys_fchmod(kernel, proc, fd, mode, *_):
     fstat shows it)."""
     file = fd_file(proc, signed32(fd))
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if isinstance(file, (HostFile, HostDirectory)):
         if not kernel.root.writable:
-            return -errno.EROFS
+            raise SyscallError(errno.EROFS)
         return host_call(os.fchmod, file.fd, mode & 0o7777)
     return file.chmod(mode & 0o7777)
 
@@ -342,18 +342,15 @@ def sys_utimensat(kernel, proc, dirfd, path_va, times_va, flags, *_):
     """Access and modification times: now, UTIME_OMIT or a time. (A NULL path with a dirfd,
     futimens's form, is that open file.)"""
     if flags & ~AT_SYMLINK_NOFOLLOW:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if not path_va and (flags or signed32(dirfd) == AT_FDCWD):
         return -errno.EINVAL if flags else -errno.EFAULT     # (no path, and no fd to use)
     times = None
     if times_va:
-        try:
-            raw = struct.unpack("<qqqq", copy_from_user(proc.mm, kernel.mmu, times_va, 32))
-        except UserFault:
-            return -errno.EFAULT
+        raw = struct.unpack("<qqqq", copy_from_user(proc.mm, kernel.mmu, times_va, 32))
         times = (raw[0:2], raw[2:4])
         if any(ns not in (UTIME_NOW, UTIME_OMIT) and not 0 <= ns < 1_000_000_000 for _, ns in times):
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         if times[0][1] == times[1][1] == UTIME_OMIT:
             return 0                         # nothing to do, before any lookup (do_utimes)
     if path_va:

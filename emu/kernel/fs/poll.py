@@ -12,6 +12,7 @@ import errno
 import struct
 import time
 
+from ..arch.syscall import SyscallError
 from .vfs import (POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDNORM, POLLWRNORM, fd_file)
 
 from ..arch.uaccess import UserFault, copy_from_user, put_user
@@ -74,13 +75,10 @@ def sys_poll(kernel, proc, fds_va, nfds, timeout_ms, *_):
 
 
 def sys_ppoll(kernel, proc, fds_va, nfds, timeout_va, sigmask_va, sigsetsize, *_):
-    try:
-        timeout = user_timespec(kernel, proc, timeout_va)
-        sigmask = user_sigmask(kernel, proc, sigmask_va, sigsetsize)
-    except UserFault:
-        return -errno.EFAULT
+    timeout = user_timespec(kernel, proc, timeout_va)
+    sigmask = user_sigmask(kernel, proc, sigmask_va, sigsetsize)
     if -errno.EINVAL in (timeout, sigmask):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return do_poll(kernel, proc, fds_va, nfds, timeout, sigmask)
 
 
@@ -130,28 +128,22 @@ def read_fd_set(kernel, proc, va: int, nfds: int):
 def sys_select(kernel, proc, nfds, read_va, write_va, except_va, timeout_va, *_):
     timeout = None
     if timeout_va:                            # a struct timeval
-        try:
-            seconds, usec = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
-        except UserFault:
-            return -errno.EFAULT
+        seconds, usec = struct.unpack("<qq", copy_from_user(proc.mm, kernel.mmu, timeout_va, 16))
         if seconds < 0 or not 0 <= usec < 1_000_000:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         timeout = seconds + usec / 1e6
     return do_select(kernel, proc, nfds, (read_va, write_va, except_va), timeout, timeout_va, 1_000_000, None)
 
 
 def sys_pselect6(kernel, proc, nfds, read_va, write_va, except_va, timeout_va, sigmask_arg, *_):
     """pselect6: a struct timespec, and a pointer to {sigset_t *mask; size_t size}."""
-    try:
-        timeout = user_timespec(kernel, proc, timeout_va)
-        sigmask = None
-        if sigmask_arg:
-            mask_va, size = struct.unpack("<QQ", copy_from_user(proc.mm, kernel.mmu, sigmask_arg, 16))
-            sigmask = user_sigmask(kernel, proc, mask_va, size)
-    except UserFault:
-        return -errno.EFAULT
+    timeout = user_timespec(kernel, proc, timeout_va)
+    sigmask = None
+    if sigmask_arg:
+        mask_va, size = struct.unpack("<QQ", copy_from_user(proc.mm, kernel.mmu, sigmask_arg, 16))
+        sigmask = user_sigmask(kernel, proc, mask_va, size)
     if -errno.EINVAL in (timeout, sigmask):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return do_select(kernel, proc, nfds, (read_va, write_va, except_va), timeout, timeout_va, 1_000_000_000,
                      sigmask)
 

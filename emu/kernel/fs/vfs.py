@@ -28,6 +28,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from ..arch.syscall import SyscallError
 from ...hardware.paging import PAGE_SIZE
 from ..mm.kmem import FD_SLOT_COST, FILE_COST, PIPE_BUFFER_COST, PIPE_COST, UNBOUNDED
 from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, put_user, user_path
@@ -1090,25 +1091,22 @@ def stat_lookup(kernel, proc, found: Lookup):
 def sys_read(kernel, proc, fd, buf, count, *_):
     file = fd_file(proc, fd)
     if file is None or not file.readable():
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     return do_read(kernel, proc, file, count, lambda data: copy_to_user(proc.mm, kernel.mmu, buf, data))
 
 
 def sys_write(kernel, proc, fd, buf, count, *_):
     file = fd_file(proc, fd)
     if file is None or not file.writable():
-        return -errno.EBADF
-    try:
-        data = copy_from_user(proc.mm, kernel.mmu, buf, min(count, MAX_RW_COUNT))
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EBADF)
+    data = copy_from_user(proc.mm, kernel.mmu, buf, min(count, MAX_RW_COUNT))
     return do_write(kernel, proc, file, data)
 
 
 def sys_readv(kernel, proc, fd, iov, iovcnt, *_):
     file = fd_file(proc, fd)
     if file is None or not file.readable():
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     vectors = user_iovecs(kernel, proc, iov, iovcnt)
     if isinstance(vectors, int):
         return vectors
@@ -1119,25 +1117,22 @@ def sys_readv(kernel, proc, fd, iov, iovcnt, *_):
 def sys_writev(kernel, proc, fd, iov, iovcnt, *_):
     file = fd_file(proc, fd)
     if file is None or not file.writable():
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     vectors = user_iovecs(kernel, proc, iov, iovcnt)
     if isinstance(vectors, int):
         return vectors
-    try:
-        data = gather(kernel, proc, vectors)
-    except UserFault:
-        return -errno.EFAULT
+    data = gather(kernel, proc, vectors)
     return do_write(kernel, proc, file, data[:MAX_RW_COUNT])
 
 
 def sys_pread64(kernel, proc, fd, buf, count, offset, *_):
     file = fd_file(proc, fd)
     if file is None or not file.readable():
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if not isinstance(file, SeekableFile):
-        return -errno.ESPIPE
+        raise SyscallError(errno.ESPIPE)
     if offset >= 2**63:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     data = file.pread(offset, min(count, MAX_RW_COUNT))
     if isinstance(data, int):
         return data
@@ -1147,15 +1142,12 @@ def sys_pread64(kernel, proc, fd, buf, count, offset, *_):
 def sys_pwrite64(kernel, proc, fd, buf, count, offset, *_):
     file = fd_file(proc, fd)
     if file is None or not file.writable():
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if not isinstance(file, SeekableFile):
-        return -errno.ESPIPE
+        raise SyscallError(errno.ESPIPE)
     if offset >= 2**63:
-        return -errno.EINVAL
-    try:
-        data = copy_from_user(proc.mm, kernel.mmu, buf, min(count, MAX_RW_COUNT))
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    data = copy_from_user(proc.mm, kernel.mmu, buf, min(count, MAX_RW_COUNT))
     return file.pwrite(offset, data)
 
 
@@ -1192,7 +1184,7 @@ def sys_close(kernel, proc, fd, *_):
 def sys_fstat(kernel, proc, fd, buf, *_):
     file = fd_file(proc, fd, raw=True)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     return put_user(kernel, proc, buf, file.stat().pack())
 
 
@@ -1207,7 +1199,7 @@ def sys_lstat(kernel, proc, path, buf, *_):
 def sys_newfstatat(kernel, proc, dirfd, path, buf, flag, *_):
     """fstatat: AT_EMPTY_PATH with "" is fstat(dirfd) (what glibc's fstat calls)."""
     if flag & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     dirfd = signed32(dirfd)
     resolved = resolve_at(kernel, proc, dirfd, path, follow=not flag & AT_SYMLINK_NOFOLLOW,
                           empty_ok=bool(flag & AT_EMPTY_PATH))
@@ -1230,25 +1222,25 @@ def sys_access(kernel, proc, path, mode, *_):
 def sys_faccessat(kernel, proc, dirfd, path, mode, *_):
     """We run as root: only existence, EROFS for writes to the read-only root, and X_OK."""
     if mode & ~(R_OK | W_OK | X_OK):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     resolved = stat_path(kernel, proc, signed32(dirfd), path)
     if isinstance(resolved, int):
         return resolved
     found, result = resolved
     if mode & W_OK and found.device is None and not st.S_ISCHR(result.mode):
         if kernel.root is None or not kernel.root.writable:
-            return -errno.EROFS
+            raise SyscallError(errno.EROFS)
     if mode & X_OK and not st.S_ISDIR(result.mode) and not result.mode & 0o111:
-        return -errno.EACCES        # root may execute only what someone may execute
+        raise SyscallError(errno.EACCES)        # root may execute only what someone may execute
     return 0
 
 
 def sys_lseek(kernel, proc, fd, offset, whence, *_):
     file = fd_file(proc, fd)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if whence & 0xFFFFFFFF > SEEK_MAX:
-        return -errno.EINVAL          # checked before the file's llseek (ksys_lseek)
+        raise SyscallError(errno.EINVAL)          # checked before the file's llseek (ksys_lseek)
     if offset >= 2**63:
         offset -= 2**64
     return file.lseek(offset, whence)
@@ -1257,7 +1249,7 @@ def sys_lseek(kernel, proc, fd, offset, whence, *_):
 def sys_ioctl(kernel, proc, fd, request, arg, *_):
     file = fd_file(proc, fd)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     return file.ioctl(kernel, proc, request & 0xFFFFFFFF, arg)
 
 
@@ -1268,10 +1260,10 @@ def sys_pipe(kernel, proc, fds, *_):
 def sys_pipe2(kernel, proc, fds, flags, *_):
     """Two fds for a new pipe, written as int[2]; on -EFAULT both are closed again."""
     if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     pipe = Pipe(kernel.kmem)
     if not kernel.kmem.charge(pipe.cost()):
-        return -errno.ENFILE                      # create_pipe_files: get_pipe_inode failed
+        raise SyscallError(errno.ENFILE)                      # create_pipe_files: get_pipe_inode failed
     status = flags & O_NONBLOCK
     cloexec = bool(flags & O_CLOEXEC)
     ends = PipeReader(pipe, status), PipeWriter(pipe, status)
@@ -1294,14 +1286,14 @@ def sys_pipe2(kernel, proc, fds, flags, *_):
 def sys_dup(kernel, proc, fd, *_):
     file = fd_file(proc, fd, raw=True)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     return proc.files.install(file)
 
 
 def sys_dup2(kernel, proc, oldfd, newfd, *_):
     file = fd_file(proc, oldfd, raw=True)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if oldfd == newfd:
         return newfd
     return sys_dup3(kernel, proc, oldfd, newfd, 0)
@@ -1309,12 +1301,12 @@ def sys_dup2(kernel, proc, oldfd, newfd, *_):
 
 def sys_dup3(kernel, proc, oldfd, newfd, flags, *_):
     if flags & ~O_CLOEXEC:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if oldfd == newfd:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     file = fd_file(proc, oldfd, raw=True)
     if file is None or not 0 <= newfd < proc.files.nofile:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     return proc.files.install_at(newfd, file, cloexec=bool(flags & O_CLOEXEC))
 
 
@@ -1322,16 +1314,16 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
     files = proc.files
     entry = files.entries.get(fd) if files is not None else None
     if entry is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if entry.file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
-        return -errno.EBADF                       # check_fcntl_cmd: what an O_PATH fd allows
+        raise SyscallError(errno.EBADF)                       # check_fcntl_cmd: what an O_PATH fd allows
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         if arg >= files.nofile:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         return files.install(entry.file, cloexec=cmd == F_DUPFD_CLOEXEC, lowest=arg)
     if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
         if not isinstance(entry.file, PipeEnd):
-            return -errno.EBADF                   # pipe_fcntl: get_pipe_info found no pipe
+            raise SyscallError(errno.EBADF)                   # pipe_fcntl: get_pipe_info found no pipe
         pipe = entry.file.pipe
         return pipe.capacity if cmd == F_GETPIPE_SZ else pipe.resize(arg & 0xFFFFFFFF)
     if cmd == F_GETFD:
@@ -1345,7 +1337,7 @@ def sys_fcntl(kernel, proc, fd, cmd, arg, *_):
         file = entry.file
         file.flags = (file.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
         return 0
-    return -errno.EINVAL          # simplification: no locks, owners, leases or seals
+    raise SyscallError(errno.EINVAL)          # simplification: no locks, owners, leases or seals
 
 
 def sys_readlink(kernel, proc, path, buf, bufsiz, *_):
@@ -1355,7 +1347,7 @@ def sys_readlink(kernel, proc, path, buf, bufsiz, *_):
 def sys_readlinkat(kernel, proc, dirfd, path, buf, bufsiz, *_):
     """The target of a symlink, not NUL-terminated, cut to `bufsiz`; -EINVAL if not a link."""
     if signed32(bufsiz) <= 0:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     resolved = resolve_at(kernel, proc, signed32(dirfd), path, follow=False)
     if isinstance(resolved, int):
         return resolved
@@ -1369,7 +1361,7 @@ def sys_readlinkat(kernel, proc, dirfd, path, buf, bufsiz, *_):
     if isinstance(target, int):
         return target
     if target is None:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     data = os.fsencode(target)[:bufsiz]
     return put_user(kernel, proc, buf, data) or len(data)
 
@@ -1382,7 +1374,7 @@ def sys_getdents64(kernel, proc, fd, dirp, count, *_):
     to 8 bytes. The file offset counts entries: d_off is the next one's index."""
     file = fd_file(proc, fd)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     entries = file.listing(kernel)
     if isinstance(entries, int):
         return entries
@@ -1397,9 +1389,9 @@ def sys_getdents64(kernel, proc, fd, dirp, count, *_):
         out += (DIRENT64.pack(ino or index + 1, index + 1, reclen, d_type) + raw).ljust(reclen, b"\0")
         index += 1
     if not out and index < len(entries):
-        return -errno.EINVAL                  # the buffer cannot hold one entry
+        raise SyscallError(errno.EINVAL)                  # the buffer cannot hold one entry
     if put_user(kernel, proc, dirp, bytes(out)):
-        return -errno.EFAULT
+        raise SyscallError(errno.EFAULT)
     file.offset = index
     return len(out)
 
@@ -1410,10 +1402,10 @@ def sys_getcwd(kernel, proc, buf, size, *_):
     no longer under the root "(unreachable)..." (d_path)."""
     cwd = os.fsencode(cwd_path(kernel, proc.fs.cwd)) if proc.fs.cwd is not None else b"/"
     if cwd == b"":
-        return -errno.ENOENT
+        raise SyscallError(errno.ENOENT)
     cwd += b"\0"
     if size < len(cwd):
-        return -errno.ERANGE
+        raise SyscallError(errno.ERANGE)
     return put_user(kernel, proc, buf, cwd) or len(cwd)
 
 
@@ -1435,7 +1427,7 @@ def sys_chdir(kernel, proc, path_va, *_):
         return resolved
     found, info = resolved
     if not st.S_ISDIR(info.mode):
-        return -errno.ENOTDIR
+        raise SyscallError(errno.ENOTDIR)
     held = None
     if found.dir is not None and not kernel.devices.is_directory(found.path):
         held = kernel.root.open_dir(found.dir, found.name, found.parts)
@@ -1449,9 +1441,9 @@ def sys_fchdir(kernel, proc, fd, *_):
     """The directory open at fd, itself (its held host fd), not its path."""
     file = fd_file(proc, signed32(fd), raw=True)
     if file is None:
-        return -errno.EBADF
+        raise SyscallError(errno.EBADF)
     if not isinstance(file, DirectoryFile) or not st.S_ISDIR(file.stat().mode):
-        return -errno.ENOTDIR
+        raise SyscallError(errno.ENOTDIR)
     proc.fs.cwd = Place(file.path, file.dir)
     return 0
 

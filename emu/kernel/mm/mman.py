@@ -13,6 +13,7 @@ so mmap_base is Linux's value for a process with ADDR_NO_RANDOMIZE.
 
 import errno
 
+from ..arch.syscall import SyscallError
 from ...hardware.mmu import Access
 from ...hardware.paging import HPAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from ..fs.vfs import O_PATH
@@ -159,15 +160,15 @@ def sys_mmap(kernel, proc, va, length, prot, flags, fd, off):
     fd = fd - (1 << 32) if fd & 0x8000_0000 else fd      # an int in the ABI
     prot, flags = prot & 0xFFFF_FFFF, flags & 0xFFFF_FFFF
     if off & (PAGE_SIZE - 1):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     file = None
     if not flags & MAP_ANONYMOUS:
         files = getattr(proc, "files", None)
         file = files.get(fd) if files is not None and fd >= 0 else None
         if file is None or file.flags & O_PATH:      # fdget: an O_PATH fd is no file to map
-            return -errno.EBADF
+            raise SyscallError(errno.EBADF)
         if flags & MAP_HUGETLB:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
     elif flags & MAP_HUGETLB:
         return hugetlb_mmap_anon(kernel, proc, va, length, prot, flags)
     return do_mmap(kernel, proc, file, va, length, prot, flags, off >> PAGE_SHIFT)
@@ -287,10 +288,10 @@ def populate(mm: Mm, start: int, end: int) -> None:
 def sys_munmap(kernel, proc, va, length, *_):
     """munmap(2): unaligned or out-of-range arguments are -EINVAL; nothing mapped is fine (0)."""
     if va & (PAGE_SIZE - 1) or va > TASK_SIZE or length > TASK_SIZE - va:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     length = page_up(length)
     if not length:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return do_munmap(proc.mm, va, length)
 
 
@@ -341,28 +342,28 @@ def sys_mprotect(kernel, proc, start, length, prot, *_):
     grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
     prot &= ~grows
     if grows == PROT_GROWSDOWN | PROT_GROWSUP:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if start & (PAGE_SIZE - 1):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if not length:
         return 0
     end = (start + page_up(length)) & U64
     if end <= start:
-        return -errno.ENOMEM
+        raise SyscallError(errno.ENOMEM)
     if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM):      # arch_validate_prot
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     mm = proc.mm
     vmas = mm.vmas_in(start, end)
     if not vmas:
-        return -errno.ENOMEM
+        raise SyscallError(errno.ENOMEM)
     if grows & PROT_GROWSDOWN:
         start = vmas[0].start
         if not vmas[0].flags & VM_GROWSDOWN:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
     elif vmas[0].start > start:
-        return -errno.ENOMEM
+        raise SyscallError(errno.ENOMEM)
     if grows & PROT_GROWSUP:
-        return -errno.EINVAL               # no VM_GROWSUP mappings on x86
+        raise SyscallError(errno.EINVAL)               # no VM_GROWSUP mappings on x86
     error = check_splits(mm, start, end)
     if error:
         return error
@@ -491,21 +492,21 @@ def sys_madvise(kernel, proc, start, length, advice, *_):
     """madvise(2): Linux's do_madvise order of checks; -ENOMEM if part of the range is unmapped."""
     advice &= 0xFFFF_FFFF
     if advice not in MADV_VALID:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if start & (PAGE_SIZE - 1):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     rounded = page_up(length) & U64
     if length and not rounded:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     end = start + rounded
     if end > U64:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if end == start:
         return 0
     mm = proc.mm
     vmas = mm.vmas_in(start, end)
     if not vmas:
-        return -errno.ENOMEM
+        raise SyscallError(errno.ENOMEM)
     unmapped = vmas[0].start > start or any(a.end < b.start for a, b in zip(vmas, vmas[1:])) \
         or vmas[-1].end < end
     for vma in vmas:
@@ -594,16 +595,16 @@ def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
     mm = proc.mm
     flags &= 0xFFFF_FFFF
     if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if flags & MREMAP_DONTUNMAP and (not flags & MREMAP_MAYMOVE or old_len != new_len):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if va & (PAGE_SIZE - 1):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     old_len, new_len = page_up(old_len) & U64, page_up(new_len) & U64
     if not new_len:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     huge = mm.find_vma(va)
     if huge is not None and huge.flags & VM_HUGETLB:
         return mremap_huge(mm, huge, va, old_len, new_len, flags)
@@ -614,7 +615,7 @@ def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
             return va
         tail = va + new_len
         if tail > TASK_SIZE or old_len - new_len > TASK_SIZE - tail:     # do_vmi_munmap's checks
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         error = do_munmap(mm, tail, old_len - new_len)
         return error if error else va
     vma = vma_to_resize(mm, va, old_len, new_len)
@@ -625,7 +626,7 @@ def sys_mremap(kernel, proc, va, old_len, new_len, flags, new_va, *_):
         mm.merge_around(vma.start, vma.end)
         return va
     if not flags & MREMAP_MAYMOVE:
-        return -errno.ENOMEM
+        raise SyscallError(errno.ENOMEM)
     new_va = get_unmapped_area(mm, 0, new_len, MAP_SHARED if vma.flags & VM_MAYSHARE else 0)
     if new_va < 0:
         return new_va

@@ -25,6 +25,7 @@ import struct
 import time
 from dataclasses import replace
 
+from ..arch.syscall import SyscallError
 from ..arch.uaccess import UserFault, copy_from_user, put_user
 from .process import Usage, cpu_clock_ns
 from .sched import Block
@@ -66,7 +67,7 @@ def user_timespec(kernel, proc, va: int, *, absolute_on: int | None = None):
 
 def sys_clock_gettime(kernel, proc, clock, tp, *_):
     if clock not in CLOCKS:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if clock == CLOCK_PROCESS_CPUTIME_ID:
         now = process_usage(proc).cpu_ns
     elif clock == CLOCK_THREAD_CPUTIME_ID:
@@ -122,7 +123,7 @@ def sys_getrusage(kernel, proc, who, usage_va, *_):
         usage = replace(proc.usage, cpu_ns=task_cpu_ns(proc),
                         maxrss_pages=process_usage(proc).maxrss_pages)
     else:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return put_user(kernel, proc, usage_va, pack_rusage(usage))
 
 
@@ -132,13 +133,13 @@ def sys_times(kernel, proc, buf, *_):
     ticks = lambda ns: ns * USER_HZ // NS
     if buf and put_user(kernel, proc, buf, struct.pack("<qqqq", ticks(process_usage(proc).cpu_ns), 0,
                                                         ticks(proc.leader.children_usage.cpu_ns), 0)):
-        return -errno.EFAULT
+        raise SyscallError(errno.EFAULT)
     return ticks(time.monotonic_ns())
 
 
 def sys_clock_getres(kernel, proc, clock, res, *_):
     if clock not in CLOCKS:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return put_user(kernel, proc, res, TIMESPEC.pack(0, CLOCKS[clock][1])) if res else 0
 
 
@@ -146,7 +147,7 @@ def sys_gettimeofday(kernel, proc, tv, tz, *_):
     if tv:
         seconds, ns = divmod(time.time_ns(), NS)
         if put_user(kernel, proc, tv, TIMESPEC.pack(seconds, ns // 1000)):
-            return -errno.EFAULT
+            raise SyscallError(errno.EFAULT)
     if tz:                                     # struct timezone: UTC, no DST
         return put_user(kernel, proc, tz, struct.pack("<ii", 0, 0))
     return 0
@@ -155,7 +156,7 @@ def sys_gettimeofday(kernel, proc, tv, tz, *_):
 def sys_time(kernel, proc, tloc, *_):
     now = time.time_ns() // NS
     if tloc and put_user(kernel, proc, tloc, struct.pack("<q", now)):
-        return -errno.EFAULT
+        raise SyscallError(errno.EFAULT)
     return now
 
 
@@ -254,23 +255,20 @@ def arm_timer(leader, which: int, value_us: int, interval_us: int) -> None:
 
 def sys_getitimer(kernel, proc, which, value_va, *_):
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     interval, value = timer_left(proc.leader, which)
     return put_user(kernel, proc, value_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US)))
 
 
 def sys_setitimer(kernel, proc, which, new_va, old_va, *_):
     if which not in (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF):
-        return -errno.EINVAL
-    try:
-        new = ITIMERVAL.unpack(copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERVAL.size)) if new_va else None
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    new = ITIMERVAL.unpack(copy_from_user(proc.mm, kernel.mmu, new_va, ITIMERVAL.size)) if new_va else None
     if new is not None and any(not 0 <= usec < US for usec in (new[1], new[3])) or new and min(new[0], new[2]) < 0:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     interval, value = timer_left(proc.leader, which)
     if old_va and put_user(kernel, proc, old_va, ITIMERVAL.pack(*divmod(interval, US), *divmod(value, US))):
-        return -errno.EFAULT
+        raise SyscallError(errno.EFAULT)
     if new is not None:
         arm_timer(proc.leader, which, new[2] * US + new[3], new[0] * US + new[1])
     return 0

@@ -21,6 +21,7 @@ import struct
 import dataclasses
 from dataclasses import dataclass
 
+from ..arch.syscall import SyscallError
 from ...elf import ElfError, ElfImage, load_elf
 from ...hardware.physmem import OutOfMemory
 from ..fs.devices import open_host
@@ -213,12 +214,12 @@ def sys_execve(kernel, proc, path_va, argv_va, envp_va, *_):
         argv = [os.fsencode(interpreter)] + ([argument] if argument else []) + [os.fsencode(path)] + argv[1:]
         host = executable_path(kernel, proc, interpreter)
     else:
-        return -errno.ELOOP
+        raise SyscallError(errno.ELOOP)
     image = load_program(kernel, host)
     if isinstance(image, int):
         return image
     try:
         kernel.exec_image(proc, image, argv, envp, execfn=path)
     except OutOfMemory:
-        return -errno.ENOMEM
+        raise SyscallError(errno.ENOMEM)
     return 0

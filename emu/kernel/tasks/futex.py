@@ -17,6 +17,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from ..arch.syscall import SyscallError
 from ...hardware.mmu import READ
 from .clock import CLOCK_MONOTONIC, CLOCK_REALTIME, user_timespec
 from ..arch.uaccess import UserFault, copy_from_user, copy_to_user, user_page
@@ -58,30 +59,24 @@ def sys_futex(kernel, proc, uaddr, op, val, timeout_va, uaddr2, val3, *_):
     if cmd in (FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_LOCK_PI2):
         if op & FUTEX_CLOCK_REALTIME and cmd != FUTEX_LOCK_PI2 or uaddr % 4:
             return -errno.ENOSYS if uaddr % 4 == 0 else -errno.EINVAL
-        try:
-            return pi_futex(kernel, proc, cmd, uaddr, private, timeout_va, op & FUTEX_CLOCK_REALTIME)
-        except UserFault:
-            return -errno.EFAULT
+        return pi_futex(kernel, proc, cmd, uaddr, private, timeout_va, op & FUTEX_CLOCK_REALTIME)
     if cmd not in (FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET):
-        return -errno.ENOSYS                  # requeue, WAKE_OP and the other operations
+        raise SyscallError(errno.ENOSYS)                  # requeue, WAKE_OP and the other operations
     bitset = val3 & 0xFFFF_FFFF if cmd in (FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET) else FUTEX_BITSET_MATCH_ANY
     if uaddr % 4 or not bitset:
-        return -errno.EINVAL
-    try:
-        key = futex_key(kernel, proc, uaddr, private)
-        if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-            return wake(kernel, key, val, bitset)
-        current = read_word(kernel, proc, uaddr)
-        # WAIT's timeout is relative; WAIT_BITSET's an absolute time on the clock op names.
-        clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
-        timeout = user_timespec(kernel, proc, timeout_va, absolute_on=clock if cmd == FUTEX_WAIT_BITSET else None)
-        if timeout == -errno.EINVAL:
-            return timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    key = futex_key(kernel, proc, uaddr, private)
+    if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+        return wake(kernel, key, val, bitset)
+    current = read_word(kernel, proc, uaddr)
+    # WAIT's timeout is relative; WAIT_BITSET's an absolute time on the clock op names.
+    clock = CLOCK_REALTIME if op & FUTEX_CLOCK_REALTIME else CLOCK_MONOTONIC
+    timeout = user_timespec(kernel, proc, timeout_va, absolute_on=clock if cmd == FUTEX_WAIT_BITSET else None)
+    if timeout == -errno.EINVAL:
+        return timeout
+    deadline = None if timeout is None else time.monotonic() + timeout
     if current != val:
-        return -errno.EAGAIN                  # the word changed already: no sleep
+        raise SyscallError(errno.EAGAIN)                  # the word changed already: no sleep
     waiter = Waiter(proc, key, bitset)
     kernel.futex_waiters.append(waiter)
 

@@ -15,6 +15,7 @@ import signal
 import struct
 import time
 
+from ..arch.syscall import SyscallError
 from ...hardware.paging import (ENTRY_SIZE, PAGE_SIZE, PHYS_ADDR_MASK, PTE_P, PTE_PS, PTRS_PER_TABLE, USER_TOP)
 from . import futex
 from ..fs.vfs import NOFILE
@@ -138,27 +139,24 @@ def sys_clone3(kernel, proc, args_va, size, *_):
     """clone3(args, size): clone's arguments in a struct, checked as copy_clone_args_from_user
     and clone3_args_valid do. glibc's pthread_create tries it first."""
     if size < CLONE_ARGS_SIZE_VER0:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if size > PAGE_SIZE:
-        return -errno.E2BIG
-    try:
-        raw = copy_from_user(proc.mm, kernel.mmu, args_va, size)
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.E2BIG)
+    raw = copy_from_user(proc.mm, kernel.mmu, args_va, size)
     if any(raw[CLONE_ARGS.size:]):
-        return -errno.E2BIG                  # a newer struct asking for something emu does not know
+        raise SyscallError(errno.E2BIG)                  # a newer struct asking for something emu does not know
     (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
      cgroup) = CLONE_ARGS.unpack(raw.ljust(CLONE_ARGS.size, b"\0")[:CLONE_ARGS.size])
     if exit_signal & ~CSIGNAL or exit_signal > 64:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if flags & (CLONE_DETACHED | CSIGNAL) or flags >> 32 & ~3:
-        return -errno.EINVAL                 # bits clone3 does not take (CSIGNAL is exit_signal here)
+        raise SyscallError(errno.EINVAL)                 # bits clone3 does not take (CSIGNAL is exit_signal here)
     if flags & CLONE_THREAD and exit_signal:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if bool(stack) != bool(stack_size):
-        return -errno.EINVAL                 # clone3_stack_valid: both or neither
+        raise SyscallError(errno.EINVAL)                 # clone3_stack_valid: both or neither
     if set_tid or set_tid_size or flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP):
-        return -errno.EINVAL                 # choosing pids, cgroups, CLONE_CLEAR_SIGHAND: not in emu
+        raise SyscallError(errno.EINVAL)                 # choosing pids, cgroups, CLONE_CLEAR_SIGHAND: not in emu
     error = check_clone_flags(flags)
     if error:
         return error
@@ -201,17 +199,14 @@ def sys_wait4(kernel, proc, pid, status_va, options, rusage_va, *_):
     written, and a bad pointer there makes the answer -EFAULT (the child stays reaped)."""
     pid, options = as_int(pid), options & 0xFFFF_FFFF
     if options & ~(WNOHANG | 0x2 | 0x8 | __WNOTHREAD | __WALL | __WCLONE):
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
 
     def answer(child, result: int) -> int:
         if child is None:
             return result
-        try:
-            if status_va:
-                copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
-            copy_rusage(kernel, proc, rusage_va, child)
-        except UserFault:
-            return -errno.EFAULT
+        if status_va:
+            copy_to_user(proc.mm, kernel.mmu, status_va, struct.pack("<i", child.exit_status))
+        copy_rusage(kernel, proc, rusage_va, child)
         return result
 
     return do_wait(kernel, proc, lambda child: pid in (-1, 0) or child.pid == pid or pid < -1, options, answer,
@@ -237,13 +232,10 @@ def sys_waitid(kernel, proc, idtype, id_, info_va, options, rusage_va, *_):
     idtype, id_, options = as_int(idtype), as_int(id_), options & 0xFFFF_FFFF
 
     def answer(child, result: int) -> int:
-        try:
-            if child is not None:
-                copy_rusage(kernel, proc, rusage_va, child)
-            if info_va:
-                write_waitid_info(kernel, proc, info_va, child)
-        except UserFault:
-            return -errno.EFAULT
+        if child is not None:
+            copy_rusage(kernel, proc, rusage_va, child)
+        if info_va:
+            write_waitid_info(kernel, proc, info_va, child)
         return 0 if child is not None else result
 
     if options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE) or \
@@ -317,7 +309,7 @@ def do_wait(kernel, proc, matches, options: int, answer, what: str, *, keep: boo
 def sys_kill(kernel, proc, pid, sig, *_):
     pid, sig = as_int(pid), as_int(sig)
     if not 0 <= sig <= 64:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if pid > 0:                          # a thread's id names its process too
         task = kernel.procs.get(pid)
         targets = [task] if task is not None and task.process_alive else []
@@ -328,7 +320,7 @@ def sys_kill(kernel, proc, pid, sig, *_):
         else:
             targets = processes          # one process group: emu has one
     if not targets:
-        return -errno.ESRCH
+        raise SyscallError(errno.ESRCH)
     for target in targets:
         if sig:
             kernel.send_signal(target, SigInfo(sig, code=SI_USER, pid=proc.tgid))
@@ -339,14 +331,14 @@ def sys_tgkill(kernel, proc, tgid, tid, sig, *_):
     """tgkill: a signal for thread `tid` alone, if it is in process `tgid`."""
     tgid, tid, sig = as_int(tgid), as_int(tid), as_int(sig)
     if tgid <= 0 or tid <= 0 or not 0 <= sig <= 64:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return kill_thread(kernel, proc, tid, sig, tgid)
 
 
 def sys_tkill(kernel, proc, tid, sig, *_):
     tid, sig = as_int(tid), as_int(sig)
     if tid <= 0 or not 0 <= sig <= 64:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     return kill_thread(kernel, proc, tid, sig)
 
 
@@ -374,37 +366,28 @@ def sched_task(kernel, proc, pid: int):
 def sys_sched_getaffinity(kernel, proc, pid, length, mask_va, *_):
     """The CPUs a task may run on: emu has one, CPU 0. Returns the bytes written."""
     if length * 8 < 1 or length % 8:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if sched_task(kernel, proc, pid) is None:
-        return -errno.ESRCH
+        raise SyscallError(errno.ESRCH)
     size = min(length, CPU_MASK_BYTES)
-    try:
-        copy_to_user(proc.mm, kernel.mmu, mask_va, (1).to_bytes(CPU_MASK_BYTES, "little")[:size])
-    except UserFault:
-        return -errno.EFAULT
+    copy_to_user(proc.mm, kernel.mmu, mask_va, (1).to_bytes(CPU_MASK_BYTES, "little")[:size])
     return size
 
 
 def sys_sched_setaffinity(kernel, proc, pid, length, mask_va, *_):
     """Accepted if the mask has CPU 0 (the only one); -EINVAL otherwise, as Linux says for
     a mask with no online CPU."""
-    try:
-        raw = copy_from_user(proc.mm, kernel.mmu, mask_va, min(length, CPU_MASK_BYTES)) if length else b""
-    except UserFault:
-        return -errno.EFAULT
+    raw = copy_from_user(proc.mm, kernel.mmu, mask_va, min(length, CPU_MASK_BYTES)) if length else b""
     if sched_task(kernel, proc, pid) is None:
-        return -errno.ESRCH
+        raise SyscallError(errno.ESRCH)
     return 0 if raw and raw[0] & 1 else -errno.EINVAL
 
 
 def sys_getcpu(kernel, proc, cpu_va, node_va, *_):
     """CPU 0 on node 0."""
-    try:
-        for va in (cpu_va, node_va):
-            if va:
-                copy_to_user(proc.mm, kernel.mmu, va, bytes(4))
-    except UserFault:
-        return -errno.EFAULT
+    for va in (cpu_va, node_va):
+        if va:
+            copy_to_user(proc.mm, kernel.mmu, va, bytes(4))
     return 0
 
 
@@ -418,41 +401,38 @@ def sys_prctl(kernel, proc, option, arg2, arg3, arg4, arg5, *_):
     """The prctl options emu has: a task's name, the parent-death signal, the dumpable
     flag, no_new_privs. Any other is -EINVAL, as Linux says for an option it lacks."""
     option = as_int(option)
-    try:
-        if option == PR_SET_NAME:
-            raw = read_user_string(proc.mm, kernel.mmu, arg2, TASK_COMM_LEN)     # strncpy_from_user
-            if raw is None:
-                raw = copy_from_user(proc.mm, kernel.mmu, arg2, TASK_COMM_LEN - 1)
-            proc.comm = raw[:TASK_COMM_LEN - 1].decode(errors="replace")
-            return 0
-        if option == PR_GET_NAME:
-            copy_to_user(proc.mm, kernel.mmu, arg2, proc.comm.encode()[:TASK_COMM_LEN - 1].ljust(TASK_COMM_LEN, b"\0"))
-            return 0
-        if option == PR_SET_PDEATHSIG:
-            if not 0 <= arg2 <= 64:
-                return -errno.EINVAL
-            proc.pdeath_signal = arg2
-            return 0
-        if option == PR_GET_PDEATHSIG:
-            copy_to_user(proc.mm, kernel.mmu, arg2, struct.pack("<i", proc.pdeath_signal))
-            return 0
-    except UserFault:
-        return -errno.EFAULT
+    if option == PR_SET_NAME:
+        raw = read_user_string(proc.mm, kernel.mmu, arg2, TASK_COMM_LEN)     # strncpy_from_user
+        if raw is None:
+            raw = copy_from_user(proc.mm, kernel.mmu, arg2, TASK_COMM_LEN - 1)
+        proc.comm = raw[:TASK_COMM_LEN - 1].decode(errors="replace")
+        return 0
+    if option == PR_GET_NAME:
+        copy_to_user(proc.mm, kernel.mmu, arg2, proc.comm.encode()[:TASK_COMM_LEN - 1].ljust(TASK_COMM_LEN, b"\0"))
+        return 0
+    if option == PR_SET_PDEATHSIG:
+        if not 0 <= arg2 <= 64:
+            raise SyscallError(errno.EINVAL)
+        proc.pdeath_signal = arg2
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        copy_to_user(proc.mm, kernel.mmu, arg2, struct.pack("<i", proc.pdeath_signal))
+        return 0
     if option == PR_GET_DUMPABLE:
         return 1 if proc.leader.dumpable else 0
     if option == PR_SET_DUMPABLE:
         if arg2 not in (0, 1):
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         proc.leader.dumpable = bool(arg2)
         return 0
     if option == PR_SET_NO_NEW_PRIVS:
         if arg2 != 1 or arg3 or arg4 or arg5:
-            return -errno.EINVAL
+            raise SyscallError(errno.EINVAL)
         proc.no_new_privs = True
         return 0
     if option == PR_GET_NO_NEW_PRIVS:
         return -errno.EINVAL if arg2 or arg3 or arg4 or arg5 else int(proc.no_new_privs)
-    return -errno.EINVAL
+    raise SyscallError(errno.EINVAL)
 
 
 def sys_sched_yield(kernel, proc, *_):
@@ -481,17 +461,14 @@ def sys_getuid(kernel, proc, *_):
 def sys_arch_prctl(kernel, proc, code, addr, *_):
     if code == ARCH_SET_FS:
         if addr >= 1 << 47:
-            return -errno.EPERM
+            raise SyscallError(errno.EPERM)
         proc.fs_base = addr
         kernel.cpu.set_fs_base(addr)
         return 0
     if code == ARCH_GET_FS:
-        try:
-            copy_to_user(proc.mm, kernel.mmu, addr, struct.pack("<Q", proc.fs_base))
-        except UserFault:
-            return -errno.EFAULT
+        copy_to_user(proc.mm, kernel.mmu, addr, struct.pack("<Q", proc.fs_base))
         return 0
-    return -errno.EINVAL
+    raise SyscallError(errno.EINVAL)
 
 
 def sys_set_tid_address(kernel, proc, tidptr, *_):
@@ -503,7 +480,7 @@ def sys_set_robust_list(kernel, proc, head, length, *_):
     """Where the thread's list of held robust mutexes starts; walked when it exits
     (futex.exit_robust_list)."""
     if length != futex.ROBUST_LIST_HEAD.size:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     proc.robust_list = head
     return 0
 
@@ -511,17 +488,14 @@ def sys_set_robust_list(kernel, proc, head, length, *_):
 def sys_get_robust_list(kernel, proc, pid, head_va, len_va, *_):
     task = sched_task(kernel, proc, pid)
     if task is None:
-        return -errno.ESRCH
-    try:
-        copy_to_user(proc.mm, kernel.mmu, head_va, struct.pack("<Q", task.robust_list))
-        copy_to_user(proc.mm, kernel.mmu, len_va, struct.pack("<Q", futex.ROBUST_LIST_HEAD.size))
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.ESRCH)
+    copy_to_user(proc.mm, kernel.mmu, head_va, struct.pack("<Q", task.robust_list))
+    copy_to_user(proc.mm, kernel.mmu, len_va, struct.pack("<Q", futex.ROBUST_LIST_HEAD.size))
     return 0
 
 
 def sys_rseq(kernel, proc, *_):
-    return -errno.ENOSYS                  # glibc copes: it then runs without rseq
+    raise SyscallError(errno.ENOSYS)                  # glibc copes: it then runs without rseq
 
 
 def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
@@ -530,22 +504,19 @@ def sys_prlimit64(kernel, proc, pid, resource, new_va, old_va, *_):
     RLIMIT_NOFILE. A new RLIMIT_NOFILE applies to the fd table at once."""
     resource = as_int(resource)
     if not 0 <= resource < RLIM_NLIMITS:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     pid = as_int(pid)
     target = proc if pid == 0 else kernel.procs.get(pid) if pid > 0 else None
     if target is None or not target.process_alive:   # (a leader that exited first still names its process)
-        return -errno.ESRCH
+        raise SyscallError(errno.ESRCH)
     limits = target.leader.rlimits
-    try:
-        new = struct.unpack("<QQ", copy_from_user(proc.mm, kernel.mmu, new_va, 16)) if new_va else None
-        if new is not None and new[0] > new[1]:
-            return -errno.EINVAL
-        if new is not None and resource == RLIMIT_NOFILE and new[1] > NR_OPEN:
-            return -errno.EPERM
-        if old_va:
-            copy_to_user(proc.mm, kernel.mmu, old_va, struct.pack("<QQ", *limits[resource]))
-    except UserFault:
-        return -errno.EFAULT
+    new = struct.unpack("<QQ", copy_from_user(proc.mm, kernel.mmu, new_va, 16)) if new_va else None
+    if new is not None and new[0] > new[1]:
+        raise SyscallError(errno.EINVAL)
+    if new is not None and resource == RLIMIT_NOFILE and new[1] > NR_OPEN:
+        raise SyscallError(errno.EPERM)
+    if old_va:
+        copy_to_user(proc.mm, kernel.mmu, old_va, struct.pack("<QQ", *limits[resource]))
     if new is not None:
         limits[resource] = list(new)
         if resource == RLIMIT_NOFILE:
@@ -576,21 +547,15 @@ def sys_sysinfo(kernel, proc, info_va, *_):
     tasks = sum(1 for task in kernel.procs.values() if task.alive)
     packed = SYSINFO.pack(uptime, 0, 0, 0, memory["MemTotal"], memory["MemFree"], 0, 0, 0, 0,
                           min(tasks, 0xFFFF), 0, 0, 1).ljust(112, b"\0")
-    try:
-        copy_to_user(proc.mm, kernel.mmu, info_va, packed)
-    except UserFault:
-        return -errno.EFAULT
+    copy_to_user(proc.mm, kernel.mmu, info_va, packed)
     return 0
 
 
 def sys_getrandom(kernel, proc, buf, length, flags, *_):
     if flags & ~0x7:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     length = min(length, 1 << 25)
-    try:
-        copy_to_user(proc.mm, kernel.mmu, buf, os.urandom(length))
-    except UserFault:
-        return -errno.EFAULT
+    copy_to_user(proc.mm, kernel.mmu, buf, os.urandom(length))
     return length
 
 
@@ -599,8 +564,5 @@ UTS_FIELDS = ("Linux", "emu", "6.1.0-emu", "#1 SMP emu", "x86_64", "(none)")
 
 def sys_uname(kernel, proc, buf, *_):
     data = b"".join(field.encode().ljust(65, b"\0") for field in UTS_FIELDS)
-    try:
-        copy_to_user(proc.mm, kernel.mmu, buf, data)
-    except UserFault:
-        return -errno.EFAULT
+    copy_to_user(proc.mm, kernel.mmu, buf, data)
     return 0

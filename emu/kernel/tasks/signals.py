@@ -35,6 +35,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from ..arch.syscall import SyscallError
 from ...hardware.cpu import FXSAVE_SIZE, MXCSR_MASK
 from .clock import user_timespec
 from ..arch.uaccess import UserFault, copy_from_user, copy_to_user
@@ -372,46 +373,40 @@ def restore_frame(kernel, proc, rsp: int) -> dict:
 
 def sys_rt_sigaction(kernel, proc, sig, act_va, oldact_va, sigsetsize, *_):
     if sigsetsize != 8:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     if not 1 <= sig <= NSIG or (act_va and sig in (SIGKILL, SIGSTOP)):
-        return -errno.EINVAL
-    try:
-        if oldact_va:
-            old = proc.signals.action(sig)
-            copy_to_user(proc.mm, kernel.mmu, oldact_va,
-                         struct.pack("<QQQQ", old.handler, old.flags, old.restorer, old.mask))
-        if act_va:
-            handler, flags, restorer, mask = struct.unpack(
-                "<QQQQ", copy_from_user(proc.mm, kernel.mmu, act_va, 32))
-            proc.signals.actions[sig] = SigAction(handler, flags, restorer, mask & ~UNBLOCKABLE)
-            if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
-                for thread in proc.leader.threads:         # POSIX: discard pending instances
-                    thread.signals.discard(sig)
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    if oldact_va:
+        old = proc.signals.action(sig)
+        copy_to_user(proc.mm, kernel.mmu, oldact_va,
+                     struct.pack("<QQQQ", old.handler, old.flags, old.restorer, old.mask))
+    if act_va:
+        handler, flags, restorer, mask = struct.unpack(
+            "<QQQQ", copy_from_user(proc.mm, kernel.mmu, act_va, 32))
+        proc.signals.actions[sig] = SigAction(handler, flags, restorer, mask & ~UNBLOCKABLE)
+        if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
+            for thread in proc.leader.threads:         # POSIX: discard pending instances
+                thread.signals.discard(sig)
     return 0
 
 
 def sys_rt_sigprocmask(kernel, proc, how, set_va, oldset_va, sigsetsize, *_):
     if sigsetsize != 8:
-        return -errno.EINVAL
-    try:
-        old = proc.signals.blocked
-        if set_va:
-            new = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0]
-            if how == SIG_BLOCK:
-                proc.signals.blocked |= new
-            elif how == SIG_UNBLOCK:
-                proc.signals.blocked &= ~new
-            elif how == SIG_SETMASK:
-                proc.signals.blocked = new
-            else:
-                return -errno.EINVAL
-            proc.signals.blocked &= ~UNBLOCKABLE
-        if oldset_va:
-            copy_to_user(proc.mm, kernel.mmu, oldset_va, struct.pack("<Q", old))
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    old = proc.signals.blocked
+    if set_va:
+        new = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0]
+        if how == SIG_BLOCK:
+            proc.signals.blocked |= new
+        elif how == SIG_UNBLOCK:
+            proc.signals.blocked &= ~new
+        elif how == SIG_SETMASK:
+            proc.signals.blocked = new
+        else:
+            raise SyscallError(errno.EINVAL)
+        proc.signals.blocked &= ~UNBLOCKABLE
+    if oldset_va:
+        copy_to_user(proc.mm, kernel.mmu, oldset_va, struct.pack("<Q", old))
     return 0
 
 
@@ -419,28 +414,22 @@ def sys_sigaltstack(kernel, proc, ss_va, old_va, *_):
     """sigaltstack(ss, old_ss): `old_ss` gets the state before any change."""
     state, sp = proc.signals, kernel.cpu.reg("rsp")
     old = STACK_T.pack(state.ss_sp, state.sas_ss_flags(sp) | state.ss_flags, state.ss_size)
-    try:
-        if ss_va:
-            error = state.set_altstack(*STACK_T.unpack(copy_from_user(proc.mm, kernel.mmu, ss_va, STACK_T.size)),
-                                       sp=sp)
-            if error:
-                return error
-        if old_va:
-            copy_to_user(proc.mm, kernel.mmu, old_va, old)
-    except UserFault:
-        return -errno.EFAULT
+    if ss_va:
+        error = state.set_altstack(*STACK_T.unpack(copy_from_user(proc.mm, kernel.mmu, ss_va, STACK_T.size)),
+                                   sp=sp)
+        if error:
+            return error
+    if old_va:
+        copy_to_user(proc.mm, kernel.mmu, old_va, old)
     return 0
 
 
 def sys_rt_sigpending(kernel, proc, set_va, sigsetsize, *_):
     """The pending signals that are blocked (do_sigpending)."""
     if sigsetsize > 8:
-        return -errno.EINVAL
+        raise SyscallError(errno.EINVAL)
     pending = proc.signals.pending_set() & proc.signals.blocked
-    try:
-        copy_to_user(proc.mm, kernel.mmu, set_va, pending.to_bytes(8, "little")[:sigsetsize])
-    except UserFault:
-        return -errno.EFAULT
+    copy_to_user(proc.mm, kernel.mmu, set_va, pending.to_bytes(8, "little")[:sigsetsize])
     return 0
 
 
@@ -448,11 +437,8 @@ def sys_rt_sigsuspend(kernel, proc, mask_va, sigsetsize, *_):
     """Wait with a temporary mask until a signal is delivered: always -EINTR. The handler
     runs with the temporary mask (and its own), and sigreturn restores the caller's."""
     if sigsetsize != 8:
-        return -errno.EINVAL
-    try:
-        mask = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, mask_va, 8))[0]
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    mask = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, mask_va, 8))[0]
     proc.signals.set_temporary_mask(mask)
     return Block(lambda: proc.signals.deliverable() is not None, lambda: -errno.EINTR, what="sigsuspend",
                  interrupted=lambda: -errno.EINTR)
@@ -464,12 +450,9 @@ def sys_rt_sigtimedwait(kernel, proc, set_va, info_va, timeout_va, sigsetsize, *
     signal's handler. Linux unblocks `set` while waiting (real_blocked), so a signal sent
     to the process then comes to the waiting thread."""
     if sigsetsize != 8:
-        return -errno.EINVAL
-    try:
-        wanted = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0] & ~UNBLOCKABLE
-        timeout = user_timespec(kernel, proc, timeout_va)
-    except UserFault:
-        return -errno.EFAULT
+        raise SyscallError(errno.EINVAL)
+    wanted = struct.unpack("<Q", copy_from_user(proc.mm, kernel.mmu, set_va, 8))[0] & ~UNBLOCKABLE
+    timeout = user_timespec(kernel, proc, timeout_va)
     if timeout == -errno.EINVAL:
         return timeout
     state = proc.signals
@@ -483,10 +466,7 @@ def sys_rt_sigtimedwait(kernel, proc, set_va, info_va, timeout_va, sigsetsize, *
             return -errno.EAGAIN
         info = state.take(sig)
         if info_va:
-            try:
-                copy_to_user(proc.mm, kernel.mmu, info_va, info.pack())
-            except UserFault:
-                return -errno.EFAULT
+            copy_to_user(proc.mm, kernel.mmu, info_va, info.pack())
         return sig
 
     if found() is not None or timeout == 0:
