@@ -56,7 +56,9 @@ run: venv guests
 # pytest-xdist: PYTEST_JOBS workers (the machine's 2 cores); tests that share host state
 # (the host's huge page pool) take a lock (tests/test_hugetlb_native.py).
 PYTEST_JOBS ?= 2
+# lint-imports first: the layering contracts in pyproject.toml ([tool.importlinter]).
 test: venv guests
+	$(VENV)/bin/lint-imports
 	$(VPY) -m pytest -q -n $(PYTEST_JOBS)
 
 bench: venv guests

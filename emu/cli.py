@@ -198,7 +198,7 @@ def walk_cli(args) -> int:
                       hugepages=args.hugepages, zero_page=args.zero_page, plugin_files=tuple(args.plugin_files),
                       stdout=sys.stderr.buffer)
     try:
-        return walk_command(args, options)
+        return walk_command(args, lambda: Machine(options))
     except (ElfError, StubMissing, PluginError, PoolTooBig, OutOfMemory) as err:
         complain(f"emu: {err}")
         return USAGE_ERROR

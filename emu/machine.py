@@ -8,7 +8,8 @@ from .hostsignals import HostSignals
 from .kernel.kernel import Kernel
 from .kernel.arch.stub import load_stub
 from .hardware.mmu import Mmu
-from .plugins import discover
+from .plugins import discover, register_all
+from .debug.stats import FaultStats
 from .hardware.physmem import FrameAllocator, PhysicalMemory
 from .hardware.tlb import Tlb
 
@@ -44,7 +45,8 @@ class Machine:
         self.kernel = Kernel(self.mem, self.frames, self.mmu, self.stub, tracer=options.tracer,
                              stdout=options.stdout, stderr=options.stderr,
                              root=options.root, root_writable=options.root_writable,
-                             hugepages=options.hugepages, zero_page=options.zero_page, plugins=self.plugins)
+                             hugepages=options.hugepages, zero_page=options.zero_page, fault_stats=FaultStats())
+        register_all(self.kernel, self.plugins)      # devices and their pagetable_ops (emu/plugins.py)
         self.kernel.accounting = options.count_insns      # --stats: count and time every user fault
         self.cpu = Cpu(self.mem, self.mmu, self.stub, self.kernel, tracer=options.tracer)
 

@@ -305,8 +305,11 @@ def parse_va(text: str, symbols: dict) -> int:
         raise ValueError(f"{text!r} is neither a number nor a symbol of the program") from None
 
 
-def walk_command(args, machine_options) -> int:
+def walk_command(args, new_machine) -> int:
     """`emu walk ELF VA [ARGS...]`: run to the point asked for, print the explanation.
+
+    `new_machine()` builds the Machine to run in (emu/cli.py hands it in: the debug
+    tools sit below the machine and do not build one themselves).
 
     The guest's own output goes to stderr so that stdout holds only the explanation.
     Returns the exit status: 0, or 2 for a VA or symbol emu cannot use.
@@ -314,7 +317,6 @@ def walk_command(args, machine_options) -> int:
     import sys
     from ..hardware import insn
     from ..elf import load_elf
-    from ..machine import Machine
     image = load_elf(args.elf)                # ElfError: the caller prints it
     try:
         va = parse_va(args.va, image.symbols)
@@ -322,7 +324,7 @@ def walk_command(args, machine_options) -> int:
     except ValueError as err:
         print(f"emu: {err}", file=sys.stderr)
         return 2
-    machine = Machine(machine_options)
+    machine = new_machine()
     point = run_until(machine, args.elf, [args.elf, *args.args], args.env, at_va=at_va,
                       after_insns=args.after_insns)
     kernel = machine.kernel

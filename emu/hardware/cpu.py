@@ -28,7 +28,7 @@ from . import insn
 from ..errors import EmulatorBug
 from .mmu import READ, WRITE, GeneralProtection, Mmu, PageFault
 from .paging import (PAGE_SIZE, pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
-from ..kernel.arch.stub import HC_BOOT, HC_PORT, HC_TRAP, KERNEL_VIRT_OFFSET, TrapContext
+from .hypercall import HC_BOOT, HC_PORT, HC_TRAP
 
 MSR_EFER = 0xC000_0080
 CR0_MP, CR0_ET, CR0_NE = 1 << 1, 1 << 4, 1 << 5
@@ -280,6 +280,7 @@ class Cpu:
         self.ring0_state = None         # from a context saved in ring 0 at boot (HC_BOOT): CPL, CS, SS
         self.saved = SavedState(self)   # the reusable buffer where a fault path saves the CPU state
         self.hc_frame_pa, self.hc_cr2_pa = stub.pa("hc_frame"), stub.pa("hc_cr2")   # the mailbox
+        self.kernel_virt_offset = stub.virt_offset     # hc_frame holds a kernel va: pa = va - this
         self.tss_va = stub.symbols["tss"]
         self.pending = None          # an Exception_ raised by a hook, to deliver
         self.double_fault_cause = ""
@@ -310,9 +311,25 @@ class Cpu:
     def set_reg(self, name: str, value: int) -> None:
         self.uc.reg_write(UC_REG[name], value)
 
+    # -- saved contexts: a switched-out process's registers --------------------------
+
+    def save_context(self):
+        """A copy of the whole CPU state (Unicorn's context_save), to resume it later."""
+        return self.uc.context_save()
+
+    def restore_context(self, context) -> None:
+        """Load a state taken by save_context: the CPU resumes where it was saved."""
+        self.uc.context_restore(context)
+
     @staticmethod
-    def uc_reg(name: str) -> int:
-        return UC_REG[name]
+    def context_reg(context, name: str) -> int:
+        """Register `name` (as in reg) in a saved context."""
+        return context.reg_read(UC_REG[name])
+
+    @staticmethod
+    def set_context_reg(context, name: str, value: int) -> None:
+        """Change register `name` in a saved context, not in the running CPU."""
+        context.reg_write(UC_REG[name], value)
 
     def user_regs(self) -> dict:
         """The interrupted user registers (16 general ones, rip, rflags) as a dict."""
@@ -597,7 +614,7 @@ class Cpu:
             return
         if port != HC_PORT:
             return
-        frame_pa = _unpack_u64(self.mem.buf, self.hc_frame_pa)[0] - KERNEL_VIRT_OFFSET
+        frame_pa = _unpack_u64(self.mem.buf, self.hc_frame_pa)[0] - self.kernel_virt_offset
         if value & 0xFF == HC_BOOT:
             ring0_context = uc.context_save()     # (kept alive while its view is read)
             self.ring0_state = self.layout.ring0_state(self.layout.view(ring0_context))
@@ -605,7 +622,7 @@ class Cpu:
             self.kernel.on_boot(self, frame_pa)
         elif value & 0xFF == HC_TRAP:
             cr2 = _unpack_u64(self.mem.buf, self.hc_cr2_pa)[0]
-            self.kernel.on_trap(self, TrapContext(self.mem, frame_pa), cr2)
+            self.kernel.on_trap(self, self.kernel.read_trap_frame(frame_pa), cr2)
         # The stub now restores the frame and irets; from here on the MMU assumes CPL 3
         # (the hint rule in emu/hardware/mmu.py: its last ring-0 accesses are all to the kernel half).
         self.mmu.cpl = 3
@@ -725,5 +742,16 @@ class Cpu:
         self.uc.emu_stop()
 
     def stop(self) -> None:
+        """The machine is done: the run loop ends at the end of this translated block."""
         self.stopped = True
         self.uc.emu_stop()
+
+    def pause(self) -> None:
+        """Leave emu_start at the end of this translated block (Unicorn's emu_stop), so
+        the run loop does the kernel's pending work (return_to_user) and goes on."""
+        self.uc.emu_stop()
+
+    def flush_translations(self) -> None:
+        """Drop every block QEMU translated (ctl_flush_tb): code was freed or rewritten,
+        and no stale translation of it may run."""
+        self.uc.ctl_flush_tb()

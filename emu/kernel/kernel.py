@@ -24,12 +24,10 @@ from ..hardware import insn
 from ..hardware.cpu import FXSAVE_HEAD, FXSAVE_SIZE, GPR_ORDER, MXCSR_MASK
 from ..errors import EmulatorBug
 from ..hardware.mmu import FETCH, READ, WRITE, Access, GeneralProtection, PageFault, walk
-from ..debug.stats import FaultStats
 from ..hardware.physmem import OutOfMemory
 from ..hardware.paging import HPAGE_SIZE, PAGE_SIZE, PTE_G, PTE_NX, PTE_P, PTE_RW, PFErr
 from .tasks import clock, futex, proc_calls
 from .fs.devices import standard_devices
-from ..plugins import register_all
 from .tasks.exec import build_mm, build_stack
 from .mm.hugetlb import HugePagePool
 from .fs.vfs import FdTable
@@ -123,7 +121,10 @@ def max_threads(ram_bytes: int) -> int:
 
 class Kernel:
     def __init__(self, mem, frames, mmu, stub, *, tracer=None, stdout=None, stderr=None,
-                 root=None, root_writable=False, hugepages=None, zero_page=True, plugins=()):
+                 root=None, root_writable=False, hugepages=None, zero_page=True, fault_stats):
+        """`fault_stats` counts user page faults by kind and op, for --stats (the machine
+        hands in an emu/debug/stats.py FaultStats). Plugins are registered by the machine
+        once the kernel is built (emu/plugins.py)."""
         self.mem = mem
         self.frames = frames
         self.kmem = KernelMemory(frames)         # pipe, socket, epoll and fd-table memory (kmem.py)
@@ -137,9 +138,7 @@ class Kernel:
         if hugepages is None:               # the default: 32, or a quarter of RAM if that is less
             hugepages = min(DEFAULT_HUGEPAGES, frames.total_chunks // 4)
         self.hugetlb_pool = HugePagePool(mem, frames, hugepages, zero_page=zero_page)   # emu/kernel/mm/hugetlb.py
-        self.plugins = list(plugins)
-        register_all(self, self.plugins)         # devices and their pagetable_ops (emu/plugins.py)
-        self.frames_at_boot = (frames.stats.small_in_use, frames.stats.huge_in_use)
+        self.frames_at_boot = None      # frames in use before process 1 (exec_first): the leak check's base
         self.procs = {}                 # pid -> Process, zombies included until reaped
         self.max_threads = max_threads(frames.total_chunks * HPAGE_SIZE)   # kernel.threads-max
         self.init = None                # process 1: emu's exit status is its own
@@ -151,7 +150,7 @@ class Kernel:
         self.cpu = None
         self.report = Report()
         self.recipes = insn.RecipeCache()
-        self.fault_stats = FaultStats()         # user page faults by kind and op, for --stats
+        self.fault_stats = fault_stats
         self.recorder = None            # --report's recorder (emu/debug/report.py)
         self.accounting = False         # --stats: fault_stats counts and times every user fault
         self.futex_waiters = []         # emu/kernel/tasks/futex.py: the processes waiting on a futex
@@ -179,6 +178,7 @@ class Kernel:
     def exec_first(self, cpu, image, argv, envp) -> None:
         """Create process 1 from `image`; the stub's boot hypercall will enter it."""
         self.cpu = cpu
+        self.frames_at_boot = (self.frames.stats.small_in_use, self.frames.stats.huge_in_use)
         mm = build_mm(self.mem, self.frames, self.kernel_pt, image, self.mmu, self)
         self.init = self.current = self.new_process(0, image.path, mm, files=FdTable.standard(self),
                                                     rlimits=proc_calls.default_rlimits())
@@ -282,7 +282,11 @@ class Kernel:
 
     # -- traps ------------------------------------------------------------------------
 
-    def on_trap(self, cpu, trap: "TrapContext", cr2: int) -> None:
+    def read_trap_frame(self, frame_pa: int) -> TrapContext:
+        """HC_TRAP: the trap frame the stub saved at `frame_pa`, which the CPU hands over."""
+        return TrapContext(self.mem, frame_pa)
+
+    def on_trap(self, cpu, trap: TrapContext, cr2: int) -> None:
         """HC_TRAP: the stub saved an exception's trap frame; decide what it means."""
         vector, rip = trap.vector, trap.rip
         if vector == DOUBLE_FAULT:
@@ -485,7 +489,7 @@ class Kernel:
             block.release = None
         if target is self.current:
             self.work_pending = True
-            self.cpu.uc.emu_stop()
+            self.cpu.pause()
 
     def force_sig(self, proc: Process, info: SigInfo) -> None:
         """A signal the thread cannot refuse (Linux's force_sig_info_to_task)."""
@@ -534,7 +538,7 @@ class Kernel:
         """rt_sigreturn: resume `proc` with these registers instead of the syscall's result."""
         self.resume_regs = regs
         self.work_pending = True
-        self.cpu.uc.emu_stop()
+        self.cpu.pause()
 
     # -- processes ----------------------------------------------------------------------
 
@@ -554,16 +558,16 @@ class Kernel:
                 child_mm = proc_calls.dup_mm(self, parent.mm)
             except OutOfMemory:
                 return -errno.ENOMEM
-        uc, reg = self.cpu.uc, self.cpu.uc_reg
-        context = uc.context_save()                 # taken in the syscall hook: rip is at `syscall`
-        context.reg_write(reg("rip"), context.reg_read(reg("rip")) + SYSCALL_INSN_SIZE)
-        context.reg_write(reg("rax"), 0)
+        cpu = self.cpu
+        context = cpu.save_context()                 # taken in the syscall hook: rip is at `syscall`
+        cpu.set_context_reg(context, "rip", cpu.context_reg(context, "rip") + SYSCALL_INSN_SIZE)
+        cpu.set_context_reg(context, "rax", 0)
         if stack:
-            context.reg_write(reg("rsp"), stack)
+            cpu.set_context_reg(context, "rsp", stack)
         fs_base = parent.fs_base
         if flags & CLONE_SETTLS:
             fs_base = tls
-            context.reg_write(reg("fs_base"), tls)
+            cpu.set_context_reg(context, "fs_base", tls)
         if flags & CLONE_FILES:
             files = parent.files
             files.users += 1
@@ -756,7 +760,7 @@ class Kernel:
         self.need_resched = True
         self.work_pending = True
         if self.cpu is not None:
-            self.cpu.uc.emu_stop()
+            self.cpu.pause()
 
     def runnable_count(self) -> int:
         if len(self.procs) == 1:
@@ -770,7 +774,7 @@ class Kernel:
         self.work_pending = False
         if self.frames.code_freed:           # (emu/hardware/physmem.py): no stale translation may run
             self.frames.code_freed = False
-            cpu.uc.ctl_flush_tb()
+            cpu.flush_translations()
         if self.resume_regs is not None:
             cpu.set_user_regs(self.resume_regs)
             self.resume_regs = None
@@ -788,7 +792,7 @@ class Kernel:
         """Pick the next process (round robin) and switch to it; False on deadlock."""
         prev = self.current
         if prev.alive and prev.context is None:
-            prev.context = cpu.uc.context_save()
+            prev.context = cpu.save_context()
         self.charge(prev)
         if prev.alive and prev.state == BLOCKED:
             prev.usage.nvcsw += 1            # it waits: a voluntary switch
@@ -817,7 +821,7 @@ class Kernel:
                 continue
             if isinstance(result, Block):
                 nxt.block = result
-                nxt.context = cpu.uc.context_save()
+                nxt.context = cpu.save_context()
                 if result.ready():           # it made no progress, yet says it can: it would spin here
                     spins += 1
                     if spins > MAX_SPINS:
@@ -895,7 +899,7 @@ class Kernel:
         """Load `nxt`'s saved user registers and address space."""
         prev = self.current
         if nxt.context is not None:
-            cpu.uc.context_restore(nxt.context)
+            cpu.restore_context(nxt.context)
             nxt.context = None
         if prev.mm is not nxt.mm:                 # threads of one process share CR3 and the TLB
             prev.mm.active = False
@@ -980,7 +984,7 @@ class Kernel:
             # is armed): stop, and Cpu.run starts counting instructions.
             self.work_pending = True
         if self.work_pending:
-            cpu.uc.emu_stop()
+            cpu.pause()
 
     def host_write(self, fd: int, data: bytes) -> int:
         """Write to the host's stdout/stderr; a closed pipe is SIGPIPE, as on Linux."""

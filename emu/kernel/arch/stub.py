@@ -10,6 +10,8 @@ from pathlib import Path
 
 import lief
 
+from ...hardware.hypercall import HC_BOOT, HC_PORT, HC_TRAP    # noqa: F401 (the stub's side of the port)
+
 KERNEL_VIRT_OFFSET = 0xFFFF_FFFF_8000_0000
 KERNEL_PA = 0x20_0000
 KERNEL_VA = KERNEL_VIRT_OFFSET + KERNEL_PA
@@ -18,10 +20,7 @@ DEFAULT_STUB = Path(__file__).resolve().parents[3] / "guest" / "kernel" / "stub.
 # Segment selectors, as in stub.S and Linux's asm/segment.h.
 KERNEL_CS, KERNEL_DS, USER_DS, USER_CS = 0x10, 0x18, 0x2B, 0x33
 
-# Hypercalls: `out HC_PORT, al` with al = one of these.
-HC_PORT = 0xE0
-HC_BOOT = 1
-HC_TRAP = 2
+# Hypercalls: `out HC_PORT, al` with al = HC_BOOT or HC_TRAP (emu/hardware/hypercall.py).
 
 # The trap frame (stub.S): 15 saved registers, vector, error code, then the CPU's frame.
 TRAPFRAME_REGS = ("r15", "r14", "r13", "r12", "r11", "r10", "r9", "r8",
@@ -51,10 +50,11 @@ class StubSegment:
 class Stub:
     segments: tuple
     symbols: dict
+    virt_offset: int = KERNEL_VIRT_OFFSET     # va - pa of every kernel address; the CPU reads the mailbox with it
 
     def pa(self, name: str) -> int:
         """Physical address of stub symbol `name`."""
-        return self.symbols[name] - KERNEL_VIRT_OFFSET
+        return self.symbols[name] - self.virt_offset
 
 
 def load_stub(path: Path = DEFAULT_STUB) -> Stub:
