@@ -334,7 +334,7 @@ def walk_command(args, new_machine) -> int:
         point.why = f"rip reached {args.at}"
     print(printable(f"emu walk: {args.elf} stopped: {point.why}"))     # the guest's path in it
     if point.rip is not None:
-        code = insn.disassemble(kernel.read_code(point.rip), point.rip)
+        code = insn.disassemble(machine.cpu.read_code(point.rip), point.rip)
         print(f"  pid {point.pid}, rip {point.rip:#018x}: {code}")
     if kernel.current is None or not kernel.current.alive:
         print("emu: no process is left whose address space could be walked", file=sys.stderr)

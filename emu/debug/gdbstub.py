@@ -1088,7 +1088,7 @@ class GdbStub:
         _page, uc_access = self.watch_probe
         self.watch_probe = None
         rip = cpu.reg("rip")
-        recipes = self.kernel.recipes.get(self.kernel.read_code(rip), rip)
+        recipes = cpu.recipes.get(cpu.read_code(rip), rip)
         accesses = [(recipe.address(self.reg_for_recipe), recipe.size) for recipe in recipes]
         hit = None
         if self.following(self.kernel.current):

@@ -26,7 +26,7 @@ from unicorn import x86_const as ux
 
 from . import insn
 from ..errors import EmulatorBug
-from .mmu import READ, WRITE, GeneralProtection, Mmu, PageFault
+from .mmu import FETCH, READ, WRITE, GeneralProtection, Mmu, PageFault
 from .paging import (PAGE_SIZE, pf_error_str, CR0_PE, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, EFER_LMA, EFER_LME, EFER_NXE, EFER_SCE)
 from .hypercall import HC_BOOT, HC_PORT, HC_TRAP
 
@@ -270,6 +270,7 @@ class Cpu:
     def __init__(self, mem, mmu: Mmu, stub, kernel, *, tracer=None):
         self.mem = mem
         self.mmu = mmu
+        self.recipes = insn.RecipeCache()    # decoded memory operands, per instruction (fault_address)
         self.stub = stub
         self.kernel = kernel
         self.tracer = tracer
@@ -512,7 +513,7 @@ class Cpu:
         if err.errno == UC_ERR_INSN_INVALID:          # QEMU's #UD arrives this way
             rip = self.reg("rip")
             # Unicorn builds QEMU without WANT_ICEBP: there, icebp (INT1) is #UD.
-            if self.kernel.read_code(rip, 1) == bytes([ICEBP]):
+            if self.read_code(rip, 1) == bytes([ICEBP]):
                 return self.deliver(Exception_(DEBUG, 0, rip=rip + 1))
             _, is_int, next_rip = self.layout.exception_state(self.saved.save().view)
             if is_int:                                # `int $6` comes as a #UD too
@@ -530,15 +531,48 @@ class Cpu:
         rip = saved.reg("rip")
         if self.block_insns is not None:
             self.uncount_rest_of_block(rip)
-        cr2 = self.kernel.exact_fault_address(fault.va, access, rip, saved.reg)
+        cr2 = self.fault_address(fault.va, access, rip, saved.reg)
         if self.tracer and self.tracer.wants("fault"):
             self.tracer.page_fault(pid=self.kernel.current.pid, va=cr2, access=access.name.lower(),
                                    error_code=int(fault.error_code), error=pf_error_str(fault.error_code), rip=rip,
-                                   insn=insn.disassemble(self.kernel.read_code(rip), rip), reason=fault.reason)
+                                   insn=insn.disassemble(self.read_code(rip), rip), reason=fault.reason)
         handler = self.deliver(Exception_(14, fault.error_code, cr2), saved=saved)
         if self.kernel.accounting:
             self.kernel.fault_stats.delivery_seconds += time.perf_counter() - start
         return handler
+
+    # -- what the CPU knows of the faulting instruction ----------------------------------
+
+    def fault_address(self, page_va: int, access, rip: int, read_reg) -> int:
+        """CR2 for a fault the MMU saw on `page_va`, as the CPU writes it at delivery.
+
+        A real CPU knows the exact linear address it was accessing. Unicorn's TLB fill
+        tells the MMU only the page, so the CPU model decodes the instruction at `rip`
+        (emu/hardware/insn.py) and computes its operands' addresses from the registers;
+        an instruction fetch faults at `rip` itself or at the page start.
+        """
+        if access == FETCH:
+            return insn.fetch_fault_address(page_va, PAGE_SIZE, rip)
+        recipes = self.recipes.get(self.read_code(rip), rip)
+        return insn.fault_address(page_va, PAGE_SIZE, recipes, read_reg)
+
+    def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
+        """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""
+        if (rip & (PAGE_SIZE - 1)) + size <= PAGE_SIZE:      # the common case: all in one page
+            try:
+                pa = self.mmu.pa(rip, READ, cpl=0)
+            except (PageFault, GeneralProtection):
+                return b""
+            return self.mem.buf[pa:pa + size]
+        out = b""
+        while len(out) < size:
+            va = rip + len(out)
+            try:
+                pa = self.mmu.pa(va, READ, cpl=0)
+            except (PageFault, GeneralProtection):
+                break
+            out += self.mem.buf[pa:pa + min(size - len(out), PAGE_SIZE - (va & (PAGE_SIZE - 1)))]
+        return out
 
     # -- exception delivery (SDM 6.12.1) ------------------------------------------------
 
@@ -695,7 +729,7 @@ class Cpu:
         system call saved the CPU state at `syscall_rip` (Kernel.on_syscall), and nothing
         has saved it since, so a #DB right after a syscall there is that one: it is
         dropped, and the CPU goes on (with TF still set)."""
-        if self.saved.reg("rip") != syscall_rip + SYSCALL_SIZE or self.kernel.read_code(syscall_rip, 2) != SYSCALL_INSN:
+        if self.saved.reg("rip") != syscall_rip + SYSCALL_SIZE or self.read_code(syscall_rip, 2) != SYSCALL_INSN:
             return False
         self.take_dr6()
         return True
@@ -712,14 +746,14 @@ class Cpu:
         """
         if self.gate_dpl(vector) >= self.read_cpl():
             return Exception_(vector, 0, rip=next_rip)
-        length = 1 if vector == 3 and self.kernel.read_code(next_rip - 1, 1) == b"\xcc" else 2
+        length = 1 if vector == 3 and self.read_code(next_rip - 1, 1) == b"\xcc" else 2
         return Exception_(GENERAL_PROTECTION, vector << 3 | IDT_ERROR_BIT, rip=next_rip - length)
 
     def on_block(self, uc, address, size, _data):
         count = self.block_insns.get((address, size))
         if count is None:
             count = self.block_insns[(address, size)] = insn.count_instructions(
-                self.kernel.read_code(address, size), address)
+                self.read_code(address, size), address)
         self.insn_count += count
         self.last_block = (address, size)
 
@@ -728,7 +762,7 @@ class Cpu:
         not complete (the faulting one runs again after the handler)."""
         address, size = getattr(self, "last_block", (0, 0))
         if address <= rip < address + size:
-            self.insn_count -= insn.count_instructions(self.kernel.read_code(rip, address + size - rip), rip)
+            self.insn_count -= insn.count_instructions(self.read_code(rip, address + size - rip), rip)
 
     def on_count(self, uc, address, size, _data):
         self.insn_count += 1

@@ -149,7 +149,6 @@ class Kernel:
         self.resume_regs = None         # registers rt_sigreturn restores
         self.cpu = None
         self.report = Report()
-        self.recipes = insn.RecipeCache()
         self.fault_stats = fault_stats
         self.recorder = None            # --report's recorder (emu/debug/report.py)
         self.accounting = False         # --stats: fault_stats counts and times every user fault
@@ -370,31 +369,6 @@ class Kernel:
         except (PageFault, GeneralProtection):
             return False
 
-    def exact_fault_address(self, page_va: int, access: Access, rip: int, read_reg) -> int:
-        """CR2 for a fault the MMU saw on `page_va`: decode the instruction (emu/hardware/insn.py)."""
-        if access == FETCH:
-            return insn.fetch_fault_address(page_va, PAGE_SIZE, rip)
-        recipes = self.recipes.get(self.read_code(rip), rip)
-        return insn.fault_address(page_va, PAGE_SIZE, recipes, read_reg)
-
-    def read_code(self, rip: int, size: int = insn.MAX_INSN_LEN) -> bytes:
-        """Up to `size` bytes of instructions at `rip`, stopping at an unmapped page."""
-        if (rip & (PAGE_SIZE - 1)) + size <= PAGE_SIZE:      # the common case: all in one page
-            try:
-                pa = self.mmu.pa(rip, READ, cpl=0)
-            except (PageFault, GeneralProtection):
-                return b""
-            return self.mem.buf[pa:pa + size]
-        out = b""
-        while len(out) < size:
-            va = rip + len(out)
-            try:
-                pa = self.mmu.pa(va, READ, cpl=0)
-            except (PageFault, GeneralProtection):
-                break
-            out += self.mem.buf[pa:pa + min(size - len(out), PAGE_SIZE - (va & (PAGE_SIZE - 1)))]
-        return out
-
     # -- signals ----------------------------------------------------------------------
 
     def force_signal(self, sig: int, code: int, addr: int, what: str, trap: "TrapContext") -> None:
@@ -440,7 +414,7 @@ class Kernel:
         thread = f", thread {proc.pid}" if proc is not proc.leader else ""
         self.report.lines = [
             f"emu: {proc.path} (pid {proc.tgid}{thread}) killed by {how}: {what} {where}".rstrip(),
-            f"emu:   rip {rip:#018x}: {insn.disassemble(self.read_code(rip), rip)}",
+            f"emu:   rip {rip:#018x}: {insn.disassemble(self.cpu.read_code(rip), rip)}",
         ]
 
     def send_signal(self, proc: Process, info: SigInfo, *, thread: bool = False) -> None:
